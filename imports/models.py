@@ -1,0 +1,170 @@
+"""Import jobs, their results and the rows that failed.
+
+Table names are the migration guide's: ``import_jobs`` holds the job (and the
+only ``created_at``), ``import_results`` its figures (the only
+``duration_seconds`` and ``success_rate``), so the guide's section 4.3 query
+``FROM import_results JOIN import_jobs USING (import_id)`` runs verbatim.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class ImportKind(models.TextChoices):
+    VARIANTS = "variants", "Item variants"
+    ITEMS = "items", "Items"
+    COLORS = "colors", "Colors"
+    SIZES = "sizes", "Sizes"
+
+
+class ImportSystem(models.TextChoices):
+    UPSERT = "upsert", "New (upsert, no table lock)"
+    LEGACY = "legacy", "Legacy (LOCK TABLE)"
+
+
+class ImportSource(models.TextChoices):
+    ADMIN = "admin", "Admin"
+    API = "api", "API"
+    CLI = "cli", "Command line"
+
+
+class ImportStatus(models.TextChoices):
+    PENDING = "pending", "Waiting"
+    RUNNING = "running", "Running"
+    COMPLETED = "completed", "Completed"
+    COMPLETED_WITH_ERRORS = "completed_with_errors", "Completed with errors"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+    @classmethod
+    def finished(cls) -> frozenset[str]:
+        return frozenset({cls.COMPLETED, cls.COMPLETED_WITH_ERRORS, cls.FAILED, cls.CANCELLED})
+
+
+class ImportFormat(models.TextChoices):
+    CSV = "csv", "CSV"
+    XLSX = "xlsx", "Excel (XLSX)"
+    JSON = "json", "JSON"
+    JSONL = "jsonl", "JSON Lines"
+
+
+class ImportJob(models.Model):
+    import_id = models.BigAutoField(primary_key=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
+    # Also maintained by a trigger on PostgreSQL, for writes that bypass the ORM.
+    updated_at = models.DateTimeField(auto_now=True)
+
+    status = models.CharField(
+        max_length=32, choices=ImportStatus.choices, default=ImportStatus.PENDING, db_index=True
+    )
+    kind = models.CharField(max_length=16, choices=ImportKind.choices, default=ImportKind.VARIANTS)
+    system = models.CharField(max_length=16, choices=ImportSystem.choices, default=ImportSystem.UPSERT)
+    #: Why this system was chosen (the USE_NEW_IMPORT_SYSTEM decision, or an explicit choice).
+    routing = models.CharField(max_length=200, blank=True, default="")
+    source = models.CharField(max_length=16, choices=ImportSource.choices, default=ImportSource.CLI)
+    dry_run = models.BooleanField(default=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="import_jobs",
+    )
+
+    # The file, kept with the job so it can be retried or resumed.
+    file = models.FileField(upload_to="imports/%Y/%m/%d/", max_length=500, blank=True)
+    file_name = models.CharField(max_length=255)
+    file_format = models.CharField(max_length=8, choices=ImportFormat.choices, blank=True, default="")
+    file_size = models.BigIntegerField(default=0)
+    file_checksum = models.CharField(max_length=64, blank=True, default="", help_text="SHA-256")
+    #: Reader options: sheet, encoding, max_rows, batch_size.
+    options = models.JSONField(default=dict, blank=True)
+
+    # Lifecycle.
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    worker = models.CharField(max_length=120, blank=True, default="")
+    task_id = models.CharField(max_length=64, blank=True, default="")
+    cancel_requested = models.BooleanField(default=False)
+    failure_reason = models.TextField(blank=True, default="")
+    warnings = models.JSONField(default=list, blank=True)
+
+    # Progress and the resume checkpoint (committed with each batch).
+    stage = models.CharField(max_length=32, blank=True, default="")
+    total_rows = models.PositiveIntegerField(null=True, blank=True)
+    rows_processed = models.PositiveIntegerField(default=0)
+    #: The file row number up to which every batch is committed (resume point).
+    checkpoint_row = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        db_table = "import_jobs"
+        ordering = ["-created_at", "-import_id"]
+        indexes = [models.Index(fields=["user", "-created_at"], name="import_jobs_user_created")]
+
+    def __str__(self) -> str:
+        return f"Import #{self.import_id} ({self.file_name})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in ImportStatus.finished()
+
+
+class ImportResult(models.Model):
+    """The figures of one job: what happened to every data row, and how fast."""
+
+    job = models.OneToOneField(
+        ImportJob,
+        primary_key=True,
+        on_delete=models.CASCADE,
+        db_column="import_id",
+        related_name="result",
+    )
+    duration_seconds = models.FloatField(null=True, blank=True)
+    success_rate = models.FloatField(null=True, blank=True)
+    total_rows = models.PositiveIntegerField(default=0)
+    inserted = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    superseded = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    batches_committed = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        db_table = "import_results"
+
+    def __str__(self) -> str:
+        return f"Result of import #{self.job_id}"
+
+    @property
+    def rows_per_second(self) -> float | None:
+        if not self.duration_seconds:
+            return None
+        return self.total_rows / self.duration_seconds
+
+
+class ImportRowError(models.Model):
+    """One failed data row: where, why, and the row as it was in the file."""
+
+    job = models.ForeignKey(
+        ImportJob, on_delete=models.CASCADE, db_column="import_id", related_name="row_errors"
+    )
+    #: 1 = the first data row after the header.
+    row_number = models.PositiveIntegerField()
+    column = models.CharField(max_length=255, blank=True, default="")
+    value = models.TextField(blank=True, default="")
+    reason = models.TextField()
+    #: Every problem of the row: [{"column", "value", "reason"}, ...].
+    problems = models.JSONField(default=list)
+    #: The row as read, header -> cell, so failed rows export as the file's own columns.
+    row_data = models.JSONField(default=dict)
+
+    class Meta:
+        db_table = "import_row_errors"
+        ordering = ["job", "row_number"]
+        indexes = [models.Index(fields=["job", "row_number"], name="import_row_errors_job_row")]
+
+    def __str__(self) -> str:
+        return f"Row {self.row_number}: {self.reason}"

@@ -1,0 +1,107 @@
+"""Typed, validated reading of the environment.
+
+Settings come from the process environment, then from ``.env`` at the project
+root (the environment wins). A value that cannot be used stops start-up with a
+message naming the key, the value and what is accepted: a typo in
+``IMPORT_BATCH_SIZE`` must never turn into a silent default in production.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from django.core.exceptions import ImproperlyConfigured
+
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+
+
+def _invalid(key: str, raw: str, accepted: str) -> ImproperlyConfigured:
+    return ImproperlyConfigured(f"{key}={raw!r} is not valid: expected {accepted}.")
+
+
+def read_positive_int(env: dict[str, str], key: str, default: int) -> int:
+    """A whole number >= 1 (sizes, limits, timeouts)."""
+    raw = env.get(key)
+    if raw is None or raw.strip() == "":
+        return default
+    text = raw.strip()
+    if not re.fullmatch(r"\d+", text) or int(text) < 1:
+        raise _invalid(key, raw, "a whole number of at least 1")
+    return int(text)
+
+
+def read_fraction_percent(env: dict[str, str], key: str, default: float) -> float:
+    """A percentage between 0 and 100 (alert thresholds)."""
+    raw = env.get(key)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise _invalid(key, raw, "a number from 0 to 100") from None
+    if not 0 <= value <= 100:
+        raise _invalid(key, raw, "a number from 0 to 100")
+    return value
+
+
+def read_bool(env: dict[str, str], key: str, default: bool) -> bool:
+    raw = env.get(key)
+    if raw is None or raw.strip() == "":
+        return default
+    word = raw.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise _invalid(key, raw, "true or false (also 1/0, yes/no, on/off)")
+
+
+def read_list(env: dict[str, str], key: str, default: list[str]) -> list[str]:
+    raw = env.get(key)
+    if raw is None or raw.strip() == "":
+        return list(default)
+    return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+def read_int_list(env: dict[str, str], key: str) -> list[int]:
+    parts = read_list(env, key, [])
+    if not all(re.fullmatch(r"\d+", part) for part in parts):
+        raise _invalid(key, env.get(key, ""), "a comma-separated list of user ids, e.g. 1,2,3")
+    return [int(part) for part in parts]
+
+
+def read_redis_url(env: dict[str, str], key: str) -> str:
+    raw = (env.get(key) or "").strip()
+    if raw and not re.match(r"^rediss?://", raw):
+        raise _invalid(key, raw, "a redis:// or rediss:// URL, or nothing for local memory")
+    return raw
+
+
+@dataclass(frozen=True)
+class RolloutFlag:
+    """The parsed ``USE_NEW_IMPORT_SYSTEM`` value (the guide's phases 3 and 4).
+
+    ``mode`` is one of ``false``, ``true``, ``test_users_only`` or
+    ``percentage``; ``percentage`` is only meaningful for the last.
+    """
+
+    mode: str
+    percentage: int = 0
+
+    def __str__(self) -> str:
+        return f"percentage:{self.percentage}" if self.mode == "percentage" else self.mode
+
+
+ROLLOUT_ACCEPTED = "false, true, test_users_only or percentage:N with N from 0 to 100"
+
+
+def parse_rollout_flag(raw: str, *, key: str = "USE_NEW_IMPORT_SYSTEM") -> RolloutFlag:
+    text = (raw or "false").strip().lower()
+    if text in ("false", "true", "test_users_only"):
+        return RolloutFlag(mode=text)
+    match = re.fullmatch(r"percentage:(\d{1,3})", text)
+    if match and int(match.group(1)) <= 100:
+        return RolloutFlag(mode="percentage", percentage=int(match.group(1)))
+    raise _invalid(key, raw, ROLLOUT_ACCEPTED)

@@ -1,0 +1,186 @@
+"""Django settings for MTC Catalog Imports.
+
+Every value can be set in the environment or in ``.env`` at the project root
+(the environment wins); ``.env.example`` and the README list them all. Values
+are validated here so that a bad one stops start-up with a clear message.
+"""
+
+import os
+from pathlib import Path
+
+import environ
+
+from mtc import config
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+env = environ.Env()
+ENV = os.environ
+
+# --- Core -----------------------------------------------------------------
+DEBUG = config.read_bool(ENV, "DEBUG", default=False)
+# The fallback key is for development only; `manage.py check --deploy` flags it.
+SECRET_KEY = ENV.get("SECRET_KEY") or "django-insecure-development-key-set-SECRET_KEY-in-production"
+ALLOWED_HOSTS = config.read_list(ENV, "ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_q",
+    "import_export",
+    "catalog",
+    "imports",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "mtc.urls"
+WSGI_APPLICATION = "mtc.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database ---------------------------------------------------------------
+# Unset DATABASE_URL = an SQLite file in the project (the newcomer's first run).
+DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the web server read while the worker writes; IMMEDIATE takes the
+    # write lock at BEGIN so two writers queue instead of failing mid-way.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 30,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
+    DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Auth, i18n, static -------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "var" / "static"
+MEDIA_URL = "media/"
+MEDIA_ROOT = Path(ENV.get("MEDIA_ROOT") or BASE_DIR / "var" / "media")
+LOGIN_URL = "admin:login"
+
+# --- Imports (the migration guide, section 2.2) ---------------------------------
+IMPORT_BATCH_SIZE = config.read_positive_int(ENV, "IMPORT_BATCH_SIZE", default=1000)
+IMPORT_MAX_ROWS = config.read_positive_int(ENV, "IMPORT_MAX_ROWS", default=50000)
+IMPORT_TIMEOUT_SECONDS = config.read_positive_int(ENV, "IMPORT_TIMEOUT_SECONDS", default=600)
+IMPORT_BACKGROUND_THRESHOLD = config.read_positive_int(ENV, "IMPORT_BACKGROUND_THRESHOLD", default=1000)
+USE_NEW_IMPORT_SYSTEM = str(config.parse_rollout_flag(ENV.get("USE_NEW_IMPORT_SYSTEM", "false")))
+IMPORT_TEST_USER_IDS = config.read_int_list(ENV, "IMPORT_TEST_USER_IDS")
+IMPORT_TEST_USERS_GROUP = ENV.get("IMPORT_TEST_USERS_GROUP", "import-test-users")
+IMPORT_MAX_UPLOAD_MB = config.read_positive_int(ENV, "IMPORT_MAX_UPLOAD_MB", default=100)
+RATELIMIT_STORAGE_URL = config.read_redis_url(ENV, "RATELIMIT_STORAGE_URL")
+REDIS_PROGRESS_EXPIRY = config.read_positive_int(ENV, "REDIS_PROGRESS_EXPIRY", default=86400)
+
+# Alert thresholds (the guide, section 4.2).
+IMPORT_ALERT_MIN_SUCCESS_RATE = config.read_fraction_percent(ENV, "IMPORT_ALERT_MIN_SUCCESS_RATE", 95.0)
+IMPORT_ALERT_MAX_DURATION_SECONDS = config.read_positive_int(ENV, "IMPORT_ALERT_MAX_DURATION_SECONDS", 600)
+IMPORT_ALERT_MAX_ERROR_RATE = config.read_fraction_percent(ENV, "IMPORT_ALERT_MAX_ERROR_RATE", 5.0)
+
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# --- Cache (DRF throttling, progress fallback) ---------------------------------
+if RATELIMIT_STORAGE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": RATELIMIT_STORAGE_URL,
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Background worker (django-q2) -----------------------------------------------
+# The ORM broker needs nothing beyond the database; set QUEUE_REDIS_URL to use Redis.
+QUEUE_REDIS_URL = config.read_redis_url(ENV, "QUEUE_REDIS_URL")
+Q_CLUSTER = {
+    "name": "mtc-imports",
+    "workers": config.read_positive_int(ENV, "QUEUE_WORKERS", default=2),
+    "timeout": IMPORT_TIMEOUT_SECONDS + 60,
+    # The broker re-delivers a task only after the worker had every chance to finish it.
+    "retry": IMPORT_TIMEOUT_SECONDS + 120,
+    "max_attempts": 3,
+    "catch_up": False,
+    "save_limit": 1000,
+    "label": "Background imports",
+}
+if QUEUE_REDIS_URL:
+    Q_CLUSTER["redis"] = QUEUE_REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+
+# --- API ------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "MTC Catalog Imports API",
+    "DESCRIPTION": "Import catalog spreadsheets and read the item, color, size and variant masters.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": ENV.get("LOG_LEVEL", "INFO")},
+}

@@ -44,7 +44,7 @@ ensure_venv() {
         return 0
     fi
     info "installing requirements.txt into .venv (first run or requirements changed)"
-    "$VENV_PY" -m pip install --disable-pip-version-check --quiet -r requirements.txt
+    "$VENV_PY" -m pip install --disable-pip-version-check -qq -r requirements.txt
     printf '%s\n' "$want" >"$stamp"
     exec 9>&-
     info "done"

@@ -9,7 +9,10 @@ must be non-atomic), and:
   command that fixes them, rather than failing half-way;
 * never leaves an INVALID index behind: a failed concurrent build (say a
   duplicate written while it ran) is dropped before the error is raised, and a
-  leftover from an earlier crash is dropped before building.
+  leftover from an earlier crash is dropped before building;
+* can be re-run after a partial failure: the migration is non-atomic, so when
+  the third index is refused the first two are already built; a VALID index of
+  that name is kept as it is rather than built again.
 
 Elsewhere (SQLite) it is a plain ``AddConstraint``. Reversing it drops the
 index (concurrently on PostgreSQL), so ``migrate catalog <previous>`` is the
@@ -20,11 +23,8 @@ from __future__ import annotations
 
 from django.db import migrations
 
+from catalog.duplicates import fix_command
 from catalog.selectors import MASTERS, duplicate_keys_in_table
-
-FIX_COMMAND = (
-    "python manage.py find_duplicates, then python manage.py resolve_duplicates --strategy rename|merge"
-)
 
 
 class DuplicateKeysError(RuntimeError):
@@ -46,7 +46,11 @@ class AddUniqueConstraintConcurrently(migrations.AddConstraint):
             raise RuntimeError(
                 f"{self.constraint.name} is built CONCURRENTLY: its migration must set atomic = False."
             )
-        self._drop_invalid_leftover(schema_editor)
+        state = self._index_state(schema_editor)
+        if state == "valid":
+            return
+        if state == "invalid":
+            self._drop(schema_editor)
         try:
             schema_editor.execute(self._create_sql(model, schema_editor))
         except Exception:
@@ -89,19 +93,21 @@ class AddUniqueConstraintConcurrently(migrations.AddConstraint):
         raise DuplicateKeysError(
             f"Cannot create {self.constraint.name}: {model._meta.db_table} has "
             f"{len(duplicates)} live duplicate key(s):\n{shown}{more}\n"
-            f"Fix them first with: {FIX_COMMAND} --model {_master_name(model._meta.db_table)}"
+            f"Fix them first with: {fix_command(_master_name(model._meta.db_table))}"
         )
 
-    def _drop_invalid_leftover(self, schema_editor) -> None:
+    def _index_state(self, schema_editor) -> str:
+        """``missing``, ``valid`` or ``invalid`` (left by a crashed concurrent build)."""
         with schema_editor.connection.cursor() as cursor:
             cursor.execute(
-                "SELECT NOT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-                "WHERE c.relname = %s",
+                "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                "WHERE c.relname = %s AND pg_catalog.pg_table_is_visible(c.oid)",
                 [self.constraint.name],
             )
             row = cursor.fetchone()
-        if row and row[0]:
-            self._drop(schema_editor)
+        if row is None:
+            return "missing"
+        return "valid" if row[0] else "invalid"
 
     def _drop(self, schema_editor) -> None:
         name = schema_editor.quote_name(self.constraint.name)

@@ -76,3 +76,34 @@ def find_duplicates(*, model, using: str = "default") -> list[DuplicateKey]:
         columns=key_columns(model),
         using=using,
     )
+
+
+def find_duplicates_by_master(*, masters: list[str] | None = None) -> dict[str, list[DuplicateKey]]:
+    """Live duplicate keys of each named master (all four by default), in ``MASTERS`` order."""
+    names = masters or list(MASTERS)
+    unknown = sorted(set(names) - set(MASTERS))
+    if unknown:
+        raise ValueError(f"Unknown master(s) {', '.join(unknown)}: expected one of {', '.join(MASTERS)}")
+    return {name: find_duplicates(model=MASTERS[name]) for name in MASTERS if name in names}
+
+
+def variant_key_labels(duplicates: list[DuplicateKey]) -> dict[tuple[int, int, int], str]:
+    """``item / color / size`` names for variant duplicate keys, three queries in all.
+
+    Variant keys are ids; an operator deciding which row to keep needs the
+    names. Deleted masters are named too (a variant may point at one).
+    """
+    wanted = {column: {d.key[column] for d in duplicates} for column in ("item_id", "color_id", "size_id")}
+    names = {
+        "item_id": dict(Item.all_objects.filter(pk__in=wanted["item_id"]).values_list("pk", "name")),
+        "color_id": dict(Color.all_objects.filter(pk__in=wanted["color_id"]).values_list("pk", "color_name")),
+        "size_id": dict(Size.all_objects.filter(pk__in=wanted["size_id"]).values_list("pk", "size_name")),
+    }
+    labels = {}
+    for duplicate in duplicates:
+        key = (duplicate.key["item_id"], duplicate.key["color_id"], duplicate.key["size_id"])
+        labels[key] = " / ".join(
+            f"{names[column].get(duplicate.key[column], '?')} (#{duplicate.key[column]})"
+            for column in ("item_id", "color_id", "size_id")
+        )
+    return labels

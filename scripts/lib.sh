@@ -17,6 +17,9 @@ info()   { printf '    %s\n' "$*"; }
 warn()   { printf '%sWARNING:%s %s\n' "$_Y" "$_N" "$*" >&2; }
 die()    { printf '%sERROR:%s %s\n' "$_R" "$_N" "$*" >&2; exit 1; }
 
+# A database URL with its password replaced by ***, for printing.
+mask_url() { sed -E 's#(://[^:/@]*:)[^@]*@#\1***@#' <<<"$1"; }
+
 # Create .venv with Python 3.11 if it is missing or broken, and install
 # requirements.txt unless the venv already holds exactly this file's packages
 # (a sha256 of requirements.txt is kept in .venv after a successful install).

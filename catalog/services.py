@@ -38,10 +38,12 @@ class CatalogChangeRefused(Exception):
 
     def __init__(self, problems: list[str]):
         self.problems = problems
-        shown = problems[:MAX_PROBLEMS_SHOWN]
-        more = len(problems) - len(shown)
-        text = "\n".join(shown) + (f"\n... and {more} more" if more else "")
-        super().__init__(text)
+        super().__init__("\n".join(self.shown_problems()))
+
+    def shown_problems(self) -> list[str]:
+        """The first few problems, then how many more there are."""
+        more = len(self.problems) - MAX_PROBLEMS_SHOWN
+        return self.problems[:MAX_PROBLEMS_SHOWN] + ([f"... and {more} more"] if more > 0 else [])
 
 
 class SoftDeleteRefused(CatalogChangeRefused):

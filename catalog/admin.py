@@ -1,0 +1,225 @@
+"""The catalog in the Django admin: find, inspect, delete and restore master data.
+
+Rows are never hard-deleted here: the bulk "delete selected" action and the
+per-row delete button are gone, replaced by "Delete selected (can be
+restored)" and "Restore selected", which call :mod:`catalog.services` and so
+follow its rules (no deleting a color still used by active variants, no
+restoring a row whose name is taken). Every list starts on active rows; the
+"Status" filter shows deleted ones too.
+
+The admin classes only configure Django; each master's class is small and
+inherits :class:`CatalogRecordAdmin`, so import/export buttons can be added
+later with a mixin (``class ItemAdmin(ImportExportMixin, CatalogRecordAdmin)``).
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import model_ngettext
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.text import Truncator
+
+from catalog.models import Color, Item, ItemVariant, Size
+from catalog.selectors import find_live_twin
+from catalog.services import CatalogChangeRefused, describe_row, restore, soft_delete
+
+TIMESTAMPS = ("created_at", "updated_at", "deleted_at")
+
+
+class StatusFilter(admin.SimpleListFilter):
+    """Active / Deleted / All, starting on Active (Django's filters start on All)."""
+
+    title = "status"
+    parameter_name = "status"
+    default = "active"
+
+    def lookups(self, request, model_admin):
+        return [("active", "Active"), ("deleted", "Deleted (can be restored)"), ("all", "All")]
+
+    def current(self) -> str:
+        return self.value() if self.value() in ("active", "deleted", "all") else self.default
+
+    def queryset(self, request, queryset):
+        status = self.current()
+        if status == "active":
+            return queryset.filter(deleted_at__isnull=True)
+        if status == "deleted":
+            return queryset.filter(deleted_at__isnull=False)
+        return queryset
+
+    def choices(self, changelist):
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.current() == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+
+class CatalogRecordForm(forms.ModelForm):
+    """Refuses a name (or variant) another active row already has, as a form error.
+
+    Django skips a constraint whose condition uses a field the form does not
+    edit, and ``deleted_at`` is never edited: without this check the partial
+    unique index would answer a taken name with a server error.
+    """
+
+    def validate_unique(self):
+        super().validate_unique()
+        row = self.instance
+        key_values = [getattr(row, row._meta.get_field(name).attname) for name in row.key_fields]
+        if not row.is_live or any(value in (None, "") for value in key_values):
+            return  # deleted rows may share a key; a missing value is already a field error
+        twin = find_live_twin(row=row)
+        if twin is None:
+            return
+        if isinstance(row, ItemVariant):
+            self.add_error(
+                None,
+                f"This item already has an active variant in this color and size: {describe_row(twin)}. "
+                f"Edit that one instead.",
+            )
+        else:
+            self.add_error(
+                row.name_fields[0],
+                f"The active {describe_row(twin)} already has this name. "
+                f"Choose another name, or edit that one.",
+            )
+
+
+class CatalogRecordAdmin(admin.ModelAdmin):
+    """What every catalog master's admin shares: status filter, soft delete, restore."""
+
+    form = CatalogRecordForm
+    list_filter = (StatusFilter,)
+    list_per_page = 50
+    readonly_fields = TIMESTAMPS
+    actions = ("soft_delete_selected", "restore_selected")
+
+    def get_queryset(self, request):
+        # Deleted rows too: the status filter decides what the list shows.
+        queryset = self.model.all_objects.get_queryset()
+        ordering = self.get_ordering(request)
+        return queryset.order_by(*ordering) if ordering else queryset
+
+    def get_search_results(self, request, queryset, search_term):
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if request.resolver_match and request.resolver_match.url_name == "autocomplete":
+            # Choosing the item, color or size of a variant: active ones only.
+            queryset = queryset.filter(deleted_at__isnull=True)
+        return queryset, may_have_duplicates
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # A deleted row is shown read-only: restore it first to edit it.
+        if obj is not None and not obj.is_live:
+            return False
+        return super().has_change_permission(request, obj)
+
+    @admin.display(boolean=True, description="active", ordering="deleted_at")
+    def is_active(self, obj):
+        return obj.is_live
+
+    @admin.action(
+        description="Delete selected %(verbose_name_plural)s (can be restored)", permissions=["change"]
+    )
+    def soft_delete_selected(self, request, queryset):
+        self._apply(
+            request, queryset, soft_delete, verb="deleted", hint=" Restore them from Status: Deleted."
+        )
+
+    @admin.action(description="Restore selected %(verbose_name_plural)s", permissions=["change"])
+    def restore_selected(self, request, queryset):
+        self._apply(request, queryset, restore, verb="restored")
+
+    def _apply(self, request, queryset, service, *, verb: str, hint: str = "") -> None:
+        try:
+            count = service(rows=queryset)
+        except CatalogChangeRefused as refused:
+            for problem in ["Nothing was changed.", *refused.shown_problems()]:
+                self.message_user(request, problem, messages.ERROR)
+            return
+        if count == 0:
+            self.message_user(
+                request, f"Nothing to do: the selected rows were already {verb}.", messages.WARNING
+            )
+            return
+        self.message_user(
+            request, f"{count} {model_ngettext(self.opts, count)} {verb}.{hint}", messages.SUCCESS
+        )
+
+
+class LiveVariantInline(admin.TabularInline):
+    """An item's active variants, read-only: variants are edited on their own page."""
+
+    model = ItemVariant
+    fields = ("color", "size", "sku", "price", "stock", "updated_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    verbose_name_plural = "active variants"
+
+    def get_queryset(self, request):
+        # The default manager already hides deleted variants. The item too: each
+        # row's title is the variant's name, which starts with its item's.
+        return super().get_queryset(request).select_related("item", "color", "size")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Item)
+class ItemAdmin(CatalogRecordAdmin):
+    list_display = ("name", "short_description", "is_active", "updated_at")
+    search_fields = ("name", "description")
+    readonly_fields = ("variants_link", *TIMESTAMPS)
+    inlines = (LiveVariantInline,)
+
+    @admin.display(description="description")
+    def short_description(self, obj):
+        return Truncator(obj.description).chars(80)
+
+    @admin.display(description="variants")
+    def variants_link(self, obj):
+        if obj.pk is None:
+            return "-"
+        url = reverse("admin:catalog_itemvariant_changelist")
+        count = obj.variants.count()
+        return format_html(
+            '<a href="{}?item__exact={}">{} active variant(s) in the variant list</a>', url, obj.pk, count
+        )
+
+
+@admin.register(Color)
+class ColorAdmin(CatalogRecordAdmin):
+    list_display = ("color_name", "is_active", "updated_at")
+    search_fields = ("color_name",)
+
+
+@admin.register(Size)
+class SizeAdmin(CatalogRecordAdmin):
+    list_display = ("size_name", "is_active", "updated_at")
+    search_fields = ("size_name",)
+
+
+@admin.register(ItemVariant)
+class ItemVariantAdmin(CatalogRecordAdmin):
+    list_display = ("item", "color", "size", "sku", "price", "stock", "is_active", "updated_at")
+    list_select_related = ("item", "color", "size")
+    list_filter = (StatusFilter, "color", "size")
+    search_fields = ("sku", "item__name", "color__color_name", "size__size_name")
+    autocomplete_fields = ("item", "color", "size")

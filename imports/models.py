@@ -55,9 +55,7 @@ class ImportJob(models.Model):
     # Also maintained by a trigger on PostgreSQL, for writes that bypass the ORM.
     updated_at = models.DateTimeField(auto_now=True)
 
-    status = models.CharField(
-        max_length=32, choices=ImportStatus.choices, default=ImportStatus.PENDING, db_index=True
-    )
+    status = models.CharField(max_length=32, choices=ImportStatus.choices, default=ImportStatus.PENDING, db_index=True)
     kind = models.CharField(max_length=16, choices=ImportKind.choices, default=ImportKind.VARIANTS)
     system = models.CharField(max_length=16, choices=ImportSystem.choices, default=ImportSystem.UPSERT)
     #: Why this system was chosen (the USE_NEW_IMPORT_SYSTEM decision, or an explicit choice).
@@ -148,9 +146,7 @@ class ImportResult(models.Model):
 class ImportRowError(models.Model):
     """One failed data row: where, why, and the row as it was in the file."""
 
-    job = models.ForeignKey(
-        ImportJob, on_delete=models.CASCADE, db_column="import_id", related_name="row_errors"
-    )
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, db_column="import_id", related_name="row_errors")
     #: 1 = the first data row after the header.
     row_number = models.PositiveIntegerField()
     column = models.CharField(max_length=255, blank=True, default="")

@@ -1,0 +1,77 @@
+"""Header -> which column holds which field.
+
+Headers match case-insensitively after trimming, with spaces and hyphens read
+as underscores ("Item Name" is ``item_name``), in any order, through each
+field's aliases (``item`` -> ``item_name``). Unknown columns are ignored and
+reported as a warning; a missing required column rejects the file before any
+write, naming the headers found and the ones expected.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from imports.engine.errors import ImportRejected
+from imports.engine.kinds import KindSpec
+
+_SEPARATORS = re.compile(r"[\s\-]+")
+
+
+def canonical_header(header: str) -> str:
+    return _SEPARATORS.sub("_", str(header).strip().lower())
+
+
+@dataclass(frozen=True)
+class ColumnMap:
+    """Where each present field sits in a row, and what was left out."""
+
+    kind: KindSpec
+    #: field name -> index of its cell in a row
+    positions: dict[str, int]
+    #: field name -> the header as written in the file
+    headers: dict[str, str]
+    #: headers of columns the importer ignores
+    unknown: list[str]
+
+    @property
+    def present(self) -> frozenset[str]:
+        return frozenset(self.positions)
+
+    def warnings(self) -> list[str]:
+        if not self.unknown:
+            return []
+        names = ", ".join(repr(h) for h in self.unknown)
+        return [f"Ignored column(s) not used by a {self.kind.name} import: {names}."]
+
+
+def map_columns(headers: list[str], kind: KindSpec) -> ColumnMap:
+    lookup: dict[str, str] = {}
+    for spec in kind.fields:
+        for name in (spec.name, *spec.aliases):
+            lookup[name] = spec.name
+    positions: dict[str, int] = {}
+    written: dict[str, str] = {}
+    unknown: list[str] = []
+    for index, header in enumerate(headers):
+        field = lookup.get(canonical_header(header))
+        if field is None:
+            if str(header).strip():
+                unknown.append(str(header))
+            continue
+        if field in positions:
+            raise ImportRejected(
+                f"Columns {written[field]!r} (column {positions[field] + 1}) and {header!r} "
+                f"(column {index + 1}) both give {field}; keep one of them."
+            )
+        positions[field] = index
+        written[field] = str(header)
+    missing = [name for name in kind.required if name not in positions]
+    if missing:
+        found = ", ".join(repr(str(h)) for h in headers if str(h).strip()) or "none"
+        expected = ", ".join(f"{spec.name}{' (required)' if spec.required else ''}" for spec in kind.fields)
+        raise ImportRejected(
+            f"Missing required column(s) {', '.join(missing)} for a {kind.name} import. "
+            f"Found: {found}. Expected: {expected}."
+        )
+    return ColumnMap(kind=kind, positions=positions, headers=written, unknown=unknown)

@@ -1,0 +1,84 @@
+"""What each kind of import file holds: its fields, aliases and key.
+
+Lengths come from the catalog models so the schema has one source of truth.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from catalog.models import Color, Item, ItemVariant, Size
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One column an import file may carry."""
+
+    name: str
+    #: How the cell is read: ``name`` (a key), ``text``, ``code``, ``price`` or ``count``.
+    type: str
+    required: bool = False
+    max_length: int | None = None
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    name: str
+    fields: tuple[FieldSpec, ...]
+    #: The fields whose values identify a row (one live master row per key).
+    key: tuple[str, ...]
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        return tuple(field.name for field in self.fields)
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return tuple(field.name for field in self.fields if field.required)
+
+    def field(self, name: str) -> FieldSpec:
+        return next(field for field in self.fields if field.name == name)
+
+
+def _length(model, field: str) -> int:
+    return model._meta.get_field(field).max_length
+
+
+ITEM_NAME = FieldSpec("item_name", "name", True, _length(Item, "name"), ("item",))
+DESCRIPTION = FieldSpec("description", "text")
+COLOR_NAME = FieldSpec("color_name", "name", True, _length(Color, "color_name"), ("color",))
+SIZE_NAME = FieldSpec("size_name", "name", True, _length(Size, "size_name"), ("size",))
+
+KINDS: dict[str, KindSpec] = {
+    "variants": KindSpec(
+        name="variants",
+        fields=(
+            ITEM_NAME,
+            DESCRIPTION,
+            COLOR_NAME,
+            SIZE_NAME,
+            FieldSpec("sku", "code", max_length=_length(ItemVariant, "sku")),
+            FieldSpec("price", "price"),
+            FieldSpec("stock", "count"),
+        ),
+        key=("item_name", "color_name", "size_name"),
+    ),
+    "items": KindSpec(
+        name="items",
+        fields=(
+            FieldSpec("name", "name", True, _length(Item, "name"), ("item_name", "item")),
+            DESCRIPTION,
+        ),
+        key=("name",),
+    ),
+    "colors": KindSpec(name="colors", fields=(COLOR_NAME,), key=("color_name",)),
+    "sizes": KindSpec(name="sizes", fields=(SIZE_NAME,), key=("size_name",)),
+}
+
+
+def get_kind(name: str) -> KindSpec:
+    try:
+        return KINDS[name]
+    except KeyError:
+        raise ValueError(f"Unknown import kind {name!r}: expected one of {', '.join(KINDS)}.") from None

@@ -1,0 +1,110 @@
+"""What the engine writes about a job: figures, row errors, checkpoint, end state.
+
+Each batch's counters, row errors and checkpoint are written inside the
+batch's own transaction, so after a crash the job's figures are exactly those
+of the committed batches and a resumed run continues from ``checkpoint_row``
+without counting anything twice.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.db.models import F
+from django.utils import timezone
+
+from imports.engine.staging import Batch
+from imports.engine.upsert import WriteCounts
+from imports.models import ImportJob, ImportResult, ImportRowError, ImportStatus
+
+
+def note_reading(job: ImportJob, *, headers: list[str], warnings: list[str], details: dict[str, str]) -> None:
+    """What the reader found, before any row is read (the header order is kept for exports)."""
+    job.warnings = warnings
+    job.options = {**job.options, "headers": headers, **{f"detected_{k}": v for k, v in details.items()}}
+    job.stage = "reading"
+    job.save(update_fields=["warnings", "options", "stage", "updated_at"])
+    ImportResult.objects.get_or_create(job=job)
+
+
+def note_total(job: ImportJob, total_rows: int) -> None:
+    job.total_rows = total_rows
+    job.stage = "writing"
+    job.heartbeat_at = timezone.now()
+    job.save(update_fields=["total_rows", "stage", "heartbeat_at", "updated_at"])
+    ImportResult.objects.filter(job=job).update(total_rows=total_rows)
+
+
+def row_error(job: ImportJob, row_number: int, problems: list[dict], row_data: dict) -> ImportRowError:
+    first = problems[0]
+    return ImportRowError(
+        job=job,
+        row_number=row_number,
+        column=first["column"],
+        value=first["value"][:10_000],
+        reason="; ".join(p["reason"] for p in problems),
+        problems=problems,
+        row_data=row_data,
+    )
+
+
+def staged_errors(job: ImportJob, invalid_rows: list[tuple[int, str, str]]) -> list[ImportRowError]:
+    return [
+        row_error(job, row_number, json.loads(problems), json.loads(raw)) for row_number, problems, raw in invalid_rows
+    ]
+
+
+def batch_committed(job: ImportJob, batch: Batch, counts: WriteCounts, errors: list[ImportRowError]) -> None:
+    """Add one batch's figures; call inside the batch's transaction."""
+    ImportRowError.objects.bulk_create(errors)
+    ImportResult.objects.filter(job=job).update(
+        inserted=F("inserted") + counts.inserted,
+        updated=F("updated") + counts.updated,
+        unchanged=F("unchanged") + counts.unchanged,
+        superseded=F("superseded") + batch.superseded,
+        failed=F("failed") + len(errors),
+        batches_committed=F("batches_committed") + 1,
+    )
+    now = timezone.now()
+    ImportJob.objects.filter(pk=job.pk).update(
+        checkpoint_row=batch.last_row,
+        rows_processed=F("rows_processed") + batch.rows,
+        heartbeat_at=now,
+        updated_at=now,
+    )
+    job.checkpoint_row = batch.last_row
+
+
+def _close(job: ImportJob, status: str, reason: str = "") -> ImportJob:
+    now = timezone.now()
+    result, _ = ImportResult.objects.get_or_create(job=job)
+    result.refresh_from_db()
+    job.refresh_from_db(fields=["rows_processed", "checkpoint_row", "total_rows", "warnings", "options"])
+    result.duration_seconds = round((now - (job.started_at or job.created_at)).total_seconds(), 3)
+    if status == ImportStatus.FAILED:
+        result.success_rate = 0.0
+    elif result.total_rows:
+        result.success_rate = round(100.0 * (result.total_rows - result.failed) / result.total_rows, 2)
+    else:
+        result.success_rate = None
+    result.save(update_fields=["duration_seconds", "success_rate"])
+    job.status = status
+    job.failure_reason = reason
+    job.finished_at = now
+    job.heartbeat_at = now
+    job.stage = "done"
+    job.save(update_fields=["status", "failure_reason", "finished_at", "heartbeat_at", "stage", "updated_at"])
+    return job
+
+
+def completed(job: ImportJob) -> ImportJob:
+    failed = ImportResult.objects.filter(job=job).values_list("failed", flat=True).first() or 0
+    return _close(job, ImportStatus.COMPLETED_WITH_ERRORS if failed else ImportStatus.COMPLETED)
+
+
+def failed(job: ImportJob, reason: str) -> ImportJob:
+    return _close(job, ImportStatus.FAILED, reason)
+
+
+def cancelled(job: ImportJob, reason: str) -> ImportJob:
+    return _close(job, ImportStatus.CANCELLED, reason)

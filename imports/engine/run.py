@@ -1,0 +1,308 @@
+"""The import pipeline, top to bottom.
+
+    read -> map columns -> validate -> stage -> batch -> upsert -> record -> report
+
+``run_job`` takes a job that its caller has claimed (status ``running``) and
+brings it to an end state. It is also how a job resumes: batches up to the
+job's ``checkpoint_row`` are already committed, so they are skipped.
+
+Rules of the road:
+
+* nothing is written to a master before the whole file is read and checked
+  (a bad header, too many rows or a broken file reject the job untouched);
+* each batch is one transaction: its upserts, its row errors, its counters
+  and the checkpoint commit together;
+* a batch that hits a deadlock or serialization failure is retried 3 times
+  with backoff; a batch the database refuses for a data reason is split until
+  the offending rows are isolated and recorded with the database's message;
+* between batches the run stops for a cancel request or when it has run
+  longer than ``IMPORT_TIMEOUT_SECONDS``, keeping what was committed;
+* a dry run does all of it inside savepoints that are rolled back: exact
+  figures and row errors, no master row changed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import BinaryIO
+
+from django.conf import settings
+from django.db import DatabaseError, DataError, IntegrityError, OperationalError, transaction
+from django.utils import timezone
+
+from imports.engine import record
+from imports.engine.columns import ColumnMap, map_columns
+from imports.engine.errors import ImportRejected, ImportStopped
+from imports.engine.kinds import get_kind
+from imports.engine.readers import open_table
+from imports.engine.rows import row_parser
+from imports.engine.staging import INVALID, WRITE, Batch, Staging
+from imports.engine.upsert import WriteCounts, write_range
+from imports.models import ImportJob, ImportResult
+from imports.progress import Progress
+
+logger = logging.getLogger(__name__)
+
+STAGE_CHUNK_ROWS = 5000
+RETRIES = 3
+RETRY_BACKOFF_SECONDS = (0.2, 0.8, 2.0)
+#: PostgreSQL SQLSTATEs worth retrying: serialization_failure, deadlock_detected.
+TRANSIENT_SQLSTATES = frozenset({"40001", "40P01"})
+
+ProgressCallback = Callable[[Progress], None]
+
+
+def run_job(job: ImportJob, *, on_progress: ProgressCallback | None = None) -> ImportJob:
+    """Run (or resume) a claimed job to its end state and return it."""
+    if job.system == "legacy":
+        from imports.engine.legacy import run_legacy_job
+
+        return run_legacy_job(job, on_progress=on_progress)
+    return _Run(job, on_progress).execute()
+
+
+class _Run:
+    def __init__(self, job: ImportJob, on_progress: ProgressCallback | None):
+        self.job = job
+        self.kind = get_kind(job.kind)
+        self.on_progress = on_progress
+        self.started = time.monotonic()
+        self.timeout = settings.IMPORT_TIMEOUT_SECONDS
+        options = job.options or {}
+        self.batch_size = int(options.get("batch_size") or settings.IMPORT_BATCH_SIZE)
+        self.max_rows = int(options.get("max_rows") or settings.IMPORT_MAX_ROWS)
+        if "batch_size" not in options:
+            # A resumed run must cut the file into the same batches.
+            job.options = {**options, "batch_size": self.batch_size}
+            job.save(update_fields=["options", "updated_at"])
+        self.staging = Staging(kind=self.kind, run_id=job.import_id)
+
+    def execute(self) -> ImportJob:
+        job = self.job
+        try:
+            columns = self._stage()
+            self._write(columns)
+        except ImportRejected as exc:
+            logger.info("Import %s rejected: %s", job.import_id, exc)
+            return record.failed(job, str(exc))
+        except ImportStopped as exc:
+            logger.info("Import %s stopped: %s", job.import_id, exc.reason)
+            return record.cancelled(job, exc.reason) if exc.cancelled else record.failed(job, exc.reason)
+        except DatabaseError as exc:
+            logger.exception("Import %s failed on a database error", job.import_id)
+            return record.failed(job, f"Database error, committed batches kept; retry resumes: {exc}")
+        finally:
+            try:
+                self.staging.drop()
+            except DatabaseError:
+                logger.warning("Could not drop staging table of import %s", job.import_id, exc_info=True)
+        self._report("done")
+        return record.completed(job)
+
+    # --- read, map, validate, stage ----------------------------------------
+
+    def _stage(self) -> ColumnMap:
+        job = self.job
+        options = job.options or {}
+        with (
+            job.file.open("rb") as stream,
+            open_table(
+                stream,
+                file_format=job.file_format,
+                file_name=job.file_name,
+                encoding=options.get("encoding", ""),
+                sheet=options.get("sheet", ""),
+            ) as table,
+        ):
+            columns = map_columns(table.headers, self.kind)
+            record.note_reading(job, headers=table.headers, warnings=columns.warnings(), details=table.details)
+            self.staging.create()
+            total = self._load(table, columns, stream)
+        if total == 0:
+            raise ImportRejected(f"{job.file_name} has a header but no data rows.")
+        self.staging.seal()
+        record.note_total(job, total)
+        return columns
+
+    def _load(self, table, columns: ColumnMap, stream: BinaryIO) -> int:
+        parse = row_parser(columns, width=len(table.headers))
+        blanks = (None,) * len(self.kind.fields)
+        headers = table.headers
+        chunk: list[tuple] = []
+        total = 0
+        for row_number, cells in table.rows:
+            total += 1
+            if total > self.max_rows:
+                raise ImportRejected(
+                    f"{self.job.file_name} has more than {self.max_rows:,} data rows, the limit "
+                    f"(IMPORT_MAX_ROWS, or --max-rows for one run). Nothing was imported; split the file."
+                )
+            values, problems = parse(cells)
+            if problems:
+                raw = {header: _as_text(cell) for header, cell in zip(headers, cells, strict=False)}
+                chunk.append(
+                    (row_number, INVALID, *blanks, json.dumps([p._asdict() for p in problems]), json.dumps(raw))
+                )
+            else:
+                chunk.append((row_number, WRITE, *values, None, None))
+            if len(chunk) >= STAGE_CHUNK_ROWS:
+                self.staging.append(chunk)
+                chunk = []
+                self._check_stop()
+                self._report("reading", rows_done=total, fraction=_fraction_read(stream, self.job.file_size))
+        self.staging.append(chunk)
+        return total
+
+    # --- batch, upsert, record ---------------------------------------------
+
+    def _write(self, columns: ColumnMap) -> None:
+        present = columns.present
+        self.headers = columns.headers
+        for batch in self.staging.batches(size=self.batch_size, after_row=self.job.checkpoint_row):
+            self._check_stop()
+            self._write_batch(batch, present)
+            self._report("writing")
+
+    def _write_batch(self, batch: Batch, present: frozenset[str]) -> None:
+        for attempt in range(1, RETRIES + 2):
+            try:
+                with transaction.atomic():
+                    errors = record.staged_errors(self.job, self.staging.invalid_rows(batch.first_row, batch.last_row))
+                    counts = self._write_rows(batch.first_row, batch.last_row, batch.to_write, present)
+                    errors += self._database_errors(counts)
+                    errors.sort(key=lambda error: error.row_number)
+                    record.batch_committed(self.job, batch, counts, errors)
+                return
+            except OperationalError as exc:
+                if attempt > RETRIES or not _is_transient(exc):
+                    raise
+                pause = RETRY_BACKOFF_SECONDS[attempt - 1]
+                logger.warning(
+                    "Import %s rows %s-%s: %s; retry %s of %s in %.1fs",
+                    self.job.import_id, batch.first_row, batch.last_row, exc, attempt, RETRIES, pause,
+                )  # fmt: skip
+                time.sleep(pause)
+
+    def _write_rows(self, first_row: int, last_row: int, expected: int, present: frozenset[str]) -> WriteCounts:
+        """Write a range in a savepoint; on a data error, split it to isolate the bad rows."""
+        if expected == 0:
+            return WriteCounts()
+        try:
+            with transaction.atomic():
+                counts = write_range(
+                    staging=self.staging,
+                    first_row=first_row,
+                    last_row=last_row,
+                    expected=expected,
+                    present=present,
+                    now=timezone.now(),
+                )
+                if self.job.dry_run:
+                    transaction.set_rollback(True)
+                return counts
+        except (IntegrityError, DataError) as exc:
+            rows = self.staging.rows_to_write(first_row, last_row)
+            if len(rows) == 1:
+                return WriteCounts(refused={rows[0]: str(exc).strip().splitlines()[0]})
+            middle = len(rows) // 2
+            left, right = rows[:middle], rows[middle:]
+            return self._write_rows(left[0][0], left[-1][0], len(left), present) + self._write_rows(
+                right[0][0], right[-1][0], len(right), present
+            )
+
+    def _database_errors(self, counts: WriteCounts) -> list:
+        errors = []
+        for row_number in counts.orphaned:
+            errors.append(
+                record.row_error(
+                    self.job,
+                    row_number,
+                    [
+                        {
+                            "column": "",
+                            "value": "",
+                            "reason": "its item, color or size was deleted by someone else during the import",
+                        }
+                    ],
+                    {},
+                )
+            )
+        for row, message in counts.refused.items():
+            row_number, *values = row
+            data = {
+                self.headers[name]: _as_text(value)
+                for name, value in zip(self.kind.field_names, values, strict=True)
+                if name in self.headers
+            }
+            errors.append(
+                record.row_error(
+                    self.job,
+                    row_number,
+                    [{"column": "", "value": "", "reason": f"the database refused the row: {message}"}],
+                    data,
+                )
+            )
+        return errors
+
+    # --- stop and report ----------------------------------------------------
+
+    def _check_stop(self) -> None:
+        elapsed = time.monotonic() - self.started
+        if elapsed > self.timeout:
+            raise ImportStopped(
+                f"Timed out after {elapsed:.0f}s (IMPORT_TIMEOUT_SECONDS={self.timeout}); "
+                f"rows up to {self.job.checkpoint_row} are committed and kept. Retry resumes from there."
+            )
+        if ImportJob.objects.filter(pk=self.job.pk, cancel_requested=True).exists():
+            raise ImportStopped(
+                f"Cancelled; rows up to {self.job.checkpoint_row} are committed and kept.", cancelled=True
+            )
+
+    def _report(self, stage: str, *, rows_done: int | None = None, fraction: float | None = None) -> None:
+        if self.on_progress is None:
+            return
+        result = ImportResult.objects.filter(job=self.job).first()
+        counts = {}
+        if result is not None:
+            counts = {
+                name: getattr(result, name) for name in ("inserted", "updated", "unchanged", "superseded", "failed")
+            }
+        total = self.job.total_rows
+        if rows_done is None:
+            rows_done = sum(counts.values())
+        elif fraction is not None and total is None:
+            # While reading, the total is not known yet: estimate it from the bytes read.
+            total = int(rows_done / fraction) if fraction > 0 else None
+        self.on_progress(
+            Progress(
+                import_id=self.job.import_id,
+                stage=stage,
+                rows_done=rows_done,
+                rows_total=total,
+                elapsed_seconds=round(time.monotonic() - self.started, 3),
+                **counts,
+            )
+        )
+
+
+def _is_transient(exc: OperationalError) -> bool:
+    code = getattr(exc.__cause__, "pgcode", None)
+    return code in TRANSIENT_SQLSTATES or "database is locked" in str(exc)
+
+
+def _fraction_read(stream: BinaryIO, size: int) -> float | None:
+    try:
+        return min(1.0, stream.tell() / size) if size else None
+    except (OSError, ValueError):
+        return None
+
+
+def _as_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return str(value)

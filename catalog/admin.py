@@ -82,8 +82,7 @@ class CatalogRecordForm(forms.ModelForm):
         else:
             self.add_error(
                 row.name_fields[0],
-                f"The active {describe_row(twin)} already has this name. "
-                f"Choose another name, or edit that one.",
+                f"The active {describe_row(twin)} already has this name. Choose another name, or edit that one.",
             )
 
 
@@ -127,13 +126,13 @@ class CatalogRecordAdmin(admin.ModelAdmin):
     def is_active(self, obj):
         return obj.is_live
 
-    @admin.action(
-        description="Delete selected %(verbose_name_plural)s (can be restored)", permissions=["change"]
-    )
+    @admin.display(description="last changed", ordering="updated_at")
+    def last_changed(self, obj):
+        return obj.updated_at
+
+    @admin.action(description="Delete selected %(verbose_name_plural)s (can be restored)", permissions=["change"])
     def soft_delete_selected(self, request, queryset):
-        self._apply(
-            request, queryset, soft_delete, verb="deleted", hint=" Restore them from Status: Deleted."
-        )
+        self._apply(request, queryset, soft_delete, verb="deleted", hint=" Restore them from Status: Deleted.")
 
     @admin.action(description="Restore selected %(verbose_name_plural)s", permissions=["change"])
     def restore_selected(self, request, queryset):
@@ -147,13 +146,9 @@ class CatalogRecordAdmin(admin.ModelAdmin):
                 self.message_user(request, problem, messages.ERROR)
             return
         if count == 0:
-            self.message_user(
-                request, f"Nothing to do: the selected rows were already {verb}.", messages.WARNING
-            )
+            self.message_user(request, f"Nothing to do: the selected rows were already {verb}.", messages.WARNING)
             return
-        self.message_user(
-            request, f"{count} {model_ngettext(self.opts, count)} {verb}.{hint}", messages.SUCCESS
-        )
+        self.message_user(request, f"{count} {model_ngettext(self.opts, count)} {verb}.{hint}", messages.SUCCESS)
 
 
 class LiveVariantInline(admin.TabularInline):
@@ -184,7 +179,7 @@ class LiveVariantInline(admin.TabularInline):
 
 @admin.register(Item)
 class ItemAdmin(CatalogRecordAdmin):
-    list_display = ("name", "short_description", "is_active", "updated_at")
+    list_display = ("name", "short_description", "is_active", "last_changed")
     search_fields = ("name", "description")
     readonly_fields = ("variants_link", *TIMESTAMPS)
     inlines = (LiveVariantInline,)
@@ -206,20 +201,24 @@ class ItemAdmin(CatalogRecordAdmin):
 
 @admin.register(Color)
 class ColorAdmin(CatalogRecordAdmin):
-    list_display = ("color_name", "is_active", "updated_at")
+    list_display = ("color_name", "is_active", "last_changed")
     search_fields = ("color_name",)
 
 
 @admin.register(Size)
 class SizeAdmin(CatalogRecordAdmin):
-    list_display = ("size_name", "is_active", "updated_at")
+    list_display = ("size_name", "is_active", "last_changed")
     search_fields = ("size_name",)
 
 
 @admin.register(ItemVariant)
 class ItemVariantAdmin(CatalogRecordAdmin):
-    list_display = ("item", "color", "size", "sku", "price", "stock", "is_active", "updated_at")
+    list_display = ("item", "color", "size", "sku_code", "price", "stock", "is_active", "last_changed")
     list_select_related = ("item", "color", "size")
     list_filter = (StatusFilter, "color", "size")
     search_fields = ("sku", "item__name", "color__color_name", "size__size_name")
     autocomplete_fields = ("item", "color", "size")
+
+    @admin.display(description="SKU", ordering="sku")
+    def sku_code(self, obj):
+        return obj.sku

@@ -25,10 +25,7 @@ def catalog_of(make_item, make_color, make_size, make_variant):
     def build(count: int) -> list[ItemVariant]:
         colors = [make_color(name) for name in ("Navy", "Black", "White")]
         sizes = [make_size(name) for name in ("M", "L")]
-        return [
-            make_variant(make_item(f"Oxford Shirt {n:04d}"), colors[n % 3], sizes[n % 2])
-            for n in range(count)
-        ]
+        return [make_variant(make_item(f"Oxford Shirt {n:04d}"), colors[n % 3], sizes[n % 2]) for n in range(count)]
 
     return build
 
@@ -160,9 +157,7 @@ def test_soft_delete_action_refuses_a_color_used_by_active_variants(admin_client
     messages = run_action(admin_client, "color", "soft_delete_selected", [variant.color])
 
     assert messages[0] == "Nothing was changed."
-    assert messages[1].startswith(
-        f'Cannot delete color "Navy" (id {variant.color_id}): it still has 1 active'
-    )
+    assert messages[1].startswith(f'Cannot delete color "Navy" (id {variant.color_id}): it still has 1 active')
     assert Color.objects.filter(pk=variant.color_id).exists()
 
 
@@ -221,8 +216,7 @@ def test_adding_a_taken_name_is_a_form_error_not_a_server_error(admin_client, ma
     assert response.status_code == 200
     assert response.context["adminform"].form.errors == {
         "color_name": [
-            f'The active color "Sky Blue" (id {taken.pk}) already has this name. '
-            "Choose another name, or edit that one."
+            f'The active color "Sky Blue" (id {taken.pk}) already has this name. Choose another name, or edit that one.'
         ]
     }
     assert Color.objects.count() == 1

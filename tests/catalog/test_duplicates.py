@@ -92,16 +92,12 @@ def test_merge_moves_variants_to_the_kept_row_and_keeps_its_own_on_collision(app
     assert list(Item.objects.all()) == [shirt]
     assert Item.all_objects.get(pk=apparel["shirt_again"].pk).deleted_at is not None
     assert list(Color.objects.all()) == [apparel["navy"]]
-    live = {
-        (v.item_id, v.color_id, v.size.size_name): v.sku for v in ItemVariant.objects.select_related("size")
-    }
+    live = {(v.item_id, v.color_id, v.size.size_name): v.sku for v in ItemVariant.objects.select_related("size")}
     navy = apparel["navy"].pk
     assert live == {(shirt.pk, navy, "M"): "OX-M", (shirt.pk, navy, "L"): "OX-L", (shirt.pk, navy, "XL"): ""}
     assert ItemVariant.all_objects.get(pk=apparel["again L"].pk).deleted_at is not None
     item_steps = resolution.keys[0].steps
-    assert any(
-        f"soft-deleted variant #{apparel['again L'].pk}" in s and "which is kept" in s for s in item_steps
-    )
+    assert any(f"soft-deleted variant #{apparel['again L'].pk}" in s and "which is kept" in s for s in item_steps)
     assert any(f"moved variant #{apparel['again XL'].pk}" in step for step in item_steps)
     assert item_steps[-1] == f"soft-deleted item #{apparel['shirt_again'].pk}: merged into #{shirt.pk}"
     assert all(not found for found in find_duplicates_by_master().values())
@@ -128,9 +124,7 @@ def test_dry_run_reports_the_same_and_changes_nothing(apparel):
     planned = resolve_duplicates(strategy="merge", dry_run=True)
 
     assert planned.dry_run
-    assert [key.steps for key in planned.keys] == [
-        key.steps for key in resolve_duplicates(strategy="merge").keys
-    ]
+    assert [key.steps for key in planned.keys] == [key.steps for key in resolve_duplicates(strategy="merge").keys]
 
 
 @pytest.mark.postgresql

@@ -122,9 +122,7 @@ def test_two_live_rows_with_one_key_are_refused(model, make_item, make_color, ma
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("model", MODELS, ids=lambda m: m.__name__)
-def test_a_live_row_may_share_its_key_with_deleted_rows(
-    model, make_item, make_color, make_size, make_variant
-):
+def test_a_live_row_may_share_its_key_with_deleted_rows(model, make_item, make_color, make_size, make_variant):
     second = two_rows_of_one_key(
         model, make_item, make_color, make_size, make_variant, deleted_at="2026-01-01T00:00:00Z"
     )

@@ -43,9 +43,7 @@ class AddUniqueConstraintConcurrently(migrations.AddConstraint):
             super().database_forwards(app_label, schema_editor, from_state, to_state)
             return
         if schema_editor.connection.in_atomic_block:
-            raise RuntimeError(
-                f"{self.constraint.name} is built CONCURRENTLY: its migration must set atomic = False."
-            )
+            raise RuntimeError(f"{self.constraint.name} is built CONCURRENTLY: its migration must set atomic = False.")
         state = self._index_state(schema_editor)
         if state == "valid":
             return

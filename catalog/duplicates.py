@@ -59,9 +59,7 @@ class KeyResolution:
 
     def heading(self) -> str:
         ids = ", ".join(f"#{pk}" for pk in self.duplicate.ids)
-        return (
-            f"{self.master} {self.label}: {self.duplicate.count} live rows ({ids}), keeping #{self.kept_id}"
-        )
+        return f"{self.master} {self.label}: {self.duplicate.count} live rows ({ids}), keeping #{self.kept_id}"
 
 
 @dataclass
@@ -92,18 +90,14 @@ def duplicate_name(name: str, *, row_id: int, max_length: int) -> str:
 
 
 @transaction.atomic
-def resolve_duplicates(
-    *, strategy: str, masters: list[str] | None = None, dry_run: bool = False
-) -> Resolution:
+def resolve_duplicates(*, strategy: str, masters: list[str] | None = None, dry_run: bool = False) -> Resolution:
     """Resolve the live duplicate keys of the named masters (all four by default).
 
     Masters are handled in the order item, color, size, variant, so that
     variant duplicates are looked for after merges have moved variants.
     """
     if strategy not in STRATEGIES:
-        raise DuplicateResolutionError(
-            f"Unknown strategy {strategy!r}: expected one of {', '.join(STRATEGIES)}"
-        )
+        raise DuplicateResolutionError(f"Unknown strategy {strategy!r}: expected one of {', '.join(STRATEGIES)}")
     names = [name for name in MASTERS if masters is None or name in masters]
     resolution = Resolution(strategy=strategy, dry_run=dry_run)
     for name in names:
@@ -162,9 +156,7 @@ def _merge(model, key: KeyResolution) -> None:
         taken.setdefault(tuple(variant_key), variant_id)
     for other_id in others:
         moved, dropped = [], []
-        variants = ItemVariant.objects.select_related("item", "color", "size").filter(
-            **{f"{link}_id": other_id}
-        )
+        variants = ItemVariant.objects.select_related("item", "color", "size").filter(**{f"{link}_id": other_id})
         for variant in variants.order_by("pk"):
             target = tuple(
                 survivor_id if column == link else getattr(variant, f"{column}_id")
@@ -193,6 +185,4 @@ def _drop_extra_variants(key: KeyResolution) -> None:
     extra = key.duplicate.ids[1:]
     services.soft_delete(rows=ItemVariant.all_objects.filter(pk__in=extra))
     for variant_id in extra:
-        key.steps.append(
-            f"soft-deleted variant #{variant_id}: duplicate of variant #{key.kept_id}, which is kept"
-        )
+        key.steps.append(f"soft-deleted variant #{variant_id}: duplicate of variant #{key.kept_id}, which is kept")

@@ -112,7 +112,6 @@ def variant_key_labels(duplicates: list[DuplicateKey]) -> dict[tuple[int, int, i
 def find_live_twin(*, row):
     """Another live row holding ``row``'s key, or None (the check before saving or restoring)."""
     key = {
-        row._meta.get_field(name).attname: getattr(row, row._meta.get_field(name).attname)
-        for name in row.key_fields
+        row._meta.get_field(name).attname: getattr(row, row._meta.get_field(name).attname) for name in row.key_fields
     }
     return type(row).objects.filter(**key).exclude(pk=row.pk).order_by("pk").first()

@@ -192,7 +192,5 @@ def _deleted_master_problems(variants: list[ItemVariant]) -> list[str]:
         dead = [master for master in (variant.item, variant.color, variant.size) if not master.is_live]
         if dead:
             names = ", ".join(describe_row(master) for master in dead)
-            problems.append(
-                f"Cannot restore {describe_row(variant)}: its {names} is deleted. Restore it first."
-            )
+            problems.append(f"Cannot restore {describe_row(variant)}: its {names} is deleted. Restore it first.")
     return problems

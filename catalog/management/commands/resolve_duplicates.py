@@ -20,15 +20,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--strategy", choices=STRATEGIES, required=True)
         parser.add_argument("--model", choices=list(MASTERS), help="only this master (default: all)")
-        parser.add_argument(
-            "--dry-run", action="store_true", help="report what would be done, change nothing"
-        )
+        parser.add_argument("--dry-run", action="store_true", help="report what would be done, change nothing")
 
     def handle(self, *args, strategy, model=None, dry_run=False, **options):
         try:
-            resolution = resolve_duplicates(
-                strategy=strategy, masters=[model] if model else None, dry_run=dry_run
-            )
+            resolution = resolve_duplicates(strategy=strategy, masters=[model] if model else None, dry_run=dry_run)
         except (DuplicateResolutionError, CatalogChangeRefused) as error:
             raise CommandError(f"Nothing was changed: {error}") from error
         prefix = "[dry run] " if dry_run else ""

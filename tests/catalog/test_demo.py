@@ -85,7 +85,8 @@ def test_a_thousand_items_take_a_bounded_number_of_queries():
 
     assert report.variants_created == 10_000
     assert ItemVariant.objects.count() == 10_000
-    assert len(captured) < 40
+    # One insert per row would be 11,000 queries; batches are ~15 on PostgreSQL, ~110 on SQLite.
+    assert len(captured) < 200
 
 
 def test_sample_csv_has_the_importer_columns_and_three_bad_rows(tmp_path):

@@ -3,6 +3,7 @@
 import json
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
 
 from catalog.duplicates import resolve_command
 from catalog.selectors import MASTERS, find_duplicates_by_master, variant_key_labels
@@ -13,7 +14,7 @@ class Command(BaseCommand):
         "List live rows that share a key the unique indexes require to be unique, for every "
         "master (or one, with --model): the key, how many rows hold it and their ids. "
         "Exit status: 0 = no duplicates, 1 = duplicates found (so scripts can test for them), "
-        "anything else = the check could not run."
+        "2 = the check could not run (the database could not be queried)."
     )
 
     def add_arguments(self, parser):
@@ -23,7 +24,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, model=None, as_json=False, **options):
-        found = find_duplicates_by_master(masters=[model] if model else None)
+        try:
+            found = find_duplicates_by_master(masters=[model] if model else None)
+        except DatabaseError as error:
+            raise CommandError(f"Could not check for duplicates: {error}", returncode=2) from error
         total = sum(len(duplicates) for duplicates in found.values())
         if as_json:
             self.stdout.write(_as_json(found, total))

@@ -5,6 +5,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import OperationalError
 
 from catalog.models import Color, Item
 
@@ -71,3 +72,17 @@ def test_json_with_duplicates_lists_keys_counts_and_ids(without_unique_indexes):
         "total": 1,
         "duplicates": {"color": [{"key": {"color_name": "Navy"}, "count": 2, "ids": [a.pk, b.pk]}]},
     }
+
+
+@pytest.mark.django_db
+def test_a_failed_query_exits_two_not_one(monkeypatch):
+    def unreachable(**kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr("catalog.management.commands.find_duplicates.find_duplicates_by_master", unreachable)
+
+    output, error = run()
+
+    assert error.returncode == 2
+    assert str(error) == "Could not check for duplicates: connection refused"
+    assert output == ""

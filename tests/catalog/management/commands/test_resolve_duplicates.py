@@ -5,7 +5,9 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
+from catalog.concurrent_constraints import DuplicateKeysError
 from catalog.models import Color, Item, ItemVariant, Size
+from tests.catalog.pg_introspection import UNIQUE_INDEXES, index_names, invalid_indexes
 
 pytestmark = pytest.mark.postgresql
 
@@ -71,3 +73,30 @@ def test_a_refused_resolution_is_a_command_error_and_changes_nothing(without_uni
 def test_strategy_is_required():
     with pytest.raises(CommandError, match="--strategy"):
         run()
+
+
+@pytest.mark.parametrize("strategy", ["rename", "merge"])
+def test_resolving_every_master_lets_the_unique_indexes_be_built(without_unique_indexes, strategy):
+    """The guide's path: duplicates block the migration; resolve them; the four indexes build."""
+    navy, navy_again = Color.objects.create(color_name="Navy"), Color.objects.create(color_name="Navy")
+    m, m_again = Size.objects.create(size_name="M"), Size.objects.create(size_name="M")
+    shirt, shirt_again = Item.objects.create(name="Oxford Shirt"), Item.objects.create(name="Oxford Shirt")
+    for item, color, size in [
+        (shirt, navy, m),
+        (shirt, navy, m),  # a variant duplicate too
+        (shirt_again, navy_again, m_again),  # collides with the first once merged
+        (shirt_again, navy, m_again),
+    ]:
+        ItemVariant.objects.create(item=item, color=color, size=size)
+    with pytest.raises(DuplicateKeysError):
+        call_command("migrate", "catalog", verbosity=0)
+
+    run("--strategy", strategy)
+    call_command("migrate", "catalog", verbosity=0)
+
+    assert index_names() == set(UNIQUE_INDEXES)
+    assert invalid_indexes() == []
+    assert Item.objects.count() == (2 if strategy == "rename" else 1)
+    live_variants = ItemVariant.objects.count()
+    assert live_variants == (3 if strategy == "rename" else 1)
+    assert ItemVariant.all_objects.count() == 4, "nothing is hard-deleted"

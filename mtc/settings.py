@@ -113,6 +113,8 @@ IMPORT_BACKGROUND_THRESHOLD = config.read_positive_int(ENV, "IMPORT_BACKGROUND_T
 USE_NEW_IMPORT_SYSTEM = str(config.parse_rollout_flag(ENV.get("USE_NEW_IMPORT_SYSTEM", "false")))
 IMPORT_TEST_USER_IDS = config.read_int_list(ENV, "IMPORT_TEST_USER_IDS")
 IMPORT_TEST_USERS_GROUP = ENV.get("IMPORT_TEST_USERS_GROUP", "import-test-users")
+# false: batch commits do not wait for the WAL flush (a crash redoes them on resume).
+IMPORT_SYNCHRONOUS_COMMIT = config.read_bool(ENV, "IMPORT_SYNCHRONOUS_COMMIT", default=False)
 IMPORT_MAX_UPLOAD_MB = config.read_positive_int(ENV, "IMPORT_MAX_UPLOAD_MB", default=100)
 RATELIMIT_STORAGE_URL = config.read_redis_url(ENV, "RATELIMIT_STORAGE_URL")
 REDIS_PROGRESS_EXPIRY = config.read_positive_int(ENV, "REDIS_PROGRESS_EXPIRY", default=86400)

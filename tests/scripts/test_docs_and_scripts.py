@@ -80,9 +80,7 @@ def _settings_dump(env_overrides: dict[str, str]) -> dict[str, str]:
         "import mtc.settings as s\n"
         "print(json.dumps({k: repr(getattr(s, k)) for k in dir(s) if k.isupper() and k != 'ENV'}))\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
-    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     return json.loads(out.stdout)
 
 

@@ -48,7 +48,7 @@ def test_changelists_render_for_a_superuser_with_search(admin_client, catalog_of
     assert response.context["cl"].list_per_page == 50
 
 
-def test_changelist_query_counts_do_not_grow_with_rows(admin_client, catalog_of, django_db_reset_sequences):
+def test_changelist_query_counts_do_not_grow_with_rows(admin_client, catalog_of):
     catalog_of(5)
     few = {name: queries_for(admin_client, changelist(name)) for name in CHANGELISTS}
     ItemVariant.objects.all().delete()

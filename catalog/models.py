@@ -101,9 +101,7 @@ class Color(CatalogRecord):
         db_table = "color_master"
         ordering = ["color_name", "color_id"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["color_name"], condition=LIVE, name="idx_color_master_color_name_unique"
-            ),
+            models.UniqueConstraint(fields=["color_name"], condition=LIVE, name="idx_color_master_color_name_unique"),
         ]
 
     def __str__(self) -> str:
@@ -121,9 +119,7 @@ class Size(CatalogRecord):
         db_table = "size_master"
         ordering = ["size_name", "size_id"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["size_name"], condition=LIVE, name="idx_size_master_size_name_unique"
-            ),
+            models.UniqueConstraint(fields=["size_name"], condition=LIVE, name="idx_size_master_size_name_unique"),
         ]
 
     def __str__(self) -> str:

@@ -51,3 +51,22 @@ class Progress:
             "rows_per_second": self.rows_per_second,
             "eta_seconds": self.eta_seconds,
         }
+
+
+def render_bar(progress: Progress, *, width: int = 30) -> str:
+    """One terminal line: bar, percent, rows, rate and ETA."""
+    percent = progress.percent
+    filled = int(width * (percent or 0) / 100)
+    bar = "#" * filled + "." * (width - filled)
+    total = f"{progress.rows_total:,}" if progress.rows_total else "?"
+    parts = [
+        f"[{bar}]",
+        f"{percent:5.1f}%" if percent is not None else "   ?%",
+        f"{progress.rows_done:,}/{total} rows",
+        progress.stage,
+    ]
+    if progress.rows_per_second:
+        parts.append(f"{progress.rows_per_second:,.0f} rows/s")
+    if progress.eta_seconds is not None and progress.stage != "done":
+        parts.append(f"ETA {progress.eta_seconds:.0f}s")
+    return " ".join(parts)

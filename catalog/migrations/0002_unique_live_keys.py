@@ -20,9 +20,7 @@ class Migration(migrations.Migration):
     operations = [
         AddUniqueConstraintConcurrently(
             model_name="item",
-            constraint=models.UniqueConstraint(
-                condition=LIVE, fields=("name",), name="idx_item_master_name_unique"
-            ),
+            constraint=models.UniqueConstraint(condition=LIVE, fields=("name",), name="idx_item_master_name_unique"),
         ),
         AddUniqueConstraintConcurrently(
             model_name="color",

@@ -18,12 +18,15 @@ from imports.engine.upsert import WriteCounts
 from imports.models import ImportJob, ImportResult, ImportRowError, ImportStatus
 
 
-def note_reading(job: ImportJob, *, headers: list[str], warnings: list[str], details: dict[str, str]) -> None:
+def note_reading(
+    job: ImportJob, *, file_format: str, headers: list[str], warnings: list[str], details: dict[str, str]
+) -> None:
     """What the reader found, before any row is read (the header order is kept for exports)."""
+    job.file_format = file_format
     job.warnings = warnings
     job.options = {**job.options, "headers": headers, **{f"detected_{k}": v for k, v in details.items()}}
     job.stage = "reading"
-    job.save(update_fields=["warnings", "options", "stage", "updated_at"])
+    job.save(update_fields=["file_format", "warnings", "options", "stage", "updated_at"])
     ImportResult.objects.get_or_create(job=job)
 
 

@@ -47,9 +47,19 @@ class CellProblem(Exception):
         self.reason = reason
 
 
+#: What a failed-rows export prefixes with ``'`` against formula injection.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def cell_text(cell: object) -> str:
-    """Any cell value (CSV text, an XLSX number or date, a JSON value) as text."""
+    """Any cell value (CSV text, an XLSX number or date, a JSON value) as text.
+
+    A leading ``'`` before a formula character is dropped: it is how the
+    failed-rows export defuses formulas, so the export imports back as is.
+    """
     if type(cell) is str:
+        if cell[:1] == "'" and cell[1:2] in FORMULA_STARTS:
+            return cell[1:]
         return cell
     if cell is None:
         return ""

@@ -120,7 +120,13 @@ class _Run:
             ) as table,
         ):
             columns = map_columns(table.headers, self.kind)
-            record.note_reading(job, headers=table.headers, warnings=columns.warnings(), details=table.details)
+            record.note_reading(
+                job,
+                file_format=table.file_format,
+                headers=table.headers,
+                warnings=columns.warnings(),
+                details=table.details,
+            )
             self.staging.create()
             total = self._load(table, columns, stream)
         if total == 0:

@@ -129,17 +129,19 @@ class Staging:
         """The batches of ``size`` file rows, starting after ``after_row`` (the checkpoint)."""
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT (row_number - 1) / %s AS batch, state, COUNT(*) FROM {self.table} "
+                f"SELECT (row_number - 1) / %s AS batch, state, COUNT(*), MAX(row_number) FROM {self.table} "
                 f"WHERE row_number > %s GROUP BY 1, 2 ORDER BY 1",
                 [size, after_row],
             )
             tally: dict[int, list[int]] = {}
-            for batch, state, count in cursor.fetchall():
+            last: dict[int, int] = {}
+            for batch, state, count, max_row in cursor.fetchall():
                 tally.setdefault(int(batch), [0, 0, 0])[state] = count
+                last[int(batch)] = max(last.get(int(batch), 0), max_row)
         return [
             Batch(
-                first_row=batch * size + 1,
-                last_row=(batch + 1) * size,
+                first_row=max(batch * size + 1, after_row + 1),
+                last_row=last[batch],
                 to_write=counts[WRITE],
                 superseded=counts[SUPERSEDED],
                 invalid=counts[INVALID],

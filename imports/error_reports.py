@@ -1,0 +1,77 @@
+"""Failed rows, written back as a file the user can fix and import again.
+
+Each failed row comes out with the file's own columns (in the file's order),
+then ``row_number`` and ``error``. Cells that a spreadsheet would run as a
+formula (starting with ``= + - @``, or a tab/CR) are prefixed with ``'``
+(OWASP's advice against CSV injection). Rows are streamed: a file with
+100,000 failed rows never sits in memory.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator
+
+from openpyxl import Workbook
+
+from imports.engine.rows import FORMULA_STARTS
+from imports.models import ImportJob, ImportRowError
+
+CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "json": "application/json",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def neutralize(value: object) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def report_columns(job: ImportJob) -> list[str]:
+    headers = [h for h in (job.options or {}).get("headers", []) if str(h).strip()]
+    return [*headers, "row_number", "error"]
+
+
+def report_rows(job: ImportJob, errors: Iterable[ImportRowError]) -> Iterator[list[str]]:
+    headers = report_columns(job)[:-2]
+    for error in errors:
+        data = error.row_data or {}
+        yield [*(neutralize(data.get(h, "")) for h in headers), str(error.row_number), neutralize(error.reason)]
+
+
+def iter_csv(job: ImportJob, errors: Iterable[ImportRowError]) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(report_columns(job))
+    for row in report_rows(job, errors):
+        writer.writerow(row)
+        if buffer.tell() > 64 * 1024:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def iter_json(job: ImportJob, errors: Iterable[ImportRowError]) -> Iterator[str]:
+    """A JSON array of objects; ``problems`` lists every problem of the row."""
+    headers = report_columns(job)[:-2]
+    yield "["
+    for index, error in enumerate(errors):
+        data = error.row_data or {}
+        record = {h: data.get(h, "") for h in headers}
+        record.update(row_number=error.row_number, error=error.reason, problems=error.problems)
+        yield ("," if index else "") + "\n" + json.dumps(record, ensure_ascii=False)
+    yield "\n]\n"
+
+
+def write_xlsx(job: ImportJob, errors: Iterable[ImportRowError], target) -> None:
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("Failed rows")
+    sheet.append(report_columns(job))
+    for row in report_rows(job, errors):
+        sheet.append(row)
+    workbook.save(target)

@@ -28,6 +28,7 @@ import logging
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 from typing import BinaryIO
 
 from django.conf import settings
@@ -41,7 +42,7 @@ from imports.engine.kinds import get_kind
 from imports.engine.readers import open_table
 from imports.engine.rows import row_parser
 from imports.engine.staging import INVALID, WRITE, Batch, Staging
-from imports.engine.upsert import WriteCounts, write_range
+from imports.engine.upsert import WriteCounts, classify_range, write_range
 from imports.models import ImportJob, ImportResult
 from imports.progress import Progress
 
@@ -80,6 +81,7 @@ class _Run:
             job.options = {**options, "batch_size": self.batch_size}
             job.save(update_fields=["options", "updated_at"])
         self.staging = Staging(kind=self.kind, run_id=job.import_id)
+        self.tally = _Tally.of(job)
 
     def execute(self) -> ImportJob:
         job = self.job
@@ -178,11 +180,19 @@ class _Run:
         for attempt in range(1, RETRIES + 2):
             try:
                 with transaction.atomic():
-                    errors = record.staged_errors(self.job, self.staging.invalid_rows(batch.first_row, batch.last_row))
-                    counts = self._write_rows(batch.first_row, batch.last_row, batch.to_write, present)
-                    errors += self._database_errors(counts)
-                    errors.sort(key=lambda error: error.row_number)
+                    errors = []
+                    if batch.invalid:
+                        invalid = self.staging.invalid_rows(batch.first_row, batch.last_row)
+                        errors = record.staged_errors(self.job, invalid)
+                    if self.job.dry_run:
+                        counts = classify_range(
+                            staging=self.staging, first_row=batch.first_row, last_row=batch.last_row, present=present
+                        )
+                    else:
+                        counts = self._write_rows(batch.first_row, batch.last_row, batch.to_write, present, batch)
+                        errors = sorted(errors + self._database_errors(counts), key=lambda e: e.row_number)
                     record.batch_committed(self.job, batch, counts, errors)
+                self.tally.add(batch, counts, failed=len(errors))
                 return
             except OperationalError as exc:
                 if attempt > RETRIES or not _is_transient(exc):
@@ -194,23 +204,23 @@ class _Run:
                 )  # fmt: skip
                 time.sleep(pause)
 
-    def _write_rows(self, first_row: int, last_row: int, expected: int, present: frozenset[str]) -> WriteCounts:
+    def _write_rows(
+        self, first_row: int, last_row: int, expected: int, present: frozenset[str], batch: Batch | None = None
+    ) -> WriteCounts:
         """Write a range in a savepoint; on a data error, split it to isolate the bad rows."""
         if expected == 0:
             return WriteCounts()
         try:
             with transaction.atomic():
-                counts = write_range(
+                return write_range(
                     staging=self.staging,
                     first_row=first_row,
                     last_row=last_row,
                     expected=expected,
                     present=present,
                     now=timezone.now(),
+                    first_seen=batch.first_seen if batch is not None else None,
                 )
-                if self.job.dry_run:
-                    transaction.set_rollback(True)
-                return counts
         except (IntegrityError, DataError) as exc:
             rows = self.staging.rows_to_write(first_row, last_row)
             if len(rows) == 1:
@@ -272,18 +282,12 @@ class _Run:
     def _report(self, stage: str, *, rows_done: int | None = None, fraction: float | None = None) -> None:
         if self.on_progress is None:
             return
-        result = ImportResult.objects.filter(job=self.job).first()
-        counts = {}
-        if result is not None:
-            counts = {
-                name: getattr(result, name) for name in ("inserted", "updated", "unchanged", "superseded", "failed")
-            }
         total = self.job.total_rows
         if rows_done is None:
-            rows_done = sum(counts.values())
-        elif fraction is not None and total is None:
+            rows_done = self.tally.done
+        elif fraction and total is None:
             # While reading, the total is not known yet: estimate it from the bytes read.
-            total = int(rows_done / fraction) if fraction > 0 else None
+            total = int(rows_done / fraction)
         self.on_progress(
             Progress(
                 import_id=self.job.import_id,
@@ -291,9 +295,36 @@ class _Run:
                 rows_done=rows_done,
                 rows_total=total,
                 elapsed_seconds=round(time.monotonic() - self.started, 3),
-                **counts,
+                **asdict(self.tally),
             )
         )
+
+
+@dataclass
+class _Tally:
+    """The job's figures so far, kept in memory for progress reports."""
+
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    superseded: int = 0
+    failed: int = 0
+
+    @classmethod
+    def of(cls, job: ImportJob) -> _Tally:
+        result = ImportResult.objects.filter(job=job).first()
+        return cls(**{name: getattr(result, name) for name in asdict(cls())}) if result else cls()
+
+    @property
+    def done(self) -> int:
+        return self.inserted + self.updated + self.unchanged + self.superseded + self.failed
+
+    def add(self, batch: Batch, counts: WriteCounts, *, failed: int) -> None:
+        self.inserted += counts.inserted
+        self.updated += counts.updated
+        self.unchanged += counts.unchanged
+        self.superseded += batch.superseded
+        self.failed += failed
 
 
 @contextmanager

@@ -10,13 +10,19 @@ so a resumed run re-stages the same file and continues at its checkpoint.
 Row states: ``WRITE`` (a valid row that wins its key), ``SUPERSEDED`` (a valid
 row whose key comes again later) and ``INVALID`` (the row's problems are kept
 as JSON with the original cells).
+
+For a variants file, sealing also lists each item, color and size once with
+the row where it is first needed (``first_row``), and each item with the
+description of its last valid row. A batch then creates exactly the masters
+first needed in it (a few index lookups) instead of re-checking every name it
+mentions, and an item's description is written once, with its final value.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import connection
 
@@ -25,6 +31,10 @@ from imports.engine.kinds import KindSpec
 WRITE, SUPERSEDED, INVALID = 0, 1, 2
 
 _COLUMN_TYPES = {"name": "text", "text": "text", "code": "text", "price": "numeric(12,2)", "count": "integer"}
+
+
+#: The masters a variants file names, by the staging column holding the name.
+MASTER_COLUMNS = {"items": "item_name", "colors": "color_name", "sizes": "size_name"}
 
 
 @dataclass(frozen=True)
@@ -36,6 +46,8 @@ class Batch:
     to_write: int
     superseded: int
     invalid: int
+    #: How many items/colors/sizes are first needed in this batch (variants files).
+    first_seen: dict[str, int] = field(default_factory=dict)
 
     @property
     def rows(self) -> int:
@@ -48,7 +60,7 @@ class Staging:
     def __init__(self, *, kind: KindSpec, run_id: int | str):
         self.kind = kind
         self.table = f"import_staging_{run_id}"
-        self.items_table = f"import_staging_items_{run_id}"
+        self.masters = tuple(MASTER_COLUMNS) if kind.name == "variants" else ()
         self.fields = kind.field_names
         self.vendor = connection.vendor
         self.rows_loaded = 0
@@ -68,8 +80,13 @@ class Staging:
 
     def drop(self) -> None:
         with connection.cursor() as cursor:
-            cursor.execute(f"DROP TABLE IF EXISTS {self.items_table}")
+            for master in MASTER_COLUMNS:
+                cursor.execute(f"DROP TABLE IF EXISTS {self.first_seen_table(master)}")
             cursor.execute(f"DROP TABLE IF EXISTS {self.table}")
+
+    def first_seen_table(self, master: str) -> str:
+        """The table listing each item/color/size of the file once, with its ``first_row``."""
+        return f"{self.table}_{master}"
 
     # --- loading ------------------------------------------------------------
 
@@ -97,11 +114,10 @@ class Staging:
             cursor.copy_expert(f"COPY {self.table} FROM STDIN WITH (FORMAT csv, FORCE_NULL ({nullable}))", buffer)
 
     def seal(self) -> None:
-        """After the last chunk: mark superseded rows, pick item descriptions, gather statistics."""
+        """After the last chunk: mark superseded rows, list the masters, gather statistics."""
         key = ", ".join(self.kind.key)
         with connection.cursor() as cursor:
-            if self.vendor == "postgresql":
-                cursor.execute(f"ANALYZE {self.table}")
+            self._analyze(cursor, self.table)
             cursor.execute(
                 f"UPDATE {self.table} SET state = {SUPERSEDED} WHERE row_number IN ("
                 f" SELECT row_number FROM ("
@@ -109,35 +125,61 @@ class Staging:
                 f"  FROM {self.table} WHERE state = {WRITE}"
                 f" ) ranked WHERE later IS NOT NULL)"
             )
-            if self.kind.name == "variants" and "description" in self.fields:
-                # The last valid row of each item gives the item's description.
-                cursor.execute(
-                    f"CREATE TEMP TABLE {self.items_table} AS "
-                    f"SELECT item_name AS name, description FROM ("
-                    f" SELECT item_name, description,"
-                    f"  ROW_NUMBER() OVER (PARTITION BY item_name ORDER BY row_number DESC) AS latest"
-                    f" FROM {self.table} WHERE state <> {INVALID}"
-                    f") ranked WHERE latest = 1"
-                )
-                cursor.execute(f"CREATE UNIQUE INDEX {self.items_table}_name ON {self.items_table} (name)")
-                if self.vendor == "postgresql":
-                    cursor.execute(f"ANALYZE {self.items_table}")
+            for master in self.masters:
+                self._list_master(cursor, master)
+
+    def _list_master(self, cursor, master: str) -> None:
+        column = MASTER_COLUMNS[master]
+        table = self.first_seen_table(master)
+        if master == "items" and "description" in self.fields:
+            # The last valid row of an item is always a winning row, so every
+            # item listed here has a first_row.
+            cursor.execute(
+                f"CREATE TEMP TABLE {table} AS SELECT name, description, first_row FROM ("
+                f" SELECT {column} AS name, description,"
+                f"  ROW_NUMBER() OVER (PARTITION BY {column} ORDER BY row_number DESC) AS latest,"
+                f"  MIN(CASE WHEN state = {WRITE} THEN row_number END) OVER (PARTITION BY {column}) AS first_row"
+                f" FROM {self.table} WHERE state <> {INVALID}"
+                f") ranked WHERE latest = 1"
+            )
+        else:
+            name = "name" if master == "items" else column
+            cursor.execute(
+                f"CREATE TEMP TABLE {table} AS SELECT {column} AS {name}, MIN(row_number) AS first_row "
+                f"FROM {self.table} WHERE state = {WRITE} GROUP BY {column}"
+            )
+        cursor.execute(f"CREATE INDEX {table}_first_row ON {table} (first_row)")
+        self._analyze(cursor, table)
+
+    def _analyze(self, cursor, table: str) -> None:
+        # Autovacuum never analyzes TEMP tables: without this the planner guesses.
+        if self.vendor == "postgresql":
+            cursor.execute(f"ANALYZE {table}")
 
     # --- reading ------------------------------------------------------------
 
     def batches(self, *, size: int, after_row: int = 0) -> list[Batch]:
         """The batches of ``size`` file rows, starting after ``after_row`` (the checkpoint)."""
+        tally: dict[int, list[int]] = {}
+        last: dict[int, int] = {}
+        first_seen: dict[int, dict[str, int]] = {}
         with connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT (row_number - 1) / %s AS batch, state, COUNT(*), MAX(row_number) FROM {self.table} "
                 f"WHERE row_number > %s GROUP BY 1, 2 ORDER BY 1",
                 [size, after_row],
             )
-            tally: dict[int, list[int]] = {}
-            last: dict[int, int] = {}
             for batch, state, count, max_row in cursor.fetchall():
                 tally.setdefault(int(batch), [0, 0, 0])[state] = count
                 last[int(batch)] = max(last.get(int(batch), 0), max_row)
+            for master in self.masters:
+                cursor.execute(
+                    f"SELECT (first_row - 1) / %s, COUNT(*) FROM {self.first_seen_table(master)} "
+                    f"WHERE first_row > %s GROUP BY 1",
+                    [size, after_row],
+                )
+                for batch, count in cursor.fetchall():
+                    first_seen.setdefault(int(batch), {})[master] = count
         return [
             Batch(
                 first_row=max(batch * size + 1, after_row + 1),
@@ -145,6 +187,7 @@ class Staging:
                 to_write=counts[WRITE],
                 superseded=counts[SUPERSEDED],
                 invalid=counts[INVALID],
+                first_seen={master: first_seen.get(batch, {}).get(master, 0) for master in self.masters},
             )
             for batch, counts in sorted(tally.items())
         ]

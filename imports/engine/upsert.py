@@ -4,7 +4,7 @@ Django 5.2's ``bulk_create(update_conflicts=True)`` emits ``ON CONFLICT
 (cols)`` without the index predicate, and PostgreSQL will not match that to a
 *partial* unique index. This module closes the gap once: every write is
 
-    INSERT INTO <master> (...) SELECT ... FROM <staged rows>
+    INSERT INTO <master> (...) SELECT ... FROM <staged rows> src
     WHERE NOT EXISTS (<an identical live row>)
     ORDER BY <key>
     ON CONFLICT (<key>) WHERE deleted_at IS NULL
@@ -21,8 +21,11 @@ Django 5.2's ``bulk_create(update_conflicts=True)`` emits ``ON CONFLICT
   in one global order and cannot deadlock on each other;
 * only ROW EXCLUSIVE locks are taken on the masters (never ``LOCK TABLE``).
 
-SQLite (the embedded default) runs the same statements; only how inserted
-and updated rows are told apart differs (``xmax = 0`` on PostgreSQL).
+SQLite (the embedded default) runs the same statements. Only the counting
+differs: PostgreSQL reports inserted vs updated rows from the statement itself
+(``xmax = 0`` marks a fresh insert), SQLite from a classification query just
+before it, exact there because SQLite admits one writer at a time. The same
+classification, run alone, is the dry run: exact would-be figures, no write.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from dataclasses import dataclass, field
 
 from django.db import connection
 
-from imports.engine.staging import WRITE, Staging
+from imports.engine.staging import MASTER_COLUMNS, WRITE, Staging
 
 
 @dataclass(frozen=True)
@@ -54,20 +57,25 @@ VARIANTS = Master(
     ("item_id", "color_id", "size_id"),
     {"sku": "''", "price": "NULL", "stock": "NULL"},
 )
+MASTERS = {"items": ITEMS, "colors": COLORS, "sizes": SIZES}
 
 
 @dataclass
 class WriteCounts:
-    """What happened to the winning rows of one range."""
+    """What happened (or, in a dry run, would happen) to the winning rows of a range."""
 
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
-    #: Row numbers that could not be written because a master row they name
-    #: was deleted by someone else while this batch ran.
+    #: Row numbers whose item, color or size could not be found live
+    #: (deleted by someone else twice over while the batch ran).
     orphaned: list[int] = field(default_factory=list)
     #: Staged rows (``(row_number, *values)``) the database refused, with its message.
     refused: dict[tuple, str] = field(default_factory=dict)
+
+    @property
+    def written(self) -> int:
+        return self.inserted + self.updated + self.unchanged
 
     def __add__(self, other: WriteCounts) -> WriteCounts:
         return WriteCounts(
@@ -79,99 +87,178 @@ class WriteCounts:
         )
 
 
-def write_range(
-    *, staging: Staging, first_row: int, last_row: int, expected: int, present: frozenset[str], now
-) -> WriteCounts:
-    """Upsert the ``expected`` winning staged rows numbered ``first_row..last_row``."""
-    params = {"first": first_row, "last": last_row, "now": connection.ops.adapt_datetimefield_value(now)}
-    in_range = f"st.row_number BETWEEN %(first)s AND %(last)s AND st.state = {WRITE}"
-    table = staging.table
-    kind = staging.kind.name
-    if kind == "items":
-        values = _present(ITEMS, present)
-        source = f"SELECT st.name AS name{_cols(values, 'st')} FROM {table} st WHERE {in_range}"
-        return _merge(ITEMS, source, values, params, count=True)
-    if kind in ("colors", "sizes"):
-        master = COLORS if kind == "colors" else SIZES
-        name = master.key[0]
-        source = f"SELECT st.{name} AS {name} FROM {table} st WHERE {in_range}"
-        return _merge(master, source, (), params, count=True)
+@dataclass(frozen=True)
+class _Range:
+    staging: Staging
+    first_row: int
+    last_row: int
+    present: frozenset[str]
 
-    # Variants: first the items, colors and sizes they name, then the variants.
-    if "description" in present:
-        item_source = (
-            f"SELECT DISTINCT st.item_name AS name, latest.description AS description "
-            f"FROM {table} st JOIN {staging.items_table} latest ON latest.name = st.item_name WHERE {in_range}"
-        )
-        _merge(ITEMS, item_source, ("description",), params, count=False)
-    else:
-        _merge(ITEMS, f"SELECT DISTINCT st.item_name AS name FROM {table} st WHERE {in_range}", (), params)
-    for master, column in ((COLORS, "color_name"), (SIZES, "size_name")):
-        source = f"SELECT DISTINCT st.{column} AS {column} FROM {table} st WHERE {in_range}"
-        _merge(master, source, (), params)
+    @property
+    def condition(self) -> str:
+        return f"st.row_number BETWEEN %(first)s AND %(last)s AND st.state = {WRITE}"
+
+    def params(self, now=None) -> dict:
+        params = {"first": self.first_row, "last": self.last_row}
+        if now is not None:
+            params["now"] = connection.ops.adapt_datetimefield_value(now)
+        return params
+
+
+def write_range(
+    *,
+    staging: Staging,
+    first_row: int,
+    last_row: int,
+    expected: int,
+    present: frozenset[str],
+    now,
+    first_seen: dict[str, int] | None = None,
+) -> WriteCounts:
+    """Upsert the ``expected`` winning staged rows numbered ``first_row..last_row``.
+
+    For a variants file, ``first_seen`` (from the batch) says how many items,
+    colors and sizes are first needed in this range: only those are written.
+    Without it (a range split off to isolate a bad row) every master the range
+    names is ensured.
+    """
+    span = _Range(staging, first_row, last_row, present)
+    params = span.params(now)
+    kind = staging.kind.name
+    if kind != "variants":
+        master = ITEMS if kind == "items" else MASTERS[kind]
+        values = _present(master, present)
+        return _merge(master, _own_rows_source(span, master, values), values, params, count=True)
+
+    _ensure_masters(span, params, first_seen)
     values = _present(VARIANTS, present)
-    source = (
-        f"SELECT i.item_id AS item_id, c.color_id AS color_id, z.size_id AS size_id{_cols(values, 'st')} "
-        f"FROM {table} st "
-        f"JOIN item_master i ON i.name = st.item_name AND i.deleted_at IS NULL "
-        f"JOIN color_master c ON c.color_name = st.color_name AND c.deleted_at IS NULL "
-        f"JOIN size_master z ON z.size_name = st.size_name AND z.deleted_at IS NULL "
-        f"WHERE {in_range}"
-    )
-    counts = _merge(VARIANTS, source, values, params, count=True)
-    if counts.inserted + counts.updated + counts.unchanged < expected:
-        counts.orphaned = _orphaned_variant_rows(table, in_range, params)
+    counts = _merge(VARIANTS, _variants_source(span, values), values, params, count=True)
+    if counts.written < expected:
+        # A master first needed earlier was deleted by someone else meanwhile:
+        # create it again (a new live row beside the deleted one) and retry those rows.
+        orphans = _orphaned_rows(span)
+        _ensure_masters(span, params, None)
+        retry = _merge(VARIANTS, _variants_source(span, values, only=orphans), values, params, count=True)
+        counts = counts + retry
+        counts.orphaned = _orphaned_rows(span) if retry.written < len(orphans) else []
     return counts
+
+
+def classify_range(*, staging: Staging, first_row: int, last_row: int, present: frozenset[str]) -> WriteCounts:
+    """The dry run: what ``write_range`` would do to a range, reading only."""
+    span = _Range(staging, first_row, last_row, present)
+    kind = staging.kind.name
+    if kind == "variants":
+        values = _present(VARIANTS, present)
+        source = _variants_source(span, values, join="LEFT JOIN")
+        master = VARIANTS
+    else:
+        master = ITEMS if kind == "items" else MASTERS[kind]
+        values = _present(master, present)
+        source = _own_rows_source(span, master, values)
+    with connection.cursor() as cursor:
+        cursor.execute(_classify_sql(master, source, values), span.params())
+        rows, existing, unchanged = cursor.fetchone()
+    return WriteCounts(inserted=rows - existing, updated=existing - unchanged, unchanged=unchanged)
+
+
+# --- sources: the rows to write, as SELECTs over the staging tables -------------
 
 
 def _present(master: Master, present: frozenset[str]) -> tuple[str, ...]:
     return tuple(column for column in master.values if column in present)
 
 
-def _cols(columns: tuple[str, ...], alias: str) -> str:
-    return "".join(f", {alias}.{column} AS {column}" for column in columns)
+def _own_rows_source(span: _Range, master: Master, values: tuple[str, ...]) -> str:
+    """Items, colors or sizes files: the staged rows are the master rows."""
+    key = master.key[0]
+    columns = "".join(f", st.{c} AS {c}" for c in values)
+    return f"SELECT st.{key} AS {key}{columns} FROM {span.staging.table} st WHERE {span.condition}"
 
 
-def _same(columns: tuple[str, ...], stored: str, new: str) -> str:
-    return "".join(f" AND {stored}.{c} IS NOT DISTINCT FROM {new}.{c}" for c in columns)
+def _variants_source(span: _Range, values: tuple[str, ...], *, join: str = "JOIN", only: list[int] = ()) -> str:
+    columns = "".join(f", st.{c} AS {c}" for c in values)
+    rows = f" AND st.row_number IN ({', '.join(str(int(n)) for n in only)})" if only else ""
+    return (
+        f"SELECT i.item_id AS item_id, c.color_id AS color_id, z.size_id AS size_id{columns} "
+        f"FROM {span.staging.table} st "
+        f"{join} item_master i ON i.name = st.item_name AND i.deleted_at IS NULL "
+        f"{join} color_master c ON c.color_name = st.color_name AND c.deleted_at IS NULL "
+        f"{join} size_master z ON z.size_name = st.size_name AND z.deleted_at IS NULL "
+        f"WHERE {span.condition}{rows}"
+    )
 
 
-def _distinct(columns: tuple[str, ...], stored: str, new: str) -> str:
-    if connection.vendor == "postgresql":
-        left = ", ".join(f"{stored}.{c}" for c in columns)
-        right = ", ".join(f"{new}.{c}" for c in columns)
-        return f"({left}) IS DISTINCT FROM ({right})"
-    return " OR ".join(f"{stored}.{c} IS DISTINCT FROM {new}.{c}" for c in columns)
+def _ensure_masters(span: _Range, params: dict, first_seen: dict[str, int] | None) -> None:
+    """Write the items, colors and sizes a range of a variants file needs."""
+    for name, master in MASTERS.items():
+        if first_seen is not None and not first_seen.get(name):
+            continue
+        listed = span.staging.first_seen_table(name)
+        values = ("description",) if name == "items" and "description" in span.present else ()
+        key = master.key[0]
+        columns = "".join(f", m.{c} AS {c}" for c in values)
+        if first_seen is not None:
+            where = "m.first_row BETWEEN %(first)s AND %(last)s"
+        else:
+            column = MASTER_COLUMNS[name]
+            where = f"m.{key} IN (SELECT st.{column} FROM {span.staging.table} st WHERE {span.condition})"
+        source = f"SELECT m.{key} AS {key}{columns} FROM {listed} m WHERE {where}"
+        _merge(master, source, values, params, count=False)
 
 
-def _merge(master: Master, source: str, values: tuple[str, ...], params: dict, *, count: bool = False) -> WriteCounts:
-    key_match = " AND ".join(f"t.{k} = src.{k}" for k in master.key)
-    same = _same(values, "t", "src")
-    classified = None
+# --- the statements ------------------------------------------------------------
+
+
+def _merge(master: Master, source: str, values: tuple[str, ...], params: dict, *, count: bool) -> WriteCounts:
     with connection.cursor() as cursor:
-        if count:
+        if not count:
+            cursor.execute(_upsert_sql(master, f"({source}) src", values), params)
+            return WriteCounts()
+        if connection.vendor == "postgresql":
+            # One statement: the source is materialised once, counted and written.
             cursor.execute(
-                f"SELECT COUNT(*), COUNT(t.{master.pk}), "
-                f"COALESCE(SUM(CASE WHEN t.{master.pk} IS NOT NULL{same} THEN 1 ELSE 0 END), 0) "
-                f"FROM ({source}) src LEFT JOIN {master.table} t ON {key_match} AND t.deleted_at IS NULL",
+                f"WITH src AS MATERIALIZED ({source}), "
+                f"written AS ({_upsert_sql(master, 'src', values)} RETURNING (xmax = 0) AS inserted) "
+                f"SELECT (SELECT COUNT(*) FROM src), COUNT(*) FILTER (WHERE inserted), "
+                f"COUNT(*) FILTER (WHERE NOT inserted) FROM written",
                 params,
             )
-            classified = cursor.fetchone()
-        cursor.execute(_upsert_sql(master, source, values), params)
-        returned = cursor.fetchall()
-    if classified is None:
-        return WriteCounts()
-    rows, existing, unchanged = classified
-    if connection.vendor == "postgresql":
-        inserted = sum(1 for (was_insert,) in returned if was_insert)
-        updated = len(returned) - inserted
-        return WriteCounts(inserted=inserted, updated=updated, unchanged=rows - inserted - updated)
-    # SQLite lets one writer in at a time, so the classification is exact.
+            rows, inserted, updated = cursor.fetchone()
+            return WriteCounts(inserted=inserted, updated=updated, unchanged=rows - inserted - updated)
+        cursor.execute(_classify_sql(master, source, values), params)
+        rows, existing, unchanged = cursor.fetchone()
+        cursor.execute(_upsert_sql(master, f"({source}) src", values), params)
     return WriteCounts(inserted=rows - existing, updated=existing - unchanged, unchanged=unchanged)
 
 
+def _key_match(master: Master) -> str:
+    return " AND ".join(f"t.{k} = src.{k}" for k in master.key)
+
+
+def _same(columns: tuple[str, ...]) -> str:
+    return "".join(f" AND t.{c} IS NOT DISTINCT FROM src.{c}" for c in columns)
+
+
+def _distinct(columns: tuple[str, ...], stored: str) -> str:
+    if connection.vendor == "postgresql":
+        left = ", ".join(f"{stored}.{c}" for c in columns)
+        right = ", ".join(f"EXCLUDED.{c}" for c in columns)
+        return f"({left}) IS DISTINCT FROM ({right})"
+    return " OR ".join(f"{stored}.{c} IS DISTINCT FROM EXCLUDED.{c}" for c in columns)
+
+
+def _classify_sql(master: Master, source: str, values: tuple[str, ...]) -> str:
+    """Rows of the source, how many have a live row, how many of those are identical."""
+    return (
+        f"SELECT COUNT(*), COUNT(t.{master.pk}), "
+        f"COALESCE(SUM(CASE WHEN t.{master.pk} IS NOT NULL{_same(values)} THEN 1 ELSE 0 END), 0) "
+        f"FROM ({source}) src LEFT JOIN {master.table} t ON {_key_match(master)} AND t.deleted_at IS NULL"
+    )
+
+
 def _upsert_sql(master: Master, source: str, values: tuple[str, ...]) -> str:
-    key = ", ".join(master.key)
+    """``source`` is a FROM item that yields the rows as ``src``."""
     defaults = [column for column in master.values if column not in values]
     columns = [*master.key, *values, *defaults, "created_at", "updated_at"]
     selected = [
@@ -180,36 +267,32 @@ def _upsert_sql(master: Master, source: str, values: tuple[str, ...]) -> str:
         "%(now)s",
         "%(now)s",
     ]
-    key_match = " AND ".join(f"t.{k} = src.{k}" for k in master.key)
     if values:
         assignments = ", ".join(f"{c} = EXCLUDED.{c}" for c in values)
         on_conflict = (
-            f"DO UPDATE SET {assignments}, updated_at = EXCLUDED.updated_at "
-            f"WHERE {_distinct(values, master.table, 'EXCLUDED')}"
+            f"DO UPDATE SET {assignments}, updated_at = EXCLUDED.updated_at WHERE {_distinct(values, master.table)}"
         )
     else:
         on_conflict = "DO NOTHING"
-    returning = "(xmax = 0)" if connection.vendor == "postgresql" else "1"
     return (
         f"INSERT INTO {master.table} ({', '.join(columns)}) "
-        f"SELECT {', '.join(selected)} FROM ({source}) src "
+        f"SELECT {', '.join(selected)} FROM {source} "
         f"WHERE NOT EXISTS (SELECT 1 FROM {master.table} t "
-        f"WHERE {key_match} AND t.deleted_at IS NULL{_same(values, 't', 'src')}) "
+        f"WHERE {_key_match(master)} AND t.deleted_at IS NULL{_same(values)}) "
         f"ORDER BY {', '.join(f'src.{k}' for k in master.key)} "
-        f"ON CONFLICT ({key}) WHERE deleted_at IS NULL {on_conflict} "
-        f"RETURNING {returning}"
+        f"ON CONFLICT ({', '.join(master.key)}) WHERE deleted_at IS NULL {on_conflict}"
     )
 
 
-def _orphaned_variant_rows(table: str, in_range: str, params: dict) -> list[int]:
-    """Winning rows whose item, color or size has no live row (deleted mid-batch)."""
+def _orphaned_rows(span: _Range) -> list[int]:
+    """Winning rows of a variants range whose item, color or size has no live row."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT st.row_number FROM {table} st WHERE {in_range} AND NOT ("
-            f" EXISTS (SELECT 1 FROM item_master i WHERE i.name = st.item_name AND i.deleted_at IS NULL)"
-            f" AND EXISTS (SELECT 1 FROM color_master c WHERE c.color_name = st.color_name AND c.deleted_at IS NULL)"
-            f" AND EXISTS (SELECT 1 FROM size_master z WHERE z.size_name = st.size_name AND z.deleted_at IS NULL))"
-            f" ORDER BY st.row_number",
-            params,
+            f"SELECT st.row_number FROM {span.staging.table} st WHERE {span.condition} AND NOT ("
+            " EXISTS (SELECT 1 FROM item_master i WHERE i.name = st.item_name AND i.deleted_at IS NULL)"
+            " AND EXISTS (SELECT 1 FROM color_master c WHERE c.color_name = st.color_name AND c.deleted_at IS NULL)"
+            " AND EXISTS (SELECT 1 FROM size_master z WHERE z.size_name = st.size_name AND z.deleted_at IS NULL)"
+            ") ORDER BY st.row_number",
+            span.params(),
         )
         return [row_number for (row_number,) in cursor.fetchall()]

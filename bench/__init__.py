@@ -1,0 +1,1 @@
+"""Benchmarks of the import engine (run by hand: ``python -m bench``; figures, not tests)."""

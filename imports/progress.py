@@ -5,11 +5,27 @@ a :class:`ProgressTracker` keeps the latest one where any process can read it:
 Redis at ``RATELIMIT_STORAGE_URL`` (expiring after ``REDIS_PROGRESS_EXPIRY``
 seconds, the guide's progress tracker) when configured, else the job row
 itself, which the engine updates with each committed batch anyway.
+
+Why not the Django cache as the fallback: without Redis it is per-process
+memory, and the worker that runs a job is never the process that asks about
+it. The job row is shared by all, and already holds the committed figures.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 from dataclasses import asdict, dataclass
+
+from django.conf import settings
+from django.utils import timezone
+from redis.exceptions import RedisError
+
+from imports.models import ImportJob, ImportResult, ImportStatus
+
+logger = logging.getLogger(__name__)
+
+COUNT_NAMES = ("inserted", "updated", "unchanged", "superseded", "failed")
 
 
 @dataclass(frozen=True)
@@ -70,3 +86,117 @@ def render_bar(progress: Progress, *, width: int = 30) -> str:
     if progress.eta_seconds is not None and progress.stage != "done":
         parts.append(f"ETA {progress.eta_seconds:.0f}s")
     return " ".join(parts)
+
+
+# --- The tracker: where the latest Progress of each job is kept ---------------------
+
+_KEY = "mtc:imports:progress:{import_id}"
+_clients: dict[str, object] = {}
+
+
+def _redis():
+    """The Redis client for ``RATELIMIT_STORAGE_URL``, or None when it is unset."""
+    url = settings.RATELIMIT_STORAGE_URL
+    if not url:
+        return None
+    client = _clients.get(url)
+    if client is None:
+        import redis
+
+        client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        _clients[url] = client
+    return client
+
+
+def publish_progress(progress: Progress) -> bool:
+    """Keep ``progress`` as the job's latest, in Redis; False when only the job row has it.
+
+    A Redis failure never stops an import: the job row, which the engine
+    updates with every committed batch, is the fallback every reader uses.
+    """
+    client = _redis()
+    if client is None:
+        return False
+    payload = {**progress.as_dict(), "updated_at": timezone.now().isoformat()}
+    try:
+        client.set(
+            _KEY.format(import_id=progress.import_id),
+            json.dumps(payload),
+            ex=settings.REDIS_PROGRESS_EXPIRY,
+        )
+    except RedisError:
+        logger.warning("Could not store the progress of import %s in Redis", progress.import_id, exc_info=True)
+        return False
+    return True
+
+
+def _from_redis(import_id: int) -> tuple[Progress, str] | None:
+    client = _redis()
+    if client is None:
+        return None
+    try:
+        raw = client.get(_KEY.format(import_id=import_id))
+    except RedisError:
+        logger.warning("Could not read the progress of import %s from Redis", import_id, exc_info=True)
+        return None
+    if not raw:
+        return None
+    data = json.loads(raw)
+    fields = {name: data[name] for name in Progress.__dataclass_fields__ if name in data}
+    return Progress(**fields), data.get("updated_at", "")
+
+
+def progress_from_job(job: ImportJob) -> Progress:
+    """The job row's own view of its progress (committed batches only)."""
+    try:
+        result = job.result
+    except ImportResult.DoesNotExist:
+        result = ImportResult(job=job)
+    counts = {name: getattr(result, name) for name in COUNT_NAMES}
+    rows_done = job.rows_processed
+    if job.status in (ImportStatus.COMPLETED, ImportStatus.COMPLETED_WITH_ERRORS) and job.total_rows:
+        rows_done = job.total_rows
+    end = job.finished_at or timezone.now()
+    elapsed = (end - job.started_at).total_seconds() if job.started_at else 0.0
+    return Progress(
+        import_id=job.import_id,
+        stage=job.stage or ("waiting" if job.status == ImportStatus.PENDING else ""),
+        rows_done=rows_done,
+        rows_total=job.total_rows,
+        elapsed_seconds=round(max(0.0, elapsed), 3),
+        **counts,
+    )
+
+
+def read_progress(*, job: ImportJob) -> dict:
+    """The latest progress of ``job`` as plain data, wherever it is kept.
+
+    A running job's latest report comes from Redis when there is one (it is
+    also updated while the file is being read, before any batch); otherwise,
+    and always once the job has finished, from the job row. The result says
+    which (``source``) and when the figures were taken (``updated_at``).
+    """
+    if not job.is_finished:
+        found = _from_redis(job.import_id)
+        if found is not None:
+            progress, updated_at = found
+            return {**progress.as_dict(), "status": job.status, "source": "redis", "updated_at": updated_at}
+    progress = progress_from_job(job)
+    updated = job.finished_at or job.heartbeat_at or job.updated_at
+    return {
+        **progress.as_dict(),
+        "status": job.status,
+        "source": "database",
+        "updated_at": updated.isoformat() if updated else None,
+    }
+
+
+def forget_progress(*, import_id: int) -> None:
+    """Drop a job's Redis entry (a retried job starts a new run)."""
+    client = _redis()
+    if client is None:
+        return
+    try:
+        client.delete(_KEY.format(import_id=import_id))
+    except RedisError:
+        logger.warning("Could not delete the progress of import %s from Redis", import_id, exc_info=True)

@@ -6,7 +6,7 @@ and the admin, so the keys an outside script relies on are defined once.
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
 from imports.models import ImportJob, ImportResult, ImportRowError
 
@@ -60,3 +60,27 @@ def row_errors(*, job: ImportJob) -> QuerySet[ImportRowError]:
 
 def _iso(value) -> str | None:
     return value.isoformat() if value else None
+
+
+def visible_jobs(*, user) -> QuerySet[ImportJob]:
+    """The jobs ``user`` may see: their own, or every job for staff (API and admin lists)."""
+    jobs = ImportJob.objects.select_related("result", "user")
+    if getattr(user, "is_staff", False):
+        return jobs
+    if not getattr(user, "pk", None):
+        return jobs.none()
+    return jobs.filter(user=user)
+
+
+def error_summary(*, job: ImportJob, reasons: int = 5, rows: int = 10) -> dict:
+    """Failed rows at a glance: how many, the commonest reasons, and the first few rows."""
+    errors = row_errors(job=job)
+    top = errors.order_by().values("reason").annotate(rows=Count("pk")).order_by("-rows", "reason")[:reasons]
+    return {
+        "failed_rows": errors.count(),
+        "top_reasons": [{"reason": entry["reason"], "rows": entry["rows"]} for entry in top],
+        "first_rows": [
+            {"row_number": error.row_number, "column": error.column, "value": error.value, "error": error.reason}
+            for error in errors.only("row_number", "column", "value", "reason")[:rows]
+        ],
+    }

@@ -79,6 +79,31 @@ def read_redis_url(env: dict[str, str], key: str) -> str:
     return raw
 
 
+RATE_PERIODS = {
+    "s": "second",
+    "sec": "second",
+    "second": "second",
+    "m": "minute",
+    "min": "minute",
+    "minute": "minute",
+    "h": "hour",
+    "hour": "hour",
+    "d": "day",
+    "day": "day",
+}
+
+
+def read_rate(env: dict[str, str], key: str, default: str) -> str:
+    """A request rate as DRF's throttles take it: ``N/second|minute|hour|day`` (N >= 1)."""
+    raw = env.get(key)
+    if raw is None or raw.strip() == "":
+        return default
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*([a-z]+)\s*", raw.lower())
+    if not match or int(match.group(1)) < 1 or match.group(2) not in RATE_PERIODS:
+        raise _invalid(key, raw, "N/second, N/minute, N/hour or N/day with N at least 1, e.g. 10/minute")
+    return f"{int(match.group(1))}/{RATE_PERIODS[match.group(2)]}"
+
+
 @dataclass(frozen=True)
 class RolloutFlag:
     """The parsed ``USE_NEW_IMPORT_SYSTEM`` value (the guide's phases 3 and 4).

@@ -116,6 +116,10 @@ IMPORT_TEST_USERS_GROUP = ENV.get("IMPORT_TEST_USERS_GROUP", "import-test-users"
 # false: batch commits do not wait for the WAL flush (a crash redoes them on resume).
 IMPORT_SYNCHRONOUS_COMMIT = config.read_bool(ENV, "IMPORT_SYNCHRONOUS_COMMIT", default=False)
 IMPORT_MAX_UPLOAD_MB = config.read_positive_int(ENV, "IMPORT_MAX_UPLOAD_MB", default=100)
+# A running job nobody has heartbeated for this long is taken over (see imports/services.py).
+IMPORT_STALE_SECONDS = config.read_positive_int(ENV, "IMPORT_STALE_SECONDS", default=300)
+# Import creations per user through the API (DRF throttle: N/second|minute|hour|day).
+IMPORT_RATE_LIMIT = config.read_rate(ENV, "IMPORT_RATE_LIMIT", default="10/minute")
 RATELIMIT_STORAGE_URL = config.read_redis_url(ENV, "RATELIMIT_STORAGE_URL")
 REDIS_PROGRESS_EXPIRY = config.read_positive_int(ENV, "REDIS_PROGRESS_EXPIRY", default=86400)
 
@@ -168,6 +172,8 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # The throttle of import creation reads IMPORT_RATE_LIMIT itself (imports/apis.py).
+    "DEFAULT_THROTTLE_RATES": {"imports": IMPORT_RATE_LIMIT},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "MTC Catalog Imports API",

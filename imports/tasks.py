@@ -1,0 +1,45 @@
+"""The background worker's entry points (django-q2, ``manage.py qcluster``).
+
+Thin doors onto :mod:`imports.services`: the broker delivers a job id, the
+service decides what to do with it. Each may run more than once for the same
+job (the broker re-delivers a task whose worker died, the sweeper queues an
+orphaned job again) and that is safe: see the crash-safety rules in services.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import DatabaseError
+
+from imports import services
+
+logger = logging.getLogger(__name__)
+
+
+def run_import(import_id: int) -> dict | None:
+    """Run, or resume, one import job; the task django-q2 executes."""
+    job = services.execute_import(import_id=import_id, worker=services.worker_name())
+    if job is None:
+        return None
+    return {"import_id": job.import_id, "status": job.status}
+
+
+def recover_orphaned_imports() -> list[int]:
+    """Queue again the jobs whose worker died (a django-q2 schedule, every minute)."""
+    return services.recover_orphaned_jobs()
+
+
+def recover_on_worker_start(sender=None, proc_name: str = "", **kwargs) -> None:
+    """When a worker process starts (a restarted cluster), pick up orphaned jobs at once.
+
+    Connected to django-q2's ``post_spawn`` signal in ``ImportsConfig.ready``;
+    without it a restarted cluster would leave them until the next sweep.
+    """
+    try:
+        recovered = services.recover_orphaned_jobs()
+    except DatabaseError:
+        logger.warning("Could not look for orphaned imports in %s", proc_name, exc_info=True)
+        return
+    if recovered:
+        logger.warning("%s queued orphaned import(s) %s again", proc_name, recovered)

@@ -1,0 +1,15 @@
+"""``/api/imports/...`` (mounted under ``/api/`` by ``mtc/urls.py``)."""
+
+from django.urls import path
+
+from imports import apis
+
+app_name = "imports"
+
+urlpatterns = [
+    path("imports/", apis.ImportListCreateApi.as_view(), name="list"),
+    path("imports/<int:import_id>/", apis.ImportDetailApi.as_view(), name="detail"),
+    path("imports/<int:import_id>/errors/", apis.ImportErrorsApi.as_view(), name="errors"),
+    path("imports/<int:import_id>/cancel/", apis.ImportCancelApi.as_view(), name="cancel"),
+    path("imports/<int:import_id>/retry/", apis.ImportRetryApi.as_view(), name="retry"),
+]

@@ -1,8 +1,8 @@
 """Fixtures for the import doors (services, tasks, API, commands).
 
-Uploaded files go to a per-test ``MEDIA_ROOT``; jobs run on the new (upsert)
-importer unless a test says otherwise; the cache (throttle counters) starts
-empty.
+``import_env`` (used by the door tests with ``pytestmark``): uploaded files
+go to a per-test ``MEDIA_ROOT``, jobs run on the new (upsert) importer, no
+Redis, and the cache (throttle counters) starts empty.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 
-@pytest.fixture(autouse=True)
-def _import_settings(settings, tmp_path):
+@pytest.fixture
+def import_env(settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path / "media")
     settings.USE_NEW_IMPORT_SYSTEM = "true"
     settings.RATELIMIT_STORAGE_URL = ""

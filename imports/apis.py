@@ -24,6 +24,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
@@ -55,6 +56,13 @@ REFUSAL_STATUS = {
     "unsupported_file_type": status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
 }
 ERROR_FORMATS = ("csv", "json", "xlsx")
+
+
+class Pages(PageNumberPagination):
+    """``?page=N``; ``?page_size=`` up to 500 (default: the ``PAGE_SIZE`` setting, 50)."""
+
+    page_size_query_param = "page_size"
+    max_page_size = 500
 
 
 # --- Access ------------------------------------------------------------------------------
@@ -252,10 +260,14 @@ class ImportListCreateApi(generics.ListAPIView):
 
     serializer_class = JobSummarySerializer
     filterset_class = ImportJobFilter
+    pagination_class = Pages
     parser_classes = [MultiPartParser, FormParser]
 
     class InputSerializer(serializers.Serializer):
-        file = serializers.FileField(help_text="CSV, XLSX, JSON or JSON Lines; the type is told by content")
+        file = serializers.FileField(
+            allow_empty_file=True,  # refused by check_file, with the same message as every door
+            help_text="CSV, XLSX, JSON or JSON Lines; the type is told by content",
+        )
         kind = serializers.ChoiceField(choices=sorted(KINDS), default="variants")
         dry_run = serializers.BooleanField(default=False, help_text="validate and count, write nothing")
 

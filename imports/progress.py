@@ -90,8 +90,13 @@ def render_bar(progress: Progress, *, width: int = 30) -> str:
 
 # --- The tracker: where the latest Progress of each job is kept ---------------------
 
-_KEY = "mtc:imports:progress:{import_id}"
+_KEY = "mtc:imports:progress:{database}:{import_id}"
 _clients: dict[str, object] = {}
+
+
+def _key(import_id: int) -> str:
+    # The database's name is in the key: two sites (or test runs) may share one Redis.
+    return _KEY.format(database=settings.DATABASES["default"]["NAME"], import_id=import_id)
 
 
 def _redis():
@@ -120,7 +125,7 @@ def publish_progress(progress: Progress) -> bool:
     payload = {**progress.as_dict(), "updated_at": timezone.now().isoformat()}
     try:
         client.set(
-            _KEY.format(import_id=progress.import_id),
+            _key(progress.import_id),
             json.dumps(payload),
             ex=settings.REDIS_PROGRESS_EXPIRY,
         )
@@ -135,7 +140,7 @@ def _from_redis(import_id: int) -> tuple[Progress, str] | None:
     if client is None:
         return None
     try:
-        raw = client.get(_KEY.format(import_id=import_id))
+        raw = client.get(_key(import_id))
     except RedisError:
         logger.warning("Could not read the progress of import %s from Redis", import_id, exc_info=True)
         return None
@@ -197,6 +202,6 @@ def forget_progress(*, import_id: int) -> None:
     if client is None:
         return
     try:
-        client.delete(_KEY.format(import_id=import_id))
+        client.delete(_key(import_id))
     except RedisError:
         logger.warning("Could not delete the progress of import %s from Redis", import_id, exc_info=True)

@@ -25,7 +25,7 @@ def import_env(settings, tmp_path):
 
 
 def _user(django_user_model, username: str, *, can_import: bool = True, staff: bool = False):
-    user = django_user_model.objects.create_user(username=username, password="x-secret-1", is_staff=staff)
+    user = django_user_model.objects.create_user(username=username, password=None, is_staff=staff)  # no hashing cost
     if can_import:
         user.user_permissions.add(Permission.objects.get(codename="add_importjob", content_type__app_label="imports"))
     return user

@@ -1,0 +1,295 @@
+"""The imports API: create (inline or queued), list, detail, failed rows, cancel, retry; access, limits."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import openpyxl
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django_q.models import OrmQ
+
+from catalog.models import Item, ItemVariant
+from imports import services
+from imports.models import ImportJob, ImportStatus
+from tests.imports.conftest import token_client
+from tests.imports.files import stream, variants_csv
+
+pytestmark = pytest.mark.usefixtures("import_env")
+
+URL = "/api/imports/"
+
+
+def upload(content: bytes, name: str = "variants.csv", content_type: str = "text/csv") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, content, content_type=content_type)
+
+
+def post_file(client, content: bytes, name: str = "variants.csv", **fields):
+    return client.post(URL, {"file": upload(content, name), **fields}, format="multipart")
+
+
+def _job_of(user, rows: int = 5, content: bytes | None = None) -> ImportJob:
+    return services.create_import_job(
+        stream=stream(content or variants_csv(rows)), file_name="v.csv", kind="variants", user=user, system="upsert"
+    )
+
+
+# --- POST /api/imports/ ----------------------------------------------------------------------
+
+
+def test_small_file_is_imported_in_the_request_201(api, importer):
+    response = post_file(api, variants_csv(12, bad_every=5))
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["status"] == ImportStatus.COMPLETED_WITH_ERRORS
+    assert (body["total_rows"], body["inserted"], body["failed"]) == (12, 10, 2)
+    assert body["source"] == "api"
+    assert body["user"] == "importer"
+    assert body["system"] == "upsert"
+    assert body["progress"]["percent"] == 100.0
+    assert body["progress"]["stage"] == "done"
+    assert body["error_summary"]["failed_rows"] == 2
+    assert [row["row_number"] for row in body["error_summary"]["first_rows"]] == [5, 10]
+    assert body["links"]["errors_csv"].endswith(f"/api/imports/{body['import_id']}/errors/?format=csv")
+    assert ItemVariant.objects.count() == 10
+
+
+def test_dry_run_counts_and_writes_nothing(api):
+    response = post_file(api, variants_csv(6), dry_run="true", kind="variants")
+    assert response.status_code == 201
+    assert (response.json()["dry_run"], response.json()["inserted"]) == (True, 6)
+    assert ItemVariant.objects.count() == 0
+
+
+def test_file_over_the_threshold_is_queued_202(api, settings):
+    settings.IMPORT_BACKGROUND_THRESHOLD = 10
+    response = post_file(api, variants_csv(11))
+    assert response.status_code == 202
+    body = response.json()
+    assert body["status"] == "pending"
+    assert body["url"].endswith(f"/api/imports/{body['import_id']}/")
+    assert OrmQ.objects.get().task["args"] == (body["import_id"],)
+    assert ItemVariant.objects.count() == 0
+    detail = api.get(body["url"]).json()
+    assert (detail["status"], detail["progress"]["stage"]) == ("pending", "waiting")
+
+
+@pytest.mark.parametrize(
+    ("content", "name", "status", "code", "words"),
+    [
+        (b"", "empty.csv", 400, "empty_file", "empty.csv is empty"),
+        (b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4, "image.csv", 415, "unsupported_file_type", "not a spreadsheet"),
+        (bytes(range(256)) * 16, "garbage.xlsx", 415, "unsupported_file_type", "binary"),
+        (b"PK\x03\x04garbage", "fake.xlsx", 400, "unreadable_file", "not a readable XLSX"),
+        (b"product,colour,size\nShirt,Red,M\n", "wrong.csv", 400, "wrong_header", "Missing required column"),
+        (b"item_name,color_name,size_name\n", "no-rows.csv", 400, "no_data_rows", "no data rows"),
+        (b"[1, 2", "broken.json", 400, "unreadable_file", "JSON"),
+    ],
+)
+def test_bad_uploads_get_a_specific_4xx_and_no_job(api, content, name, status, code, words):
+    response = post_file(api, content, name)
+    assert response.status_code == status, response.content
+    assert response.json()["code"] == code
+    assert words in response.json()["detail"]
+    assert ImportJob.objects.count() == 0
+    assert Item.all_objects.count() == 0
+
+
+def test_oversized_upload_is_refused_413(api, settings):
+    settings.IMPORT_MAX_UPLOAD_MB = 1
+    content = variants_csv(20_000)
+    assert len(content) > 1024 * 1024
+    response = post_file(api, content)
+    assert response.status_code == 413
+    assert response.json()["code"] == "file_too_large"
+    assert "IMPORT_MAX_UPLOAD_MB" in response.json()["detail"]
+    assert ImportJob.objects.count() == 0
+
+
+def test_oversized_upload_is_refused_from_its_declared_length_before_reading_it(api, settings):
+    settings.IMPORT_MAX_UPLOAD_MB = 1
+    response = api.generic(
+        "POST", URL, b"x" * 10, content_type="multipart/form-data; boundary=b", CONTENT_LENGTH="9999999"
+    )
+    assert response.status_code == 413
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [({}, "file"), ({"kind": "planets"}, "kind"), ({"dry_run": "perhaps"}, "dry_run")],
+)
+def test_missing_or_invalid_fields_are_400(api, fields, field):
+    data = {"file": upload(variants_csv(2)), **fields} if field != "file" else fields
+    response = api.post(URL, data, format="multipart")
+    assert response.status_code == 400
+    assert field in response.json()
+
+
+def test_a_file_that_fails_in_the_engine_ends_failed_with_its_reason(api, settings):
+    settings.IMPORT_MAX_ROWS = 5
+    response = post_file(api, variants_csv(8))
+    assert response.status_code == 201
+    body = response.json()
+    assert body["status"] == "failed"
+    assert "more than 5 data rows" in body["failure_reason"]
+    assert ItemVariant.objects.count() == 0
+
+
+# --- access ------------------------------------------------------------------------------
+
+
+def test_anonymous_gets_nothing(db, client):
+    assert client.get(URL).status_code in (401, 403)
+    assert client.post(URL, {"file": upload(variants_csv(2))}).status_code in (401, 403)
+    assert ImportJob.objects.count() == 0
+
+
+def test_creating_needs_the_add_permission(reader):
+    client = token_client(reader)
+    response = post_file(client, variants_csv(2))
+    assert response.status_code == 403
+    assert "imports.add_importjob" in response.json()["detail"]
+    assert client.get(URL).status_code == 200
+
+
+def test_session_authentication_works_too(client, importer):
+    client.force_login(importer)
+    assert client.get(URL).status_code == 200
+
+
+def test_users_see_their_own_jobs_staff_see_all(api, importer, other_user, staff_user):
+    mine, theirs = _job_of(importer), _job_of(other_user)
+    listed = api.get(URL).json()
+    assert [job["import_id"] for job in listed["results"]] == [mine.pk]
+    assert api.get(f"{URL}{theirs.pk}/").status_code == 404
+    for action in ("cancel", "retry"):
+        assert api.post(f"{URL}{theirs.pk}/{action}/").status_code == 404
+    assert api.get(f"{URL}{theirs.pk}/errors/").status_code == 404
+    staff = token_client(staff_user).get(URL).json()
+    assert {job["import_id"] for job in staff["results"]} == {mine.pk, theirs.pk}
+
+
+def test_list_filters_by_status_and_kind_and_paginates(api, importer):
+    done = [services.run_import_now(job=_job_of(importer)) for _ in range(3)]
+    waiting = _job_of(importer)
+    assert [j["import_id"] for j in api.get(URL, {"status": "pending"}).json()["results"]] == [waiting.pk]
+    page = api.get(URL, {"status": "completed", "page_size": 2}).json()
+    assert page["count"] == 3
+    assert len(page["results"]) == 2
+    assert page["next"]
+    assert [j["import_id"] for j in page["results"]] == [done[2].pk, done[1].pk]
+    assert api.get(URL, {"kind": "colors"}).json()["count"] == 0
+    assert api.get(URL, {"status": "exploded"}).status_code == 400
+
+
+def test_list_costs_the_same_queries_for_any_number_of_jobs(api, importer, django_assert_max_num_queries):
+    for _ in range(8):
+        services.run_import_now(job=_job_of(importer))
+    with django_assert_max_num_queries(4):  # user by token, count, page with results and users
+        assert api.get(URL).json()["count"] == 8
+
+
+# --- throttling --------------------------------------------------------------------------
+
+
+def test_import_creation_is_throttled_with_retry_after(api, settings):
+    settings.IMPORT_RATE_LIMIT = "2/minute"
+    assert post_file(api, variants_csv(1)).status_code == 201
+    assert post_file(api, b"").status_code == 400  # refused uploads count too
+    response = post_file(api, variants_csv(1))
+    assert response.status_code == 429
+    assert 0 < int(response["Retry-After"]) <= 60
+    assert ImportJob.objects.count() == 1
+    assert api.get(URL).status_code == 200  # reading is not throttled
+
+
+def test_the_throttle_counts_per_user(api, other_user, settings):
+    settings.IMPORT_RATE_LIMIT = "1/hour"
+    assert post_file(api, variants_csv(1)).status_code == 201
+    assert post_file(api, variants_csv(1)).status_code == 429
+    assert post_file(token_client(other_user), variants_csv(1)).status_code == 201
+
+
+# --- detail and failed rows ------------------------------------------------------------------
+
+
+def test_detail_shows_status_progress_counts_timings_warnings_and_errors(api, importer):
+    content = b"item_name,color_name,size_name,price,notes\nShirt,Red,M,1,a\nShirt,Red,L,-2,b\n"
+    job = services.run_import_now(job=_job_of(importer, content=content))
+    body = api.get(f"{URL}{job.pk}/").json()
+    assert body["status"] == "completed_with_errors"
+    assert (body["inserted"], body["failed"], body["total_rows"]) == (1, 1, 2)
+    assert body["duration_seconds"] is not None
+    assert body["started_at"]
+    assert body["finished_at"]
+    assert any("notes" in warning for warning in body["warnings"])
+    assert body["error_summary"]["top_reasons"][0]["rows"] == 1
+    assert body["progress"]["rows_done"] == 2
+
+
+@pytest.fixture
+def job_with_errors(importer):
+    content = b"item_name,color_name,size_name,price\nShirt,Red,M,1\n=cmd(),Red,L,-2\nShirt,,S,3\n"
+    return services.run_import_now(job=_job_of(importer, content=content))
+
+
+def test_failed_rows_as_csv(api, job_with_errors):
+    response = api.get(f"{URL}{job_with_errors.pk}/errors/?format=csv")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    assert f"import-{job_with_errors.pk}-failed-rows.csv" in response["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[0] == ["item_name", "color_name", "size_name", "price", "row_number", "error"]
+    assert [row[4] for row in rows[1:]] == ["2", "3"]
+    assert rows[1][0] == "'=cmd()"  # neutralised for spreadsheets
+
+
+def test_failed_rows_default_to_csv_and_come_as_json_and_xlsx(api, job_with_errors):
+    url = f"{URL}{job_with_errors.pk}/errors/"
+    assert api.get(url)["Content-Type"].startswith("text/csv")
+    records = json.loads(b"".join(api.get(url, {"format": "json"}).streaming_content))
+    assert [record["row_number"] for record in records] == [2, 3]
+    response = api.get(url, {"format": "xlsx"})
+    assert response.status_code == 200
+    sheet = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
+    assert [row[4] for row in sheet.iter_rows(min_row=2, values_only=True)] == ["2", "3"]
+    assert api.get(url, {"format": "pdf"}).status_code == 400
+
+
+# --- cancel and retry ------------------------------------------------------------------------
+
+
+def test_cancel_a_waiting_import_then_retry_it(api, importer):
+    job = _job_of(importer, rows=4)
+    response = api.post(f"{URL}{job.pk}/cancel/")
+    assert response.status_code == 200
+    assert response.json()["status"] == "cancelled"
+    assert api.post(f"{URL}{job.pk}/cancel/").status_code == 409
+    retried = api.post(f"{URL}{job.pk}/retry/")
+    assert retried.status_code == 200
+    assert (retried.json()["status"], retried.json()["inserted"]) == ("completed", 4)
+    assert api.post(f"{URL}{job.pk}/retry/").json()["code"] == "not_retryable"
+
+
+def test_cancel_a_running_import_flags_it(api, importer):
+    job = _job_of(importer)
+    services.claim_job(job_id=job.pk)
+    body = api.post(f"{URL}{job.pk}/cancel/").json()
+    assert (body["status"], body["cancel_requested"]) == ("running", True)
+
+
+def test_retry_of_a_large_import_is_queued(api, importer, settings):
+    settings.IMPORT_BACKGROUND_THRESHOLD = 3
+    job = _job_of(importer, rows=5)
+    services.cancel_import(job=job)
+    response = api.post(f"{URL}{job.pk}/retry/")
+    assert response.status_code == 202
+    assert response.json()["status"] == "pending"
+
+
+def test_retry_needs_the_add_permission(reader):
+    job = _job_of(reader)
+    services.cancel_import(job=job)
+    assert token_client(reader).post(f"{URL}{job.pk}/retry/").status_code == 403

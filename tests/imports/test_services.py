@@ -1,0 +1,345 @@
+"""imports.services: checking files, inline vs queued, claims and locks, orphans, cancel and retry."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+from django_q.models import OrmQ
+
+from catalog.models import ItemVariant
+from imports import services
+from imports.models import ImportJob, ImportRowError, ImportStatus
+from imports.services import FileRefused, JobStateError
+from tests.imports.engine.job_runs import counts, live_variants
+from tests.imports.files import stream, variants_csv
+
+pytestmark = pytest.mark.usefixtures("import_env")
+
+
+def _queued_task_count() -> int:
+    return OrmQ.objects.count()
+
+
+def _new_job(content: bytes, **options) -> ImportJob:
+    return services.create_import_job(
+        stream=stream(content), file_name="variants.csv", kind="variants", system="upsert", options=options
+    )
+
+
+def _finished(job: ImportJob) -> ImportJob:
+    return ImportJob.objects.select_related("result").get(pk=job.pk)
+
+
+# --- check_file / check_upload_size ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "name", "code", "words"),
+    [
+        (b"", "empty.csv", "empty_file", "is empty"),
+        (b"   \n\n", "blank.csv", "empty_file", "is empty"),
+        (b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4, "photo.csv", "unsupported_file_type", "not a spreadsheet"),
+        (bytes(range(256)) * 8, "noise.csv", "unsupported_file_type", "binary"),
+        (b"name,colour\nShirt,Red\n", "wrong.csv", "wrong_header", "Missing required column"),
+        (b"item_name,color_name,size_name\n", "header-only.csv", "no_data_rows", "no data rows"),
+        (b"PK\x03\x04not really a zip", "broken.xlsx", "unreadable_file", "XLSX"),
+    ],
+)
+def test_check_file_refuses_with_a_code_and_the_readers_message(db, content, name, code, words):
+    with pytest.raises(FileRefused) as refused:
+        services.check_file(stream=io.BytesIO(content), file_name=name, kind="variants")
+    assert refused.value.code == code
+    assert words in str(refused.value)
+
+
+def test_check_file_counts_rows_up_to_one_past_the_cap_and_rewinds(db):
+    data = io.BytesIO(variants_csv(50))
+    assert services.check_file(stream=data, file_name="v.csv", kind="variants").data_rows == 50
+    assert data.tell() == 0
+    check = services.check_file(stream=data, file_name="v.csv", kind="variants", stop_after=10)
+    assert (check.file_format, check.data_rows) == ("csv", 11)
+
+
+def test_check_file_tells_the_format_by_content_not_name(db):
+    content = b'[{"item_name": "Shirt", "color_name": "Red", "size_name": "M"}]'
+    check = services.check_file(stream=io.BytesIO(content), file_name="misnamed.csv", kind="variants")
+    assert check.file_format == "json"
+
+
+def test_check_upload_size_refuses_over_the_limit(settings):
+    settings.IMPORT_MAX_UPLOAD_MB = 1
+    services.check_upload_size(size=1024 * 1024)
+    with pytest.raises(FileRefused) as refused:
+        services.check_upload_size(size=1024 * 1024 + 1, file_name="uploads/big.csv")
+    assert refused.value.code == "file_too_large"
+    assert "big.csv" in str(refused.value)
+    assert "IMPORT_MAX_UPLOAD_MB" in str(refused.value)
+
+
+# --- start_import: inline or queued ----------------------------------------------------------
+
+
+def test_small_file_runs_inline_and_comes_back_finished(db, settings):
+    settings.IMPORT_BACKGROUND_THRESHOLD = 30
+    job = services.start_import(stream=stream(variants_csv(30)), file_name="v.csv", kind="variants")
+    job = _finished(job)
+    assert job.status == ImportStatus.COMPLETED
+    assert counts(job)["inserted"] == 30
+    assert job.file_checksum
+    assert job.file.name
+    assert _queued_task_count() == 0
+
+
+def test_file_over_the_threshold_is_queued_pending_with_its_task(db, settings):
+    settings.IMPORT_BACKGROUND_THRESHOLD = 30
+    job = services.start_import(stream=stream(variants_csv(31)), file_name="v.csv", kind="variants")
+    job.refresh_from_db()
+    assert job.status == ImportStatus.PENDING
+    assert job.task_id
+    assert _queued_task_count() == 1
+    assert ItemVariant.objects.count() == 0
+
+
+def test_refused_file_creates_no_job(db):
+    with pytest.raises(FileRefused):
+        services.start_import(stream=stream(b"name\nx\n"), file_name="v.csv", kind="variants")
+    assert ImportJob.objects.count() == 0
+
+
+# --- the background door: execute_import ---------------------------------------------------
+
+
+def test_execute_import_runs_a_pending_job_and_is_a_no_op_once_finished(db):
+    job = _new_job(variants_csv(25))
+    done = services.execute_import(import_id=job.pk, worker="w1")
+    assert done.status == ImportStatus.COMPLETED
+    assert (done.attempts, done.worker) == (1, "w1")
+    again = services.execute_import(import_id=job.pk, worker="w2")
+    assert again.status == ImportStatus.COMPLETED
+    assert _finished(job).worker == "w1"
+    assert counts(_finished(job))["inserted"] == 25
+
+
+def test_execute_import_of_a_missing_job_does_nothing(db):
+    assert services.execute_import(import_id=987654) is None
+
+
+def _crash_after_batches(job: ImportJob, batches: int) -> ImportJob:
+    """Run ``job`` and stop it dead after ``batches`` committed batches, as a killed worker would."""
+
+    class WorkerDied(BaseException):
+        pass
+
+    seen = 0
+
+    def die(progress):
+        nonlocal seen
+        if progress.stage == "writing":
+            seen += 1
+            if seen == batches:
+                raise WorkerDied
+
+    claimed = services.claim_job(job_id=job.pk, worker="doomed")
+    with pytest.raises(WorkerDied):
+        services.run_job(claimed, on_progress=die)
+    job.refresh_from_db()
+    assert job.status == ImportStatus.RUNNING
+    return job
+
+
+def test_orphaned_job_resumes_from_its_checkpoint_with_exact_counts(db, settings):
+    content = variants_csv(100, bad_every=7, repeat_every=10)
+    clean = _finished(services.run_import_now(job=_new_job(content, batch_size=10)))
+    clean_counts, clean_state = counts(clean), live_variants()
+    clean_errors = list(ImportRowError.objects.filter(job=clean).values_list("row_number", "reason"))
+    ItemVariant.all_objects.all().delete()
+
+    job = _crash_after_batches(_new_job(content, batch_size=10), batches=3)
+    assert job.checkpoint_row == 30
+    settings.IMPORT_STALE_SECONDS = 60
+    ImportJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=61))
+
+    resumed = _finished(services.execute_import(import_id=job.pk, worker="rescuer"))
+    assert resumed.status == ImportStatus.COMPLETED_WITH_ERRORS
+    assert (resumed.attempts, resumed.worker) == (2, "rescuer")
+    assert counts(resumed) == clean_counts
+    assert live_variants() == clean_state
+    assert list(ImportRowError.objects.filter(job=resumed).values_list("row_number", "reason")) == clean_errors
+
+
+def test_a_job_that_loses_its_worker_three_times_fails_keeping_its_batches(db, settings):
+    settings.IMPORT_STALE_SECONDS = 60
+    job = _crash_after_batches(_new_job(variants_csv(40), batch_size=10), batches=2)
+    ImportJob.objects.filter(pk=job.pk).update(
+        attempts=services.MAX_ATTEMPTS, heartbeat_at=timezone.now() - timedelta(seconds=61)
+    )
+    failed = _finished(services.execute_import(import_id=job.pk))
+    assert failed.status == ImportStatus.FAILED
+    assert "stopped 3 times" in failed.failure_reason
+    assert "rows up to 20" in failed.failure_reason
+    assert ItemVariant.objects.count() == 20
+
+
+def test_a_fresh_heartbeat_protects_a_running_job_only_where_there_is_no_job_lock(db, settings):
+    """SQLite has no advisory locks: only an old heartbeat says the worker is gone. On
+    PostgreSQL the free job lock already says it (the crashed run here holds none)."""
+    settings.IMPORT_STALE_SECONDS = 60
+    job = _crash_after_batches(_new_job(variants_csv(40), batch_size=10), batches=1)
+    taken = services.execute_import(import_id=job.pk)
+    if connection.vendor == "postgresql":
+        assert taken.status == ImportStatus.COMPLETED
+    else:
+        assert taken is None
+        assert _finished(job).status == ImportStatus.RUNNING
+
+
+@pytest.mark.postgresql
+def test_job_lock_held_elsewhere_means_nobody_else_runs_the_job(transactional_db):
+    """A second worker (or a re-delivered task) cannot run a job whose lock another session holds."""
+    import psycopg2
+
+    job = _new_job(variants_csv(20))
+    params = connection.get_connection_params()
+    other = psycopg2.connect(**params)
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s, %s)", [services.LOCK_NAMESPACE, job.pk])
+        assert services.execute_import(import_id=job.pk) is None
+        assert _finished(job).status == ImportStatus.PENDING
+        with pytest.raises(RuntimeError, match="not pending"):
+            services.run_import_now(job=job)
+        claimed = services.claim_job(job_id=job.pk, worker="elsewhere")
+        assert claimed is not None
+        assert services.find_orphaned_jobs() == []  # running, but its lock is held: alive
+    finally:
+        other.close()
+    assert [j.pk for j in services.find_orphaned_jobs()] == [job.pk]  # the holder is gone
+
+
+@pytest.mark.postgresql
+def test_job_lock_is_released_after_a_run(db):
+    job = services.run_import_now(job=_new_job(variants_csv(5)))
+    with services.job_lock(import_id=job.pk) as locked:
+        assert locked
+
+
+# --- recovery ------------------------------------------------------------------------------
+
+
+def test_recover_orphaned_jobs_queues_each_orphan_once(db, settings):
+    settings.IMPORT_STALE_SECONDS = 60
+    job = _crash_after_batches(_new_job(variants_csv(40), batch_size=10), batches=1)
+    ImportJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=61))
+    assert services.recover_orphaned_jobs() == [job.pk]
+    job.refresh_from_db()
+    assert job.stage == services.STAGE_REQUEUED
+    assert job.task_id
+    assert services.recover_orphaned_jobs() == []  # queued already, waiting for a worker
+    assert _queued_task_count() == 1
+    resumed = _finished(services.execute_import(import_id=job.pk))
+    assert resumed.status == ImportStatus.COMPLETED
+    assert counts(resumed)["inserted"] == 40
+
+
+def test_recover_queues_a_pending_job_whose_process_died_before_queueing_it(db, settings):
+    settings.IMPORT_STALE_SECONDS = 60
+    fresh = _new_job(variants_csv(3))
+    old = _new_job(variants_csv(3))
+    ImportJob.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(seconds=61))
+    assert services.recover_orphaned_jobs() == [old.pk]
+    assert ImportJob.objects.get(pk=fresh.pk).task_id == ""
+    assert services.recover_orphaned_jobs() == []
+
+
+# --- cancel --------------------------------------------------------------------------------
+
+
+def test_cancel_a_pending_job_at_once(db):
+    job = _new_job(variants_csv(5))
+    cancelled = services.cancel_import(job=job)
+    assert cancelled.status == ImportStatus.CANCELLED
+    assert cancelled.finished_at is not None
+    assert "before it started" in cancelled.failure_reason
+    assert services.execute_import(import_id=job.pk).status == ImportStatus.CANCELLED  # the queued task: no-op
+    assert ItemVariant.objects.count() == 0
+
+
+def test_cancel_a_running_job_stops_at_the_next_batch_and_keeps_committed_ones(db):
+    job = _new_job(variants_csv(50), batch_size=10)
+
+    def cancel_after_two_batches(progress):
+        if progress.stage == "writing" and progress.rows_done == 20:
+            assert services.cancel_import(job=job).cancel_requested
+
+    done = _finished(services.run_import_now(job=job, on_progress=cancel_after_two_batches))
+    assert done.status == ImportStatus.CANCELLED
+    assert done.checkpoint_row == 20
+    assert done.result.batches_committed == 2
+    assert "rows up to 20" in done.failure_reason
+    assert ItemVariant.objects.count() == 20
+
+
+def test_cancel_a_finished_job_is_refused(db):
+    job = services.run_import_now(job=_new_job(variants_csv(5)))
+    with pytest.raises(JobStateError, match="already finished"):
+        services.cancel_import(job=job)
+
+
+# --- retry ---------------------------------------------------------------------------------
+
+
+def test_retry_a_cancelled_job_finishes_it_with_the_counts_of_one_clean_run(db):
+    content = variants_csv(60, bad_every=9, repeat_every=8)
+    clean_counts = counts(_finished(services.run_import_now(job=_new_job(content, batch_size=10))))
+    clean_state = live_variants()
+    ItemVariant.all_objects.all().delete()
+
+    job = _new_job(content, batch_size=10)
+    services.run_import_now(
+        job=job,
+        on_progress=lambda p: services.cancel_import(job=job) if p.stage == "writing" and p.rows_done == 30 else None,
+    )
+    assert _finished(job).status == ImportStatus.CANCELLED
+
+    retried = _finished(services.retry_import(job=_finished(job)))
+    assert retried.status == ImportStatus.COMPLETED_WITH_ERRORS
+    assert (retried.attempts, retried.cancel_requested, retried.failure_reason) == (1, False, "")
+    assert counts(retried) == clean_counts
+    assert live_variants() == clean_state
+
+
+def test_retry_of_a_large_job_is_queued(db, settings):
+    settings.IMPORT_BACKGROUND_THRESHOLD = 10
+    job = _new_job(variants_csv(20))
+    services.cancel_import(job=job)
+    retried = services.retry_import(job=_finished(job))
+    assert retried.status == ImportStatus.PENDING
+    assert retried.task_id
+    assert _queued_task_count() == 1
+
+
+def test_retry_a_failed_job_that_was_rejected_runs_the_file_again(db):
+    job = services.run_import_now(job=_new_job(b"item_name,color_name\nShirt,Red\n"))
+    assert job.status == ImportStatus.FAILED
+    again = services.retry_import(job=_finished(job))
+    assert again.status == ImportStatus.FAILED
+    assert "size_name" in again.failure_reason
+
+
+def test_retry_refuses_jobs_that_did_not_fail(db):
+    job = services.run_import_now(job=_new_job(variants_csv(3)))
+    with pytest.raises(JobStateError, match="only failed or cancelled"):
+        services.retry_import(job=job)
+
+
+def test_retry_refuses_a_stored_file_that_changed(db):
+    job = _new_job(variants_csv(3))
+    services.cancel_import(job=job)
+    with job.file.open("wb") as target:
+        target.write(b"item_name,color_name,size_name\nTampered,Red,M\n")
+    with pytest.raises(JobStateError, match="checksum"):
+        services.retry_import(job=_finished(job))

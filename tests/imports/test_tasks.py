@@ -1,0 +1,79 @@
+"""imports.tasks: the worker's entry points, its configuration, the sweeper's schedule."""
+
+from __future__ import annotations
+
+import importlib
+from datetime import timedelta
+
+import pytest
+from django.apps import apps
+from django.conf import settings
+from django.utils import timezone
+from django_q.models import OrmQ, Schedule
+from django_q.signals import post_spawn
+
+from imports import services, tasks
+from imports.models import ImportJob, ImportStatus
+from tests.imports.files import stream, variants_csv
+
+pytestmark = pytest.mark.usefixtures("import_env")
+
+sweeper_migration = importlib.import_module("imports.migrations.0003_orphaned_imports_schedule")
+
+
+def _job(rows: int = 20, **options) -> ImportJob:
+    return services.create_import_job(
+        stream=stream(variants_csv(rows)), file_name="v.csv", kind="variants", system="upsert", options=options
+    )
+
+
+def test_worker_settings_follow_the_import_timeout():
+    """Task timeout = IMPORT_TIMEOUT_SECONDS + a margin; 3 attempts; re-delivery only after the timeout."""
+    q = settings.Q_CLUSTER
+    assert q["timeout"] > settings.IMPORT_TIMEOUT_SECONDS
+    assert q["retry"] > q["timeout"]
+    assert q["max_attempts"] == services.MAX_ATTEMPTS == 3
+
+
+def test_run_import_runs_the_job_and_reports_its_status(db):
+    job = _job()
+    assert tasks.run_import(job.pk) == {"import_id": job.pk, "status": ImportStatus.COMPLETED}
+    job.refresh_from_db()
+    assert job.worker == services.worker_name()
+    assert tasks.run_import(job.pk) == {"import_id": job.pk, "status": ImportStatus.COMPLETED}  # re-delivered
+
+
+def test_queue_import_puts_the_task_on_the_broker(db):
+    job = services.queue_import(job=_job())
+    task = OrmQ.objects.get()
+    assert (task.func(), task.task["args"]) == ("imports.tasks.run_import", (job.pk,))
+    assert task.task_id() == ImportJob.objects.get(pk=job.pk).task_id
+
+
+def test_a_worker_process_starting_queues_orphaned_jobs(db, settings):
+    settings.IMPORT_STALE_SECONDS = 30
+    job = _job()
+    services.claim_job(job_id=job.pk, worker="dead-worker")
+    ImportJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=31))
+    post_spawn.send(sender="django_q", proc_name="Process-1:1")
+    assert OrmQ.objects.get().task["args"] == (job.pk,)
+    assert ImportJob.objects.get(pk=job.pk).stage == services.STAGE_REQUEUED
+
+
+def test_the_sweeper_task_queues_orphaned_jobs(db, settings):
+    settings.IMPORT_STALE_SECONDS = 30
+    job = _job()
+    services.claim_job(job_id=job.pk, worker="dead-worker")
+    ImportJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=31))
+    assert tasks.recover_orphaned_imports() == [job.pk]
+    assert tasks.recover_orphaned_imports() == []
+
+
+def test_the_sweeper_schedule_runs_every_minute_and_is_created_once(db):
+    Schedule.objects.filter(func=sweeper_migration.FUNC).delete()
+    sweeper_migration.create_schedule(apps, None)
+    sweeper_migration.create_schedule(apps, None)
+    schedule = Schedule.objects.get(func=sweeper_migration.FUNC)
+    assert (schedule.schedule_type, schedule.minutes, schedule.repeats) == (Schedule.MINUTES, 1, -1)
+    assert schedule.func == "imports.tasks.recover_orphaned_imports"
+    assert callable(tasks.recover_orphaned_imports)

@@ -3,6 +3,10 @@
 Exit codes (relied on by scripts): 0 = no failed row, 3 = completed with
 failed rows, 1 = the job failed or was rejected, 2 = usage error. With
 ``--json`` the last line of stdout is the job as one JSON object.
+
+``--background`` queues the file for the worker (``manage.py qcluster``)
+whatever its size, prints its ``import_id`` (with ``--json``, the job with
+status ``pending``) and exits 0; ``import_status IMPORT_ID --follow`` watches it.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from imports.engine.readers import FORMATS
 from imports.models import ImportStatus, ImportSystem
 from imports.progress import render_bar
 from imports.selectors import job_summary
-from imports.services import create_import_job, run_import_now
+from imports.services import create_import_job, queue_import, run_import_now
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_ROW_ERRORS = 0, 1, 2, 3
 
@@ -42,6 +46,9 @@ class Command(BaseCommand):
         )
         parser.add_argument("--sheet", help="XLSX: the sheet to read (default: the first)")
         parser.add_argument("--encoding", help="CSV/JSONL: the file's encoding (default: detected)")
+        parser.add_argument(
+            "--background", action="store_true", help="queue it for the background worker and print its import_id"
+        )
 
     def execute(self, *args, **options):
         # Usage errors exit 2, as argparse's own do.
@@ -74,6 +81,10 @@ class Command(BaseCommand):
                     "encoding": options["encoding"],
                 },
             )
+        if options["background"]:
+            job = queue_import(job=job)
+            self.stdout.write(json.dumps(job_summary(job)) if options["json"] else str(job.import_id))
+            return
         show_bar = self.stderr.isatty()
         on_progress = (lambda progress: self.stderr.write("\r" + render_bar(progress), ending="")) if show_bar else None
         job = run_import_now(job=job, on_progress=on_progress)

@@ -23,6 +23,7 @@ import os
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -92,16 +93,36 @@ def reset(dsn: str, rows: int) -> None:
 
 
 def run_measured(command: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """Wall seconds, peak RSS (MB, from wait4) and stdout of a child process."""
+    """Wall seconds, peak RSS (MB) and stdout of a child process.
+
+    The peak is the child's own ``VmHWM``, polled from /proc: rusage's
+    ``ru_maxrss`` would also count the memory of this (forked) parent.
+    """
     started = time.perf_counter()
     child = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    peak_kb = 0
+    status_path = Path(f"/proc/{child.pid}/status")
+
+    def watch() -> None:
+        nonlocal peak_kb
+        while child.poll() is None:
+            try:
+                for line in status_path.read_text().splitlines():
+                    if line.startswith("VmHWM:"):
+                        peak_kb = max(peak_kb, int(line.split()[1]))
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
     stdout = child.stdout.read()
-    _, status, usage = os.wait4(child.pid, 0)
+    child.wait()
     elapsed = time.perf_counter() - started
-    child.returncode = os.waitstatus_to_exitcode(status)
+    watcher.join()
     if child.returncode not in (0, 3):
         raise SystemExit(f"{' '.join(command)} failed with exit code {child.returncode}")
-    return elapsed, usage.ru_maxrss / 1024, stdout
+    return elapsed, peak_kb / 1024, stdout
 
 
 def engine_command(path: Path, rows: int) -> list[str]:

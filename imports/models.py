@@ -164,3 +164,22 @@ class ImportRowError(models.Model):
 
     def __str__(self) -> str:
         return f"Row {self.row_number}: {self.reason}"
+
+
+class WorkerHeartbeat(models.Model):
+    """A background worker's proof of life, written every minute by a django-q2 schedule.
+
+    django-q2 keeps its cluster status in the cache, which with the default
+    in-process cache no other process can read; a row in the database can be
+    read by the health check from anywhere, whatever the broker and cache.
+    """
+
+    #: ``host:cluster`` of the worker that ran the heartbeat task.
+    worker = models.CharField(max_length=200, unique=True)
+    beat_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "import_worker_heartbeats"
+
+    def __str__(self) -> str:
+        return f"{self.worker} at {self.beat_at:%Y-%m-%d %H:%M:%S}"

@@ -13,22 +13,30 @@ The guide's phases 3 and 4, for every door (admin, API, commands):
   moves more users over.
 
 An explicit choice (``import_catalog --system``) wins. The decision and its
-reason are stored on the job.
+reason are stored on the job (``ImportJob.system`` and ``routing``), which
+every door creates through ``services.create_import_job``.
+
+The legacy importer needs PostgreSQL (LOCK TABLE): on another database a
+flag that would pick it picks the new importer instead, saying so in the
+reason, so the embedded SQLite default works out of the box. An explicit
+``legacy`` is kept as asked (and the job fails with a clear message).
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from django.conf import settings
+from django.db import connection
 
 from imports.models import ImportSystem
-from mtc.config import parse_rollout_flag
+from mtc.config import RolloutFlag, parse_rollout_flag
 
 
-@dataclass(frozen=True)
-class Routing:
+class Routing(NamedTuple):
+    """The system a job runs on, and why (stored on the job as ``system`` and ``routing``)."""
+
     system: str
     reason: str
 
@@ -52,7 +60,23 @@ def choose_system(*, user=None, explicit: str = "") -> Routing:
         if explicit not in ImportSystem.values:
             raise ValueError(f"Unknown import system {explicit!r}: expected {' or '.join(ImportSystem.values)}.")
         return Routing(explicit, "chosen explicitly")
-    flag = parse_rollout_flag(settings.USE_NEW_IMPORT_SYSTEM)
+    decision = flag_decision(user)
+    if decision.system == ImportSystem.LEGACY and connection.vendor != "postgresql":
+        return Routing(
+            ImportSystem.UPSERT,
+            f"{decision.reason}; the legacy importer needs PostgreSQL ({connection.vendor} here)",
+        )
+    return decision
+
+
+def rollout_flag() -> RolloutFlag:
+    """The parsed ``USE_NEW_IMPORT_SYSTEM`` setting."""
+    return parse_rollout_flag(settings.USE_NEW_IMPORT_SYSTEM)
+
+
+def flag_decision(user) -> Routing:
+    """What the flag alone decides for ``user`` (before the database is taken into account)."""
+    flag = rollout_flag()
     setting = f"USE_NEW_IMPORT_SYSTEM={flag}"
     if flag.mode == "true":
         return Routing(ImportSystem.UPSERT, setting)

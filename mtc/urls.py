@@ -9,9 +9,13 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from imports.monitoring_apis import ImportHealthApi, ImportMetricsApi
+
 api_patterns = [
     path("", include("imports.urls")),
     path("", include("catalog.urls")),
+    path("metrics/imports/", ImportMetricsApi.as_view(), name="import-metrics"),
+    path("health/imports/", ImportHealthApi.as_view(), name="import-health"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]

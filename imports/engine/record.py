@@ -78,6 +78,12 @@ def batch_committed(job: ImportJob, batch: Batch, counts: WriteCounts, errors: l
     job.checkpoint_row = batch.last_row
 
 
+def rows_refused(job: ImportJob, errors: list[ImportRowError]) -> None:
+    """Row errors of a run that kept nothing (the legacy importer's first bad row)."""
+    ImportRowError.objects.bulk_create(errors)
+    ImportResult.objects.filter(job=job).update(failed=F("failed") + len(errors))
+
+
 def _close(job: ImportJob, status: str, reason: str = "") -> ImportJob:
     now = timezone.now()
     result, _ = ImportResult.objects.get_or_create(job=job)

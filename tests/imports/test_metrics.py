@@ -1,0 +1,199 @@
+"""Import metrics per system and the 4.2 alerts (imports.metrics, the import_metrics command),
+and the guide's section 1.2 and 4.3 SQL, verbatim, on the import_logs views."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.utils import timezone
+
+from imports.metrics import evaluate_alerts, import_metrics, improvement_percent
+from imports.models import ImportJob, ImportResult
+
+pytestmark = pytest.mark.django_db
+
+
+def seed_run(system="upsert", status="completed", *, duration=1.0, success_rate=100.0, rows=100, failed=0,
+             days_ago=0.0, dry_run=False, reason=""):  # fmt: skip
+    created = timezone.now() - timedelta(days=days_ago)
+    job = ImportJob.objects.create(
+        system=system,
+        status=status,
+        dry_run=dry_run,
+        file_name=f"{system}.csv",
+        created_at=created,
+        started_at=created,
+        finished_at=created + timedelta(seconds=duration) if duration is not None else None,
+        failure_reason=reason,
+    )
+    ImportResult.objects.create(
+        job=job, duration_seconds=duration, success_rate=success_rate, total_rows=rows, failed=failed
+    )
+    return job
+
+
+@pytest.fixture
+def mixed_runs():
+    """Ten days of both systems, plus what metrics must leave out."""
+    seed_run("legacy", duration=10.0, days_ago=1)
+    seed_run("legacy", duration=14.0, success_rate=98.0, failed=2, status="completed_with_errors", days_ago=2)
+    seed_run("legacy", duration=0.5, success_rate=0.0, status="failed", days_ago=3, reason="Row 7: price ...")
+    seed_run("upsert", duration=1.0, days_ago=1)
+    seed_run("upsert", duration=2.0, success_rate=90.0, failed=10, status="completed_with_errors", days_ago=2)
+    seed_run("upsert", status="cancelled", duration=0.2, success_rate=None, days_ago=1)
+    seed_run("upsert", status="running", duration=None, success_rate=None, days_ago=0)
+    seed_run("upsert", duration=50.0, dry_run=True)  # a dry run is not an import
+    seed_run("legacy", duration=99.0, days_ago=40)  # outside the window
+
+
+def test_per_system_figures_follow_the_documented_definitions(mixed_runs):
+    figures = import_metrics(days=30)
+    legacy, upsert = figures["systems"]["legacy"], figures["systems"]["upsert"]
+
+    assert legacy["count"] == 3
+    assert legacy["finished"] == 3
+    assert legacy["avg_duration_seconds"] == 12.0  # completed runs only (10 and 14)
+    assert legacy["success_rate"] == pytest.approx((100 + 98 + 0) / 3, abs=0.01)
+    assert legacy["error_rate"] == pytest.approx(100 / 3, abs=0.01)
+    assert legacy["errors"]["failed_imports"] == 1
+    assert legacy["errors"]["failed_rows"] == 2
+    assert [error["reason"] for error in legacy["errors"]["recent"]] == ["Row 7: price ..."]
+
+    assert upsert["count"] == 4  # cancelled and running count as runs; the dry run does not
+    assert upsert["by_status"]["cancelled"] == upsert["by_status"]["running"] == 1
+    assert upsert["finished"] == 2
+    assert upsert["avg_duration_seconds"] == 1.5
+    assert upsert["success_rate"] == 95.0
+    assert upsert["error_rate"] == 0.0
+    assert figures["improvement_percent"] == 87.5  # (12 - 1.5) / 12
+
+
+def test_the_window_and_improvement_are_the_guides():
+    assert improvement_percent(legacy=12.0, upsert=1.5) == 87.5
+    assert improvement_percent(legacy=None, upsert=1.5) is None
+    assert improvement_percent(legacy=2.0, upsert=4.0) == -100.0
+    seed_run("legacy", duration=10.0, days_ago=8)
+    assert import_metrics(days=7)["systems"]["legacy"]["count"] == 0
+    assert import_metrics(days=9)["systems"]["legacy"]["count"] == 1
+
+
+def test_no_runs_no_figures_no_alerts():
+    figures = import_metrics(days=30)
+    assert figures["systems"]["upsert"]["success_rate"] is None
+    assert figures["improvement_percent"] is None
+    assert evaluate_alerts(figures) == []
+
+
+def test_alerts_fire_on_each_threshold_per_system(settings):
+    settings.IMPORT_ALERT_MAX_DURATION_SECONDS = 600
+    seed_run("upsert", duration=700.0, days_ago=0.1)  # too slow
+    seed_run("legacy", status="failed", success_rate=0.0, duration=1.0)
+    seed_run("legacy", duration=1.0, success_rate=100.0)
+    alerts = {(alert.check, alert.system): alert.message for alert in evaluate_alerts(import_metrics(days=1))}
+
+    assert set(alerts) == {
+        ("import_duration", "upsert"),
+        ("import_success_rate", "legacy"),
+        ("import_error_rate", "legacy"),
+    }
+    assert "took longer than 600 s" in alerts[("import_duration", "upsert")]
+    assert "success rate 50 % is below 95 %" in alerts[("import_success_rate", "legacy")]
+    assert "1 of 2 import(s) failed (50 % > 5 %)" in alerts[("import_error_rate", "legacy")]
+
+
+def test_thresholds_come_from_the_settings(settings):
+    seed_run("upsert", success_rate=96.0, failed=4)
+    assert evaluate_alerts(import_metrics(days=1)) == []
+    settings.IMPORT_ALERT_MIN_SUCCESS_RATE = 97
+    assert [alert.check for alert in evaluate_alerts(import_metrics(days=1))] == ["import_success_rate"]
+
+
+def test_the_command_prints_the_table_and_the_improvement(mixed_runs):
+    out = io.StringIO()
+    call_command("import_metrics", "--days", "30", stdout=out)
+    text = out.getvalue()
+    assert "Performance improvement: 87.5%" in text
+    assert "avg duration (s)  1.5     12" in text
+    assert "legacy import #" in text
+    assert "failed: Row 7: price ..." in text
+
+
+def test_the_command_json_is_the_api_json(mixed_runs):
+    out = io.StringIO()
+    call_command("import_metrics", "--days", "30", "--json", stdout=out)
+    printed = json.loads(out.getvalue())
+    expected = import_metrics(days=30)
+    for document in (printed, expected):
+        document.pop("until")
+        document.pop("since")
+    assert printed == json.loads(json.dumps(expected))
+
+
+# --- The guide's SQL, verbatim (PostgreSQL views) -----------------------------------------------
+
+GUIDE_1_2 = [
+    "SELECT COUNT(*) FROM import_logs WHERE created_at > NOW() - INTERVAL '30 days';",
+    "SELECT AVG(duration_seconds) FROM import_logs WHERE status = 'completed';",
+    """SELECT EXTRACT(HOUR FROM created_at) as hour, COUNT(*) 
+FROM import_logs 
+GROUP BY hour 
+ORDER BY count DESC;""",  # noqa: W291 - the guide's trailing spaces, kept
+]
+
+GUIDE_4_3_OLD = """-- Old system performance (from logs)
+SELECT 
+    AVG(duration_seconds) as avg_duration,
+    AVG(success_rate) as avg_success_rate,
+    COUNT(*) as total_imports
+FROM import_logs_old
+WHERE created_at > NOW() - INTERVAL '30 days';"""  # noqa: W291
+
+GUIDE_4_3_NEW = """-- New system performance
+SELECT 
+    AVG(duration_seconds) as avg_duration,
+    AVG(success_rate) as avg_success_rate,
+    COUNT(*) as total_imports
+FROM import_results
+JOIN import_jobs USING (import_id)
+WHERE created_at > NOW() - INTERVAL '7 days';"""  # noqa: W291
+
+
+def fetch(sql: str) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return cursor.fetchall()
+
+
+@pytest.mark.postgresql
+def test_the_guides_phase_1_2_queries_run_verbatim_on_import_logs(mixed_runs):
+    count, average, peaks = (fetch(sql) for sql in GUIDE_1_2)
+    assert count == [(7,)]  # 30 days, no dry run
+    assert float(average[0][0]) == pytest.approx((10.0 + 1.0 + 99.0) / 3)  # every completed run, any age
+    assert sum(n for _, n in peaks) == 8  # every run ever, no dry run
+
+
+@pytest.mark.postgresql
+def test_the_guides_phase_4_3_queries_run_verbatim(mixed_runs):
+    [(old_duration, old_success, old_total)] = fetch(GUIDE_4_3_OLD)
+    assert old_total == 3  # legacy runs of the last 30 days
+    assert old_duration == pytest.approx((10 + 14 + 0.5) / 3)
+    assert old_success == pytest.approx((100 + 98 + 0) / 3)
+    [(_, _, new_total)] = fetch(GUIDE_4_3_NEW)
+    assert new_total == 8  # the guide's query reads the tables: every job of 7 days, dry runs included
+
+
+@pytest.mark.postgresql
+def test_import_logs_has_the_columns_the_guide_reads():
+    columns = {
+        row[0]
+        for row in fetch(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'import_logs_old' "
+            "ORDER BY ordinal_position"
+        )
+    }
+    assert {"created_at", "status", "duration_seconds", "success_rate", "system", "import_id"} <= columns

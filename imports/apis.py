@@ -103,7 +103,9 @@ def _problem(message: str, code: str, http_status: int) -> Response:
 
 
 class ProblemSerializer(serializers.Serializer):
-    detail = serializers.CharField()
+    """An error: ``detail`` and ``code`` (refused files), or DRF's field -> messages."""
+
+    detail = serializers.CharField(required=False)
     code = serializers.CharField(required=False)
 
 

@@ -293,3 +293,19 @@ def test_retry_needs_the_add_permission(reader):
     job = _job_of(reader)
     services.cancel_import(job=job)
     assert token_client(reader).post(f"{URL}{job.pk}/retry/").status_code == 403
+
+
+def test_a_token_from_drf_create_token_opens_the_api(importer):
+    from django.core.management import call_command
+    from rest_framework.test import APIClient
+
+    out = io.StringIO()
+    call_command("drf_create_token", "importer", stdout=out)
+    key = out.getvalue().split()[2]
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert client.get(URL).status_code == 200
+    client.credentials(HTTP_AUTHORIZATION="Token not-a-token")
+    refused = client.get(URL)
+    assert refused.status_code in (401, 403)
+    assert refused.json()["detail"] == "Invalid token."

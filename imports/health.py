@@ -39,7 +39,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -100,8 +100,10 @@ def health_report(*, window_hours: float = DEFAULT_WINDOW_HOURS, now: datetime |
 
 
 def _guarded(name: str, check) -> CheckResult:
+    """One check; a database error fails it alone (its savepoint keeps the others running)."""
     try:
-        return check()
+        with transaction.atomic():
+            return check()
     except DatabaseError as exc:
         return CheckResult(name, FAIL, f"could not be checked: {str(exc).strip().splitlines()[0]}")
 

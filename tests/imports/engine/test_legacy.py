@@ -197,6 +197,31 @@ def test_a_bad_header_or_too_many_rows_is_refused_before_the_lock():
     assert not Item.objects.exists()
 
 
+LONG_FILE = csv_bytes(VARIANT_HEADER, [(f"Item {n}", "", "Red", "M", "", "", "") for n in range(600)])
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db
+def test_a_cancel_request_stops_the_run_and_keeps_nothing():
+    job = create_import_job(stream=io.BytesIO(LONG_FILE), file_name="f.csv", system="legacy")
+    ImportJob.objects.filter(pk=job.pk).update(cancel_requested=True)  # seen at the first check (row 500)
+    job = run_import_now(job=job)
+    assert job.status == ImportStatus.CANCELLED
+    assert "nothing was imported" in job.failure_reason
+    assert not Item.objects.exists()
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db
+def test_the_time_limit_stops_the_run_and_keeps_nothing(settings):
+    settings.IMPORT_TIMEOUT_SECONDS = 0
+    job = run_legacy(LONG_FILE)
+    assert job.status == ImportStatus.FAILED
+    assert job.failure_reason.startswith("Timed out after")
+    assert "IMPORT_TIMEOUT_SECONDS=0" in job.failure_reason
+    assert not Item.objects.exists()
+
+
 @pytest.mark.skipif(ON_POSTGRESQL, reason="the SQLite run of the suite checks the refusal elsewhere")
 @pytest.mark.django_db
 def test_on_another_database_the_job_fails_with_a_clear_message():

@@ -416,7 +416,12 @@ def _tracked(job: ImportJob, on_progress: ProgressCallback | None) -> ProgressCa
         if time.monotonic() - last_beat >= HEARTBEAT_EVERY_SECONDS:
             last_beat = time.monotonic()
             now = timezone.now()
-            ImportJob.objects.filter(pk=job.pk, status=ImportStatus.RUNNING).update(heartbeat_at=now, updated_at=now)
+            try:
+                ImportJob.objects.filter(pk=job.pk, status=ImportStatus.RUNNING).update(
+                    heartbeat_at=now, updated_at=now
+                )
+            except DatabaseError:  # best effort: the next batch commit writes one too, or fails the run
+                logger.warning("Could not write the heartbeat of import %s", job.pk, exc_info=True)
         if on_progress is not None:
             on_progress(progress)
 
@@ -557,3 +562,61 @@ def _count_stored_rows(job: ImportJob) -> int:
             ).data_rows
     except ImportRejected:
         return 0  # the run itself fails at once with the reader's message
+
+
+# --- Importing the file a dry run checked (the admin's preview, then confirm) ---------------
+
+#: ``options`` key of a job started from a dry run: the dry run's id.
+CHECKED_BY_DRY_RUN = "checked_by_dry_run"
+#: The options a user declares for reading a file, carried from the dry run to the real run.
+READER_OPTIONS = ("sheet", "encoding", "max_rows")
+
+
+def import_checked_file(*, dry_run_job: ImportJob, user=None, background: bool | None = None) -> ImportJob:
+    """Import for real the file a finished dry run checked, and return the new job.
+
+    The admin previews a file with a dry run, then the user confirms: the
+    confirmed import must be the very file that was previewed, not a second
+    upload. So the new job gets a copy of the dry run's stored file (checked
+    against its checksum first), its kind, format and reader options; each
+    job keeps its own file, so either can be retried or deleted on its own.
+    The new job is routed like any other (``create_import_job``).
+
+    Confirming twice (a double click, a resent form) starts one import: the
+    second call returns the job the first one started. Runs inline or in the
+    background by the same size rule as :func:`start_import`. Raises
+    ``JobStateError`` unless the dry run completed (with or without failed
+    rows), or when its stored file is missing or changed.
+    """
+    if not dry_run_job.dry_run:
+        raise JobStateError(f"Import #{dry_run_job.pk} is not a dry run; it has no checked file to import.")
+    if dry_run_job.status not in (ImportStatus.COMPLETED, ImportStatus.COMPLETED_WITH_ERRORS):
+        raise JobStateError(
+            f"The check of import #{dry_run_job.pk} is {dry_run_job.get_status_display().lower()}; "
+            f"only a file whose check completed can be imported."
+        )
+    _verify_stored_file(dry_run_job)
+    with transaction.atomic():
+        # Serialises two confirmations of the same dry run (PostgreSQL; SQLite has one writer anyway).
+        ImportJob.objects.select_for_update().filter(pk=dry_run_job.pk).first()
+        started = ImportJob.objects.filter(dry_run=False, **{f"options__{CHECKED_BY_DRY_RUN}": dry_run_job.pk})
+        existing = started.order_by("import_id").first()
+        if existing is not None:
+            return existing
+        options = {key: value for key, value in (dry_run_job.options or {}).items() if key in READER_OPTIONS}
+        with dry_run_job.file.open("rb") as stream:
+            job = create_import_job(
+                stream=stream,
+                file_name=dry_run_job.file_name,
+                kind=dry_run_job.kind,
+                user=user,
+                source=dry_run_job.source,
+                dry_run=False,
+                file_format=dry_run_job.file_format,
+                options={**options, CHECKED_BY_DRY_RUN: dry_run_job.pk},
+            )
+    if background is None:
+        background = (dry_run_job.total_rows or 0) > settings.IMPORT_BACKGROUND_THRESHOLD
+    if background:
+        return queue_import(job=job)
+    return run_import_now(job=job)

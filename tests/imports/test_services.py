@@ -343,3 +343,18 @@ def test_retry_refuses_a_stored_file_that_changed(db):
         target.write(b"item_name,color_name,size_name\nTampered,Red,M\n")
     with pytest.raises(JobStateError, match="checksum"):
         services.retry_import(job=_finished(job))
+
+
+def test_progress_reports_keep_the_heartbeat_while_the_file_is_still_being_read(db, monkeypatch):
+    monkeypatch.setattr(services, "HEARTBEAT_EVERY_SECONDS", 0.0)
+    job = _new_job(variants_csv(5001), batch_size=5001)
+    beats = []
+
+    def look(progress):
+        if progress.stage == "reading":
+            beats.append(ImportJob.objects.values_list("heartbeat_at", "started_at").get(pk=job.pk))
+
+    services.run_import_now(job=job, on_progress=look)
+    assert len(beats) == 1, "one report per 5,000 rows read, before any batch"
+    heartbeat, claimed_at = beats[0]
+    assert heartbeat > claimed_at

@@ -1,10 +1,13 @@
 """Header -> which column holds which field.
 
-Headers match case-insensitively after trimming, with spaces and hyphens read
-as underscores ("Item Name" is ``item_name``), in any order, through each
-field's aliases (``item`` -> ``item_name``). Unknown columns are ignored and
-reported as a warning; a missing required column rejects the file before any
-write, naming the headers found and the ones expected.
+Headers match case-insensitively after trimming, with runs of spaces,
+underscores and hyphens read as one underscore ("Item Name", "item-name" and
+"ITEM__NAME" are all ``item_name``), in any order, through each field's
+aliases (``item`` -> ``item_name``). Unknown columns are ignored and reported
+as a warning; a column with an empty header is ignored silently. Two columns
+that give the same field (``item`` and ``item_name``, or one header written
+twice) reject the file, since either choice could lose data; so does a
+missing required column, naming the headers found and the ones expected.
 """
 
 from __future__ import annotations
@@ -15,10 +18,11 @@ from dataclasses import dataclass
 from imports.engine.errors import ImportRejected
 from imports.engine.kinds import KindSpec
 
-_SEPARATORS = re.compile(r"[\s\-]+")
+_SEPARATORS = re.compile(r"[\s\-_]+")
 
 
 def canonical_header(header: str) -> str:
+    """The form headers are compared in: ``" Item-Name "`` -> ``"item_name"``."""
     return _SEPARATORS.sub("_", str(header).strip().lower())
 
 
@@ -42,10 +46,11 @@ class ColumnMap:
         if not self.unknown:
             return []
         names = ", ".join(repr(h) for h in self.unknown)
-        return [f"Ignored column(s) not used by a {self.kind.name} import: {names}."]
+        return [f"Ignored column(s) not used by {_an(self.kind.name)} import: {names}."]
 
 
 def map_columns(headers: list[str], kind: KindSpec) -> ColumnMap:
+    """Map a file's header row to the kind's fields, or reject the file (see the module doc)."""
     lookup: dict[str, str] = {}
     for spec in kind.fields:
         for name in (spec.name, *spec.aliases):
@@ -69,9 +74,18 @@ def map_columns(headers: list[str], kind: KindSpec) -> ColumnMap:
     missing = [name for name in kind.required if name not in positions]
     if missing:
         found = ", ".join(repr(str(h)) for h in headers if str(h).strip()) or "none"
-        expected = ", ".join(f"{spec.name}{' (required)' if spec.required else ''}" for spec in kind.fields)
+        expected = ", ".join(_expected(spec) for spec in kind.fields)
         raise ImportRejected(
-            f"Missing required column(s) {', '.join(missing)} for a {kind.name} import. "
+            f"Missing required column(s) {', '.join(missing)} for {_an(kind.name)} import. "
             f"Found: {found}. Expected: {expected}."
         )
     return ColumnMap(kind=kind, positions=positions, headers=written, unknown=unknown)
+
+
+def _expected(spec) -> str:
+    notes = (["required"] if spec.required else []) + [f"or {alias}" for alias in spec.aliases]
+    return f"{spec.name} ({', '.join(notes)})" if notes else spec.name
+
+
+def _an(word: str) -> str:
+    return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"

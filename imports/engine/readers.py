@@ -1,14 +1,46 @@
 """File -> header and raw rows, streamed.
 
 Every reader yields ``(row_number, cells)`` where ``row_number`` counts data
-rows from 1 (the first row after the header; blank rows keep their number but
-are not yielded) and ``cells`` line up with ``headers``. Nothing holds the
-whole file in memory: CSV decodes as it reads, XLSX uses openpyxl's read-only
-mode, JSON is parsed incrementally by ijson.
+rows from 1 (the first row after the header) and ``cells`` line up with
+``headers``. A blank row (every cell empty or whitespace) keeps its number but
+is not yielded; blank rows *before* the header are skipped. Nothing holds the
+whole file in memory: CSV and JSON Lines decode as they read, an XLSX sheet
+is parsed row by row (openpyxl's read-only workbook and cell parser, each row
+dropped once read), JSON is parsed incrementally by ijson.
 
-Formats are told by content first (an XLSX is a zip, JSON starts with ``[``),
-the file name second, so a renamed file is still read correctly and garbage
-is refused with a clear message.
+Formats are told by content first (an XLSX is a zip, JSON starts with ``[``,
+JSON Lines with ``{``), the file name second, so a renamed file is still read
+correctly and anything else (binary data, an old ``.xls``, an HTML page, a
+``.json`` name on CSV text) is refused with a message that says what it is.
+A declared format is honoured, but not against the content: a workbook
+declared as CSV (or text declared as XLSX) is refused rather than misread.
+
+Text (CSV, JSON, JSON Lines) is read in the declared encoding, else in the
+one :func:`detect_encoding` finds: UTF-8 with or without BOM, UTF-16/UTF-32
+with BOM, else cp1252, else latin-1. An unknown declared encoding is refused.
+
+CSV: the delimiter is the one of ``, ; TAB |`` found most often (outside
+quotes) in the header line, ``,`` when there is none (a one-column file);
+Excel's ``sep=;`` first line is honoured. Quoting is strict: a field whose
+quote is never closed rejects the file (it would swallow every later row),
+while a row with a stray character after a closing quote becomes that row's
+problem. A row the reader cannot turn into cells is handed on as a single
+:class:`NotAnObject` cell, which the row parser reports as the row's problem.
+
+XLSX: the first worksheet or a named one (exact name, else a unique
+case-insensitive match); cells come typed (numbers, dates, booleans), formula
+cells give their saved value, and an error cell (``#N/A``...) or a formula
+whose result was never saved is marked (:class:`ExcelError`,
+:class:`UnsavedFormula`) so the row is refused instead of storing the error
+as text or an empty value. Every row the sheet holds is read, whatever size
+the file declares.
+
+JSON: an array of objects; the header is every key in first-seen order (a
+first streaming pass gathers them), a missing key reads as an empty cell and
+an element that is not an object becomes that row's problem. Numbers keep
+their exact decimal value (``19.99`` is ``Decimal('19.99')``, never a float).
+JSON Lines: one object per line; a line that is not valid JSON is that row's
+problem and the other rows are read.
 """
 
 from __future__ import annotations
@@ -17,15 +49,22 @@ import codecs
 import csv
 import io
 import json
-import zipfile
+import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import BinaryIO
+from xml.etree.ElementTree import ParseError
 
 import ijson
 import openpyxl
+from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+from openpyxl.worksheet._reader import FORMULA_TAG as _FORMULA_TAG
+from openpyxl.worksheet._reader import ROW_TAG as _ROW_TAG
+from openpyxl.worksheet._reader import WorkSheetParser
+from openpyxl.xml.constants import SHEET_MAIN_NS
+from openpyxl.xml.functions import iterparse
 
 from imports.engine.errors import ImportRejected
 
@@ -36,13 +75,33 @@ EXTENSIONS = {
     ".tsv": "csv",
     ".txt": "csv",
     ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
     ".json": "json",
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
 }
 _SNIFF_BYTES = 64 * 1024
 _CHUNK = 1024 * 1024
-csv.field_size_limit(10 * 1024 * 1024)
+#: A CSV field longer than this is refused (in practice: a quote that is never closed).
+CSV_FIELD_LIMIT = 10 * 1024 * 1024
+#: Leading blank lines tolerated before a CSV header.
+_MAX_LEADING_BLANK_LINES = 1000
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_OTHER_BINARY_MAGIC = (b"%PDF", b"\x1f\x8b", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"Rar!", b"7z\xbc\xaf")
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_QUOTED = re.compile(r'"[^"]*"?')
+_SEP_HINT = re.compile(r"sep=(.)", re.IGNORECASE)
+_BLANK_LINE = re.compile(r'[\s,;|"\ufeff]+')
+_SHEET_DATA_TAG = f"{{{SHEET_MAIN_NS}}}sheetData"
+_MARKUP = ("<!doctype", "<html", "<?xml", "<table", "<head", "<body")
+csv.field_size_limit(CSV_FIELD_LIMIT)
 
 
 @dataclass
@@ -56,30 +115,55 @@ class Table:
     details: dict[str, str] = field(default_factory=dict)
 
 
-def detect_format(head: bytes, file_name: str = "") -> str:
-    """The file's format from its first bytes, the name breaking ties."""
+class NotAnObject:
+    """A row the reader could not turn into cells; the row parser reports it.
+
+    The name comes from JSON (an array element that is not an object), but a
+    broken JSON line or a CSV row with broken quoting is handed on the same
+    way. ``text`` is the reason; ``str()`` gives what the file held there, so
+    the row's original content reaches the failed-rows report.
+    """
+
+    def __init__(self, text: str, raw: str = ""):
+        self.text = text
+        self.raw = raw
+
+    def __str__(self) -> str:
+        return self.raw
+
+    def __repr__(self) -> str:
+        return f"NotAnObject({self.text!r})"
+
+
+class ExcelError(str):
+    """An XLSX cell holding an Excel error value such as ``#N/A``: never imported as text."""
+
+
+class UnsavedFormula(str):
+    """An XLSX formula cell whose result was never saved (the file was written by a program, not Excel).
+
+    Read as empty it would clear the stored value, so the row is refused instead.
+    """
+
+
+# --- format -----------------------------------------------------------------------
+
+
+def detect_format(head: bytes, file_name: str = "", *, encoding: str = "") -> str:
+    """The file's format from its first bytes, the name breaking ties.
+
+    Raises :class:`ImportRejected` for an empty file, binary data, an old
+    ``.xls`` and markup; and for text that does not start like JSON when
+    the name says ``.json``/``.jsonl`` (a renamed CSV would only fail later
+    with a confusing message). A declared ``encoding`` is how the head is
+    decoded (UTF-16 without a BOM would otherwise look binary).
+    """
+    label = file_name or "The file"
+    content = _content_format(head, label, encoding)
+    if content != "text":
+        return content
     suffix = "." + file_name.rsplit(".", 1)[-1].lower() if "." in file_name else ""
-    by_name = EXTENSIONS.get(suffix)
-    if not head.strip():
-        raise ImportRejected(f"{file_name or 'The file'} is empty.")
-    if head.startswith(b"PK\x03\x04"):
-        return "xlsx"
-    if head.startswith((b"\xd0\xcf\x11\xe0", b"%PDF", b"\x1f\x8b", b"\x89PNG", b"GIF8", b"\xff\xd8\xff")):
-        raise ImportRejected(
-            f"{file_name or 'The file'} is not a spreadsheet this importer reads "
-            "(expected CSV, XLSX, JSON or JSON Lines; old .xls files must be saved as .xlsx)."
-        )
-    text = _decode_head(head)
-    if text is None:
-        raise ImportRejected(
-            f"{file_name or 'The file'} looks like binary data, not a CSV, XLSX, JSON or JSON Lines file."
-        )
-    stripped = text.lstrip("\ufeff \t\r\n")
-    if stripped.startswith("["):
-        return "json"
-    if stripped.startswith("{"):
-        return "jsonl"
-    if by_name in ("json", "jsonl"):
+    if EXTENSIONS.get(suffix) in ("json", "jsonl"):
         raise ImportRejected(
             f"{file_name} does not start like JSON: a JSON file must hold an array of objects "
             "and a JSON Lines file one object per line."
@@ -87,12 +171,56 @@ def detect_format(head: bytes, file_name: str = "") -> str:
     return "csv"
 
 
+def _content_format(head: bytes, label: str, encoding: str = "") -> str:
+    """``xlsx``, ``json``, ``jsonl`` or ``text`` (CSV or anything textual), from the first bytes."""
+    if not _strip_boms(head).strip():
+        raise ImportRejected(f"{label} is empty.")
+    if head.startswith(_ZIP_MAGIC):
+        return "xlsx"
+    if head.startswith(_OLE_MAGIC):
+        raise ImportRejected(
+            f"{label} is an old Excel 97-2003 (.xls) workbook or a password-protected one; "
+            "save it as .xlsx (without a password) or CSV and import that."
+        )
+    if head.startswith(_OTHER_BINARY_MAGIC):
+        raise ImportRejected(
+            f"{label} is not a spreadsheet this importer reads (expected CSV, XLSX, JSON or JSON Lines)."
+        )
+    text = head.decode(encoding, errors="ignore") if encoding else _decode_head(head)
+    if text is None:
+        raise ImportRejected(
+            f"{label} looks like binary data, not a CSV, XLSX, JSON or JSON Lines file "
+            "(text must be UTF-8, UTF-16 with a byte-order mark, or a legacy encoding such as cp1252)."
+        )
+    stripped = text.lstrip("\ufeff \t\r\n")
+    if stripped.startswith("["):
+        return "json"
+    if stripped.startswith("{"):
+        return "jsonl"
+    if stripped[:16].lower().startswith(_MARKUP):
+        raise ImportRejected(
+            f"{label} is an HTML or XML document, not a spreadsheet; "
+            "open it in a spreadsheet program and save it as .xlsx or CSV."
+        )
+    return "text"
+
+
+def _strip_boms(head: bytes) -> bytes:
+    for bom, _ in _BOMS:
+        if head.startswith(bom):
+            return head[len(bom) :]
+    return head
+
+
 def _decode_head(head: bytes) -> str | None:
-    """The start of a text file, or None when it is binary."""
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return head.decode("utf-16", errors="ignore")
-    if b"\x00" in head:
-        return None
+    """The start of a text file, or None when it is binary.
+
+    Binary means more than 1% control characters: a stray NUL in a cell is
+    left for the row parser to refuse with its position, not the whole file.
+    """
+    for bom, encoding in _BOMS:
+        if head.startswith(bom) and encoding != "utf-8-sig":
+            return head.decode(encoding, errors="ignore")
     text = head.decode("utf-8", errors="replace")
     unprintable = sum(1 for ch in text if ord(ch) < 32 and ch not in "\t\r\n\x0c")
     return None if unprintable > len(text) // 100 + 1 else text
@@ -107,42 +235,66 @@ def open_table(
     encoding: str = "",
     sheet: str = "",
 ) -> Iterator[Table]:
-    """Open a binary, seekable stream as a :class:`Table`."""
+    """Open a binary, seekable stream as a :class:`Table`.
+
+    ``file_format``, ``encoding`` and ``sheet`` are what the user declared
+    (empty: detect, detect, first sheet). The stream is left open and usable
+    when the block ends.
+    """
     head = stream.read(_SNIFF_BYTES)
     stream.seek(0)
-    file_format = file_format or detect_format(head, file_name)
-    if file_format not in FORMATS:
+    label = file_name or "The file"
+    if file_format and file_format not in FORMATS:
         raise ImportRejected(f"Unknown format {file_format!r}: expected one of {', '.join(FORMATS)}.")
-    if not head.strip():
-        raise ImportRejected(f"{file_name or 'The file'} is empty.")
-    label = file_name or "the file"
-    if file_format == "csv":
-        yield _csv_table(stream, label, encoding)
-    elif file_format == "xlsx":
-        with _xlsx_table(stream, label, sheet) as table:
-            yield table
-    elif file_format == "json":
-        yield _json_table(stream, label)
+    if encoding:
+        encoding = _declared_encoding(encoding, label)
+    if file_format:
+        content = _content_format(head, label, encoding)
+        if file_format == "xlsx" and content != "xlsx":
+            raise ImportRejected(f"{label} was declared as XLSX but is not an XLSX workbook (it holds text).")
+        if file_format != "xlsx" and content == "xlsx":
+            raise ImportRejected(f"{label} was declared as {file_format.upper()} but is an XLSX workbook (a zip file).")
     else:
-        yield _jsonl_table(stream, label, encoding)
+        file_format = detect_format(head, file_name, encoding=encoding)
+    with ExitStack() as cleanup:
+        if file_format == "csv":
+            yield _csv_table(stream, label, encoding, cleanup)
+        elif file_format == "xlsx":
+            yield _xlsx_table(stream, label, sheet, cleanup)
+        elif file_format == "json":
+            yield _json_table(stream, label, encoding)
+        else:
+            yield _jsonl_table(stream, label, encoding, cleanup)
 
 
-# --- CSV ------------------------------------------------------------------------
+def count_data_rows(table: Table, *, stop_after: int | None = None) -> int:
+    """How many data rows the table yields (up to ``stop_after + 1``, if given)."""
+    count = 0
+    for _ in table.rows:
+        count += 1
+        if stop_after is not None and count > stop_after:
+            break
+    return count
+
+
+# --- encodings --------------------------------------------------------------------
 
 
 def detect_encoding(stream: BinaryIO) -> str:
-    """UTF-8 (with or without BOM), UTF-16 with BOM, else cp1252 or latin-1.
+    """UTF-8 (``utf-8-sig`` with a BOM), UTF-16/UTF-32 with a BOM, else cp1252, else latin-1.
 
     The whole file is checked (in chunks, at C speed) so an accented byte on
-    row 90,000 cannot turn into a decoding error after 89 batches committed.
+    row 90,000 cannot turn into a decoding error after 89 batches committed,
+    nor be read as UTF-8 when it is cp1252. latin-1 decodes any byte: the few
+    bytes cp1252 leaves undefined become C1 control characters, which the row
+    parser refuses with their position.
     """
     stream.seek(0)
     head = stream.read(4)
     stream.seek(0)
-    if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
+    for bom, encoding in _BOMS:
+        if head.startswith(bom):
+            return encoding
     for candidate in ("utf-8", "cp1252"):
         decoder = codecs.getincrementaldecoder(candidate)()
         try:
@@ -157,172 +309,377 @@ def detect_encoding(stream: BinaryIO) -> str:
     return "latin-1"
 
 
-def _csv_table(stream: BinaryIO, label: str, encoding: str) -> Table:
-    if encoding:
-        try:
-            codecs.lookup(encoding)
-        except LookupError:
-            raise ImportRejected(f"Unknown encoding {encoding!r} for {label}.") from None
-    else:
-        encoding = detect_encoding(stream)
+def _declared_encoding(encoding: str, label: str) -> str:
+    """A declared encoding, checked: it must exist and be a text encoding."""
+    try:
+        info = codecs.lookup(encoding)
+    except LookupError:
+        raise ImportRejected(
+            f"{label}: unknown encoding {encoding!r}; use a name such as utf-8, utf-16, cp1252 or latin-1."
+        ) from None
+    if not getattr(info, "_is_text_encoding", True):
+        raise ImportRejected(f"{label}: {encoding!r} is not a text encoding.")
+    return encoding
+
+
+def _text_stream(stream: BinaryIO, encoding: str, cleanup: ExitStack) -> io.TextIOWrapper:
+    """Decoded text over the caller's stream, detached (not closed) when the table closes."""
     text = io.TextIOWrapper(stream, encoding=encoding, newline="", errors="strict")
+    cleanup.callback(_detach, text)
+    return text
+
+
+def _detach(text: io.TextIOWrapper) -> None:
+    with suppress(ValueError):  # already detached
+        text.detach()
+
+
+def _not_valid(label: str, encoding: str, exc: UnicodeDecodeError, where: str) -> ImportRejected:
+    return ImportRejected(
+        f"{label} is not valid {encoding} {where} ({exc.reason}: byte 0x{exc.object[exc.start]:02x}); "
+        "declare the file's real encoding, or leave it out to have it detected."
+    )
+
+
+# --- CSV --------------------------------------------------------------------------
+
+
+def _csv_table(stream: BinaryIO, label: str, encoding: str, cleanup: ExitStack) -> Table:
+    encoding = encoding or detect_encoding(stream)
+    text = _text_stream(stream, encoding, cleanup)
     try:
-        first_line = text.readline()
+        delimiter, hint_line = _sniff_delimiter(text)
     except UnicodeDecodeError as exc:
-        raise ImportRejected(f"{label} is not valid {encoding}: {exc.reason} at byte {exc.start}.") from None
-    delimiter = max(DELIMITERS, key=first_line.count) if any(d in first_line for d in DELIMITERS) else ","
+        raise _not_valid(label, encoding, exc, "in its first lines") from None
+    if delimiter is None:
+        raise ImportRejected(f"{label} has no header row.")
     text.seek(0)
-    reader = csv.reader(text, delimiter=delimiter)
+    if hint_line:
+        text.readline()
+    reader = csv.reader(text, delimiter=delimiter, strict=True)
+    headers = None
     try:
-        headers = next(reader, None)
+        for cells in reader:
+            if _has_content("".join(cells)):
+                headers = cells
+                break
     except csv.Error as exc:
         raise ImportRejected(f"{label}: the header row cannot be read as CSV ({exc}).") from None
-    if not headers or not any(h.strip() for h in headers):
+    except UnicodeDecodeError as exc:
+        raise _not_valid(label, encoding, exc, "in its header") from None
+    if headers is None:
         raise ImportRejected(f"{label} has no header row.")
-    if headers[0].startswith("\ufeff"):
-        headers[0] = headers[0][1:]
+    headers[0] = headers[0].lstrip("\ufeff")
     details = {"encoding": encoding, "delimiter": {"\t": "tab"}.get(delimiter, delimiter)}
     return Table(headers=headers, rows=_csv_rows(reader, label, encoding), file_format="csv", details=details)
 
 
+def _sniff_delimiter(text: io.TextIOWrapper) -> tuple[str | None, bool]:
+    """``(delimiter, whether the first line was Excel's sep= hint)``; ``(None, False)`` when there is no header."""
+    for number, line in enumerate(text, start=1):
+        if number > _MAX_LEADING_BLANK_LINES:
+            break
+        content = line.lstrip("\ufeff").rstrip("\r\n")
+        if number == 1 and (hint := _SEP_HINT.fullmatch(content)):
+            return hint.group(1), True
+        if not _has_content(content):
+            continue
+        outside_quotes = _QUOTED.sub("", content)
+        counts = [outside_quotes.count(d) for d in DELIMITERS]
+        best = max(counts)
+        return (DELIMITERS[counts.index(best)] if best else ","), False
+    return None, False
+
+
+def _has_content(text: str) -> bool:
+    """Whether a line (or a row's cells joined) holds more than whitespace, delimiters and quotes."""
+    return bool(_BLANK_LINE.sub("", text))
+
+
 def _csv_rows(reader, label: str, encoding: str) -> Iterator[tuple[int, list]]:
     row_number = 0
-    try:
-        for cells in reader:
+    while True:
+        try:
+            for cells in reader:
+                row_number += 1
+                if any(map(str.strip, cells)):
+                    yield row_number, cells
+            return
+        except csv.Error as exc:
             row_number += 1
-            if any(cells):
-                yield row_number, cells
-    except csv.Error as exc:
-        raise ImportRejected(f"{label}, data row {row_number + 1}: cannot be read as CSV ({exc}).") from None
-    except UnicodeDecodeError as exc:
-        raise ImportRejected(f"{label}, near data row {row_number + 1}: not valid {encoding} ({exc.reason}).") from None
+            message = str(exc)
+            if "unexpected end of data" in message or "field larger than field limit" in message:
+                raise ImportRejected(
+                    f'{label}, data row {row_number}: a quoted field is never closed (a stray " '
+                    "swallows every row after it); fix the quoting and import again."
+                ) from None
+            yield (
+                row_number,
+                [NotAnObject(f"the row cannot be read as CSV ({message}, line {reader.line_num} of the file)")],
+            )
+        except UnicodeDecodeError as exc:
+            raise _not_valid(label, encoding, exc, f"near data row {row_number + 1}") from None
 
 
-# --- XLSX -----------------------------------------------------------------------
+# --- XLSX -------------------------------------------------------------------------
 
 
-@contextmanager
-def _xlsx_table(stream: BinaryIO, label: str, sheet: str) -> Iterator[Table]:
+def _xlsx_table(stream: BinaryIO, label: str, sheet: str, cleanup: ExitStack) -> Table:
     try:
         workbook = openpyxl.load_workbook(stream, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise ImportRejected(f"{label} is not a readable XLSX workbook ({exc}).") from None
-    try:
-        if sheet:
-            if sheet not in workbook.sheetnames:
-                raise ImportRejected(
-                    f"{label} has no sheet named {sheet!r}; its sheets are: {', '.join(workbook.sheetnames)}."
-                )
-            worksheet = workbook[sheet]
-        else:
-            worksheet = workbook.worksheets[0]
-        rows = worksheet.iter_rows(values_only=True)
-        header_cells = next(rows, None)
-        if not header_cells or not any(cell not in (None, "") for cell in header_cells):
-            raise ImportRejected(f"{label}, sheet {worksheet.title!r}: the first row (the header) is empty.")
-        headers = ["" if cell is None else str(cell) for cell in header_cells]
-        while headers and headers[-1] == "":
-            headers.pop()
-        yield Table(
-            headers=headers,
-            rows=_xlsx_rows(rows),
-            file_format="xlsx",
-            details={"sheet": worksheet.title},
-        )
-    finally:
-        workbook.close()
+    except Exception as exc:  # any failure to open untrusted input means: not a readable workbook
+        raise ImportRejected(f"{label} is not a readable XLSX workbook ({type(exc).__name__}: {exc}).") from None
+    cleanup.callback(workbook.close)
+    worksheet = _pick_sheet(workbook, sheet, label)
+    rows = _sheet_rows(workbook, worksheet, label)
+    cleanup.callback(rows.close)
+    header = next(((number, cells) for number, cells in rows if not _blank_cells(cells)), None)
+    if header is None:
+        raise ImportRejected(f"{label}, sheet {worksheet.title!r}: the sheet is empty (no header row).")
+    header_row, cells = header
+    headers = ["" if cell is None else str(cell) for cell in cells]
+    while headers and not headers[-1].strip():
+        headers.pop()
+    return Table(
+        headers=headers,
+        rows=_xlsx_rows(rows, header_row),
+        file_format="xlsx",
+        details={"sheet": worksheet.title},
+    )
 
 
-def _xlsx_rows(rows) -> Iterator[tuple[int, list]]:
-    for row_number, cells in enumerate(rows, start=1):
-        if any(cell is not None and cell != "" for cell in cells):
-            yield row_number, list(cells)
+def _pick_sheet(workbook, sheet: str, label: str):
+    names = workbook.sheetnames
+    if not sheet:
+        if not workbook.worksheets:
+            raise ImportRejected(f"{label} has no worksheet (only chart sheets).")
+        return workbook.worksheets[0]
+    if sheet not in names:
+        folded = [name for name in names if name.strip().casefold() == sheet.strip().casefold()]
+        if len(folded) != 1:
+            listed = ", ".join(map(repr, names))
+            raise ImportRejected(f"{label} has no sheet named {sheet!r}; its sheets are: {listed}.")
+        sheet = folded[0]
+    worksheet = workbook[sheet]
+    if not isinstance(worksheet, ReadOnlyWorksheet):
+        raise ImportRejected(f"{label}: sheet {sheet!r} is a chart sheet, not a table of rows.")
+    return worksheet
 
 
-# --- JSON and JSON Lines --------------------------------------------------------
+def _sheet_rows(workbook, worksheet: ReadOnlyWorksheet, label: str) -> Iterator[tuple[int, list]]:
+    """``(sheet row number, values)`` of every row the sheet's XML holds, in flat memory.
+
+    Why not ``worksheet.iter_rows()``: openpyxl's read-only parser leaves each
+    parsed ``<row>`` attached to ``<sheetData>`` (about 80 bytes a row, so
+    memory grows with the sheet), and it stops at the row count the file
+    *declares* in ``<dimension>``, which some programs write wrong (rows past
+    it would be silently lost). This loop uses openpyxl's own cell parser
+    (shared strings, dates, booleans, cached formula values), drops each row
+    once read, and reads every row there is. An error cell (``t="e"``, such
+    as ``#N/A``) comes out as :class:`ExcelError`, a formula with no saved
+    result as :class:`UnsavedFormula`.
+    """
+    parser = WorkSheetParser(
+        None,
+        worksheet._shared_strings,
+        data_only=True,
+        epoch=workbook.epoch,
+        date_formats=workbook._date_formats,
+        timedelta_formats=workbook._timedelta_formats,
+    )
+    with worksheet._get_source() as source:
+        sheet_data = None
+        try:
+            for event, element in iterparse(source, events=("start", "end")):
+                if event == "start":
+                    if element.tag == _SHEET_DATA_TAG:
+                        sheet_data = element
+                    continue
+                if element.tag == _ROW_TAG:
+                    number, cells = parser.parse_row(element)
+                    values = [None] * max((cell["column"] for cell in cells), default=0)
+                    for cell, cell_element in zip(cells, element, strict=True):
+                        value = cell["value"]
+                        if cell["data_type"] == "e":
+                            value = ExcelError(value)
+                        elif (
+                            value is None
+                            and cell_element.get("t") != "str"  # a text result may be "" (Excel: t="str", <v/>)
+                            and (formula := cell_element.find(_FORMULA_TAG)) is not None
+                        ):
+                            value = UnsavedFormula(f"={formula.text or ''}")
+                        values[cell["column"] - 1] = value
+                    if sheet_data is not None:
+                        sheet_data.clear()
+                    yield number, values
+                elif element.tag == _SHEET_DATA_TAG:
+                    return
+        except (ParseError, ValueError, KeyError, IndexError) as exc:
+            raise ImportRejected(f"{label}: the sheet cannot be read ({type(exc).__name__}: {exc}).") from None
 
 
-def _json_table(stream: BinaryIO, label: str) -> Table:
+def _blank_cells(cells) -> bool:
+    return all(cell is None or (type(cell) is str and not cell.strip()) for cell in cells)
+
+
+def _xlsx_rows(rows: Iterator[tuple[int, list]], header_row: int) -> Iterator[tuple[int, list]]:
+    for sheet_row, cells in rows:
+        if not _blank_cells(cells):
+            yield sheet_row - header_row, cells
+
+
+# --- JSON and JSON Lines ----------------------------------------------------------
+
+
+def _json_table(stream: BinaryIO, label: str, encoding: str) -> Table:
     """An array of objects; the header is every key, in first-seen order.
 
     The keys are gathered in a first streaming pass, so an object that adds a
     key late still gets its column, and a missing key reads as an empty cell.
+    A file that is not valid JSON is refused, saying after which row it broke.
     """
+    encoding = encoding or detect_encoding(stream)
     headers: dict[str, None] = {}
+    read = 0
     try:
-        for record in ijson.items(stream, "item"):
+        for record in ijson.items(_json_source(stream, encoding), "item"):
+            read += 1
             if isinstance(record, dict):
                 headers.update(dict.fromkeys(record))
-    except ijson.JSONError as exc:
-        raise ImportRejected(f"{label} is not valid JSON ({exc}).") from None
+    except UnicodeDecodeError as exc:
+        raise _not_valid(label, encoding, exc, _after(read)) from None
+    except (ijson.JSONError, ValueError) as exc:
+        raise ImportRejected(f"{label} is not valid JSON {_after(read)}: {_first_line(exc)}.") from None
     finally:
         stream.seek(0)
     if not headers:
-        raise ImportRejected(f"{label} holds no JSON objects: expected an array of objects, one per row.")
+        raise ImportRejected(
+            f"{label} holds no JSON objects: expected an array of objects, one per row "
+            '([{"item_name": ..., "color_name": ...}, ...]).'
+        )
     names = list(headers)
-    return Table(headers=names, rows=_json_rows(stream, label, names), file_format="json")
+    return Table(
+        headers=names,
+        rows=_json_rows(stream, label, encoding, names),
+        file_format="json",
+        details={"encoding": encoding},
+    )
 
 
-def _json_rows(stream: BinaryIO, label: str, headers: list[str]) -> Iterator[tuple[int, list]]:
+def _json_rows(stream: BinaryIO, label: str, encoding: str, headers: list[str]) -> Iterator[tuple[int, list]]:
     row_number = 0
     try:
-        for row_number, record in enumerate(ijson.items(stream, "item"), start=1):
-            if record != {}:
-                yield row_number, _record_cells(record, headers)
-    except ijson.JSONError as exc:
-        raise ImportRejected(f"{label}, after row {row_number}: not valid JSON ({exc}).") from None
+        for row_number, record in enumerate(ijson.items(_json_source(stream, encoding), "item"), start=1):
+            cells = _record_cells(record, headers)
+            if not _blank_cells(cells):
+                yield row_number, cells
+    except (ijson.JSONError, ValueError) as exc:
+        raise ImportRejected(f"{label} is not valid JSON {_after(row_number)}: {_first_line(exc)}.") from None
 
 
-def _jsonl_table(stream: BinaryIO, label: str, encoding: str) -> Table:
+def _json_source(stream: BinaryIO, encoding: str):
+    """What ijson reads: the file's own bytes (past a BOM) when UTF-8, else the text re-encoded as UTF-8."""
+    stream.seek(0)
+    if codecs.lookup(encoding).name in ("utf-8", "utf-8-sig"):
+        if stream.read(3) != codecs.BOM_UTF8:
+            stream.seek(0)
+        return stream
+    return _Utf8Recoder(stream, encoding)
+
+
+class _Utf8Recoder:
+    """A binary file-like object giving ``stream``'s text (in ``encoding``) as UTF-8, chunk by chunk."""
+
+    def __init__(self, stream: BinaryIO, encoding: str):
+        self._stream = stream
+        self._decoder = codecs.getincrementaldecoder(encoding)()
+
+    def read(self, size: int = -1) -> bytes:
+        if size == 0:
+            return b""
+        while True:
+            chunk = self._stream.read(size if size > 0 else _CHUNK)
+            text = self._decoder.decode(chunk, final=not chunk)
+            if text or not chunk:
+                return text.encode("utf-8")
+
+
+def _after(rows: int) -> str:
+    return f"after row {rows}" if rows else "before its first row"
+
+
+def _first_line(exc: Exception) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0].strip().rstrip(".") if lines else type(exc).__name__
+
+
+def _jsonl_table(stream: BinaryIO, label: str, encoding: str, cleanup: ExitStack) -> Table:
     encoding = encoding or detect_encoding(stream)
     headers: dict[str, None] = {}
-    for _, record in _jsonl_records(stream, encoding):
+    for _, record in _jsonl_records(stream, encoding, label, cleanup):
         if isinstance(record, dict):
             headers.update(dict.fromkeys(record))
     stream.seek(0)
     if not headers:
         raise ImportRejected(f"{label} holds no JSON objects: expected one object per line.")
     names = list(headers)
-    rows = ((row_number, _record_cells(record, names)) for row_number, record in _jsonl_records(stream, encoding))
-    return Table(headers=names, rows=rows, file_format="jsonl", details={"encoding": encoding})
+    return Table(
+        headers=names,
+        rows=_jsonl_rows(stream, encoding, label, cleanup, names),
+        file_format="jsonl",
+        details={"encoding": encoding},
+    )
 
 
-class NotAnObject:
-    """A JSON row that is not an object; the row parser reports it."""
+def _jsonl_rows(stream, encoding: str, label: str, cleanup: ExitStack, headers: list[str]):
+    for row_number, record in _jsonl_records(stream, encoding, label, cleanup):
+        cells = _record_cells(record, headers)
+        if not _blank_cells(cells):
+            yield row_number, cells
 
-    def __init__(self, text: str):
-        self.text = text
 
-
-def _jsonl_records(stream: BinaryIO, encoding: str) -> Iterator[tuple[int, object]]:
-    text = io.TextIOWrapper(stream, encoding=encoding, newline="")
+def _jsonl_records(stream: BinaryIO, encoding: str, label: str, cleanup: ExitStack) -> Iterator[tuple[int, object]]:
+    """``(line number, parsed value or NotAnObject)`` for each non-blank line."""
+    stream.seek(0)
+    text = _text_stream(stream, encoding, cleanup)
+    row_number = 0
     try:
-        row_number = 0
         for line in text:
             row_number += 1
-            if not line.strip() or line.strip() == "{}":
+            content = line.lstrip("\ufeff").strip() if row_number == 1 else line.strip()
+            if not content:
                 continue
             try:
-                yield row_number, json.loads(line, parse_float=Decimal)
-            except json.JSONDecodeError as exc:
-                yield row_number, NotAnObject(f"not valid JSON ({exc.msg}, column {exc.colno})")
+                yield row_number, json.loads(content, parse_float=Decimal, parse_constant=_refuse_constant)
+            except ValueError as exc:
+                reason = f"{exc.msg}, column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else str(exc)
+                yield row_number, NotAnObject(f"the line is not valid JSON ({reason})", raw=content)
+    except UnicodeDecodeError as exc:
+        raise _not_valid(label, encoding, exc, f"near row {row_number + 1}") from None
     finally:
-        text.detach()
+        _detach(text)
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a JSON value")
 
 
 def _record_cells(record: object, headers: list[str]) -> list:
     if isinstance(record, NotAnObject):
         return [record]
     if not isinstance(record, dict):
-        return [NotAnObject(f"expected an object with the columns as keys, found {type(record).__name__}")]
+        raw = json.dumps(record, default=str, ensure_ascii=False)
+        return [NotAnObject(f"expected an object with the columns as keys, found {_json_type(record)}", raw=raw)]
     return [record.get(name) for name in headers]
 
 
-def count_data_rows(table: Table, *, stop_after: int | None = None) -> int:
-    """How many data rows the table yields (up to ``stop_after + 1``, if given)."""
-    count = 0
-    for _ in table.rows:
-        count += 1
-        if stop_after is not None and count > stop_after:
-            break
-    return count
+def _json_type(value: object) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "true/false"
+    if value is None:
+        return "null"
+    return "a number"

@@ -3,14 +3,40 @@
 The rules, applied the same way to every file format:
 
 * keys (item, color and size names) are trimmed, inner whitespace runs
-  collapsed to one space and NFC-normalised (``catalog.keys``), then must be
-  non-empty when required and fit their column;
-* ``description`` is trimmed; ``sku`` is trimmed and single-line;
+  (spaces, tabs, line breaks, no-break spaces) collapsed to one space and
+  NFC-normalised (``catalog.keys``); case is kept, so matching is exact. They
+  must be non-empty when required and fit their column (``max_length``
+  characters after normalisation; exactly at the limit is fine);
+* ``description`` is trimmed and its line breaks written ``\\n`` (a CRLF file
+  and an LF file give the same text); tabs and inner line breaks are kept;
+* ``sku`` is trimmed and must be one line (a tab or line break inside it is
+  refused) within its length;
 * ``price`` is a non-negative decimal with at most 2 decimal places that fits
-  ``numeric(12,2)``; ``stock`` a non-negative whole number that fits ``integer``;
-* NUL and other control characters are refused (tab, line feed and carriage
-  return only count as whitespace in names and are kept in descriptions);
-* an empty cell is empty: ``''`` for text, NULL for price and stock.
+  ``numeric(12,2)`` (at most 9999999999.99). Trailing zeros are not decimal
+  places: ``10.500`` is 10.50. Written as plain digits with an optional
+  ``+`` and a ``.`` decimal point; a decimal comma or thousands separator,
+  scientific notation (``1e2``, which is how spreadsheets write numbers they
+  have already rounded), ``NaN``/``Infinity`` and currency signs are refused,
+  each with its own reason. Numbers typed in the file (JSON numbers, XLSX
+  numeric cells) are taken by value;
+* ``stock`` is a non-negative whole number that fits ``integer``. ``+5`` and
+  ``5.0`` (text, or an XLSX number 5.0) are 5; ``5.5`` is refused;
+* XLSX numbers are floats: they are read at Excel's own precision (15
+  significant digits), so a cell Excel shows as 21.99 is 21.99, not
+  21.989999999999998;
+* NUL and other control characters are refused anywhere, with their position
+  (1 = the first character of the cell as written); tab, line feed and
+  carriage return are whitespace in names, kept in descriptions, refused
+  inside a sku;
+* an empty cell in a present column is empty: ``''`` for text, NULL (None)
+  for price and stock; a column absent from the file gives None, never written;
+* a cell that is not a single value is refused: true/false, a nested JSON
+  object or array, an Excel error such as ``#N/A``, an XLSX formula whose
+  result was never saved (read as empty, it would clear the stored value);
+* a leading ``'`` before a formula character (``'=1+1``) is dropped: it is
+  how the failed-rows export defuses formulas, so an export imports back as is;
+* cells beyond the header's width must be empty (else the delimiter or the
+  quoting is probably wrong).
 
 A row with any problem is reported whole (every problem, not just the first)
 and is not written at all.
@@ -19,20 +45,29 @@ and is not written at all.
 from __future__ import annotations
 
 import datetime
+import json
 import re
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import NamedTuple
 
 from catalog.keys import normalize_key
 from imports.engine.columns import ColumnMap
-from imports.engine.readers import NotAnObject
+from imports.engine.kinds import FieldSpec
+from imports.engine.readers import ExcelError, NotAnObject, UnsavedFormula
 
 MAX_PRICE = Decimal("9999999999.99")
 MAX_STOCK = 2_147_483_647
+CENTS = Decimal("0.01")
+#: Control characters refused anywhere (everything but tab, LF and CR).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _LINE_BREAKS = re.compile(r"[\t\n\r]")
-_WHOLE = re.compile(r"[+]?\d+")
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+_SCIENTIFIC = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][+-]?[0-9]+")
+_SEPARATED = re.compile(r"[+-]?[0-9][0-9,. ']*")
+_NOT_FINITE = frozenset({"nan", "snan", "inf", "infinity"})
+#: Decimal exponents within which a number is written out in full as text.
+_PLAIN_EXPONENTS = range(-30, 31)
 
 
 class RowProblem(NamedTuple):
@@ -56,6 +91,9 @@ def cell_text(cell: object) -> str:
 
     A leading ``'`` before a formula character is dropped: it is how the
     failed-rows export defuses formulas, so the export imports back as is.
+    Numbers are written out in full (``100``, not ``1E+2``); an XLSX float at
+    Excel's 15 significant digits; a date-time at midnight as its date.
+    Raises :class:`CellProblem` for a value that is not a single value.
     """
     if type(cell) is str:
         if cell[:1] == "'" and cell[1:2] in FORMULA_STARTS:
@@ -63,31 +101,80 @@ def cell_text(cell: object) -> str:
         return cell
     if cell is None:
         return ""
+    if isinstance(cell, ExcelError):
+        raise CellProblem(f"is the Excel error {cell} (fix the formula that gives it)")
+    if isinstance(cell, UnsavedFormula):
+        raise CellProblem(
+            f"is a formula ({cell}) whose result was never saved: open the file in a spreadsheet program, "
+            "save it and import it again"
+        )
     if isinstance(cell, bool):
         raise CellProblem(f"expected text or a number, found {str(cell).lower()}")
     if isinstance(cell, float):
-        return str(int(cell)) if cell.is_integer() else repr(cell)
-    if isinstance(cell, int | Decimal):
+        return _decimal_text(_float_value(cell))
+    if isinstance(cell, int):
         return str(cell)
-    if isinstance(cell, datetime.datetime | datetime.date | datetime.time):
+    if isinstance(cell, Decimal):
+        return _decimal_text(cell)
+    if isinstance(cell, datetime.datetime):
+        return cell.date().isoformat() if cell.time() == datetime.time() and cell.tzinfo is None else cell.isoformat()
+    if isinstance(cell, datetime.date | datetime.time):
         return cell.isoformat()
     if isinstance(cell, dict | list):
-        raise CellProblem("expected a single value, found a nested JSON " + type(cell).__name__)
+        kind = "object" if isinstance(cell, dict) else "array"
+        raise CellProblem(f"expected a single value, found a nested JSON {kind}")
     return str(cell)
 
 
-def _refuse_control(text: str, allowed_breaks: bool) -> None:
+def _float_value(value: float) -> Decimal:
+    """A float as the decimal a spreadsheet shows: 15 significant digits."""
+    return Decimal(format(value, ".15g"))
+
+
+def _decimal_text(value: Decimal) -> str:
+    if value.is_finite() and value.adjusted() in _PLAIN_EXPONENTS:
+        return format(value, "f")
+    return str(value)
+
+
+def _number_value(cell: object) -> Decimal | None:
+    """The value of a cell typed as a number (JSON number, XLSX numeric cell), else None."""
+    if isinstance(cell, bool):
+        return None
+    if isinstance(cell, float):
+        return _float_value(cell)
+    if isinstance(cell, int | Decimal):
+        return Decimal(cell)
+    return None
+
+
+def _parse_number(text: str, what: str) -> Decimal:
+    """Plain decimal text -> Decimal; anything else raises with the reason it is not one."""
+    if _PLAIN_NUMBER.fullmatch(text):
+        return Decimal(text)
+    if text.lstrip("+-").lower() in _NOT_FINITE:
+        raise CellProblem(f"is not a number ({what})")
+    if _SCIENTIFIC.fullmatch(text):
+        raise CellProblem(f"is in scientific notation; write the number in full ({what})")
+    if _SEPARATED.fullmatch(text):
+        raise CellProblem(f"is not a plain number: use '.' as the decimal point and no thousands separators ({what})")
+    raise CellProblem(f"is not a number ({what})")
+
+
+def _refuse_control(text: str, *, line_breaks: bool, offset: int = 0) -> None:
+    """Refuse control characters; ``line_breaks``: tab, LF and CR are allowed."""
     if text.isprintable():
         return
-    match = _CONTROL.search(text) or (None if allowed_breaks else _LINE_BREAKS.search(text))
+    match = _CONTROL.search(text) or (None if line_breaks else _LINE_BREAKS.search(text))
     if match:
-        raise CellProblem(f"contains a control character (U+{ord(match.group()):04X}) at position {match.start() + 1}")
+        position = offset + match.start() + 1
+        raise CellProblem(f"contains a control character (U+{ord(match.group()):04X}) at position {position}")
 
 
 def _name_reader(max_length: int, required: bool) -> Callable[[object], str]:
     def read(cell: object) -> str:
         text = cell_text(cell)
-        _refuse_control(text, allowed_breaks=True)
+        _refuse_control(text, line_breaks=True)
         value = normalize_key(text)
         if not value and required:
             raise CellProblem("is required")
@@ -99,60 +186,75 @@ def _name_reader(max_length: int, required: bool) -> Callable[[object], str]:
 
 
 def _text_reader(cell: object) -> str:
-    text = cell_text(cell).strip()
-    _refuse_control(text, allowed_breaks=True)
+    text = cell_text(cell)
+    _refuse_control(text, line_breaks=True)
+    text = text.strip()
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     return text
 
 
 def _code_reader(max_length: int) -> Callable[[object], str]:
     def read(cell: object) -> str:
-        text = cell_text(cell).strip()
-        _refuse_control(text, allowed_breaks=False)
-        if len(text) > max_length:
-            raise CellProblem(f"is longer than {max_length} characters ({len(text)})")
-        return text
+        text = cell_text(cell)
+        _refuse_control(text, line_breaks=True)
+        value = text.strip()
+        _refuse_control(value, line_breaks=False, offset=len(text) - len(text.lstrip()))
+        if len(value) > max_length:
+            raise CellProblem(f"is longer than {max_length} characters ({len(value)})")
+        return value
 
     return read
 
 
+_PRICE_EXAMPLE = "e.g. 19.99"
+
+
 def _price_reader(cell: object) -> Decimal | None:
-    text = cell_text(cell).strip()
-    if not text:
-        return None
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise CellProblem("is not a number (use digits and a decimal point, e.g. 19.99)") from None
-    if not value.is_finite():
-        raise CellProblem("is not a number")
-    if value < 0:
-        raise CellProblem("must be 0 or more")
-    if value != value.quantize(Decimal("0.01"), rounding="ROUND_DOWN"):
-        raise CellProblem("has more than 2 decimal places")
-    if value > MAX_PRICE:
-        raise CellProblem(f"is larger than the maximum {MAX_PRICE}")
-    return value.quantize(Decimal("0.01"))
-
-
-def _is_whole_number(cell: object) -> bool:
-    """An XLSX or JSON number without a fractional part (``5.0``)."""
-    if isinstance(cell, float):
-        return cell.is_integer()
-    return isinstance(cell, Decimal) and cell.is_finite() and cell == cell.to_integral_value()
-
-
-def _count_reader(cell: object) -> int | None:
-    if type(cell) is int or _is_whole_number(cell):
-        value = int(cell)
-    else:
+    value = _number_value(cell)
+    if value is None:
         text = cell_text(cell).strip()
         if not text:
             return None
-        if not _WHOLE.fullmatch(text):
-            if text.startswith("-") and _WHOLE.fullmatch(text[1:]):
+        value = _parse_number(text, _PRICE_EXAMPLE)
+    if not value.is_finite():
+        raise CellProblem(f"is not a number ({_PRICE_EXAMPLE})")
+    if value < 0:
+        raise CellProblem("must be 0 or more")
+    if value > MAX_PRICE:
+        raise CellProblem(f"is larger than the maximum {MAX_PRICE}")
+    cents = value.quantize(CENTS)
+    if cents != value:
+        raise CellProblem("has more than 2 decimal places")
+    return cents + 0  # + 0 turns -0.00 into 0.00
+
+
+_COUNT_EXAMPLE = "a whole number, e.g. 12"
+
+
+def _count_reader(cell: object) -> int | None:
+    if type(cell) is int:
+        value = cell
+    else:
+        number = _number_value(cell)
+        if number is None:
+            text = cell_text(cell).strip()
+            if not text:
+                return None
+            if text.isdigit() and text.isascii() and len(text) <= 10:
+                number = int(text)
+            else:
+                number = _parse_number(text, _COUNT_EXAMPLE)
+        if isinstance(number, Decimal):
+            if not number.is_finite():
+                raise CellProblem(f"is not a number ({_COUNT_EXAMPLE})")
+            if number < 0:
                 raise CellProblem("must be 0 or more")
-            raise CellProblem("must be a whole number")
-        value = int(text)
+            if number > MAX_STOCK:
+                raise CellProblem(f"is larger than the maximum {MAX_STOCK}")
+            if number != number.to_integral_value():
+                raise CellProblem("must be a whole number")
+        value = int(number)
     if value < 0:
         raise CellProblem("must be 0 or more")
     if value > MAX_STOCK:
@@ -160,25 +262,32 @@ def _count_reader(cell: object) -> int | None:
     return value
 
 
-def _reader_for(field) -> Callable[[object], object]:
-    if field.type == "name":
-        return _name_reader(field.max_length, field.required)
-    if field.type == "text":
+def _reader_for(spec: FieldSpec) -> Callable[[object], object]:
+    if spec.type == "name":
+        return _name_reader(spec.max_length, spec.required)
+    if spec.type == "text":
         return _text_reader
-    if field.type == "code":
-        return _code_reader(field.max_length)
-    if field.type == "price":
+    if spec.type == "code":
+        return _code_reader(spec.max_length)
+    if spec.type == "price":
         return _price_reader
-    if field.type == "count":
+    if spec.type == "count":
         return _count_reader
-    raise ValueError(f"unknown field type {field.type!r}")
+    raise ValueError(f"unknown field type {spec.type!r}")
 
 
 def _shown(cell: object) -> str:
+    """The cell as a problem report shows it (JSON-like for a value that is not text)."""
     try:
         return cell_text(cell)
     except CellProblem:
+        if isinstance(cell, bool | dict | list):
+            return json.dumps(cell, default=str, ensure_ascii=False)
         return str(cell)
+
+
+def _is_empty(cell: object) -> bool:
+    return cell is None or (isinstance(cell, str) and not cell.strip())
 
 
 RowParser = Callable[[list], tuple[tuple | None, list[RowProblem]]]
@@ -189,18 +298,22 @@ def row_parser(columns: ColumnMap, *, width: int) -> RowParser:
 
     ``values`` has one slot per field of the kind, in the kind's order; fields
     whose column is absent from the file stay ``None`` and are never written.
+    ``width`` is the number of header cells: non-empty cells beyond it are a
+    problem of the row. A problem's ``reason`` starts with the column's header
+    as written in the file (``"Price must be 0 or more"``).
     """
     fields = columns.kind.fields
     plan = [
-        (slot, columns.positions[field.name], _reader_for(field), columns.headers[field.name])
-        for slot, field in enumerate(fields)
-        if field.name in columns.positions
+        (slot, columns.positions[spec.name], _reader_for(spec), columns.headers[spec.name])
+        for slot, spec in enumerate(fields)
+        if spec.name in columns.positions
     ]
+    labels = {header: header.strip() for _, _, _, header in plan}
     empty = [None] * len(fields)
 
     def parse(cells: list) -> tuple[tuple | None, list[RowProblem]]:
         if cells and isinstance(cells[0], NotAnObject):
-            return None, [RowProblem("", "", cells[0].text)]
+            return None, [RowProblem("", str(cells[0]), cells[0].text)]
         values = empty.copy()
         problems: list[RowProblem] = []
         size = len(cells)
@@ -209,8 +322,8 @@ def row_parser(columns: ColumnMap, *, width: int) -> RowParser:
             try:
                 values[slot] = read(cell)
             except CellProblem as problem:
-                problems.append(RowProblem(header, _shown(cell), f"{header} {problem.reason}"))
-        if size > width and any(cell not in (None, "") for cell in cells[width:]):
+                problems.append(RowProblem(header, _shown(cell), f"{labels[header]} {problem.reason}"))
+        if size > width and not all(_is_empty(cell) for cell in cells[width:]):
             problems.append(
                 RowProblem(
                     "",

@@ -1,0 +1,505 @@
+"""Row semantics, one table per rule: keys, lengths, price, stock, control characters, empty cells,
+whole-row reporting, extra cells, typed cells (XLSX/JSON) and formula-escaped cells."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+import pytest
+
+from imports.engine.columns import map_columns
+from imports.engine.kinds import KINDS
+from imports.engine.readers import ExcelError, NotAnObject, UnsavedFormula
+from imports.engine.rows import CellProblem, RowProblem, cell_text, row_parser
+
+VARIANTS = KINDS["variants"]
+KEYS = {"item_name": "Oxford Shirt", "color_name": "Navy", "size_name": "M"}
+
+
+def parse_row(cells: dict, *, kind: str = "variants", extra: list | None = None):
+    """``(values by field or None, [reasons])`` of one row whose header is ``cells``' keys."""
+    headers = list(cells)
+    spec = KINDS[kind]
+    parse = row_parser(map_columns(headers, spec), width=len(headers))
+    values, problems = parse([*cells.values(), *(extra or [])])
+    assert (values is None) == bool(problems)
+    return (None if values is None else dict(zip(spec.field_names, values, strict=True))), [p.reason for p in problems]
+
+
+def value_of(field: str, cell: object) -> object:
+    values, reasons = parse_row({**KEYS, field: cell})
+    assert reasons == []
+    return values[field]
+
+
+def reasons_for(field: str, cell: object) -> list[str]:
+    values, reasons = parse_row({**KEYS, field: cell})
+    assert values is None
+    return reasons
+
+
+# --- keys ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cell", "key"),
+    [
+        pytest.param("Oxford Shirt", "Oxford Shirt", id="plain"),
+        pytest.param("  Oxford Shirt  ", "Oxford Shirt", id="trimmed"),
+        pytest.param("Oxford   Shirt", "Oxford Shirt", id="spaces-collapsed"),
+        pytest.param("Oxford\tShirt", "Oxford Shirt", id="tab-collapsed"),
+        pytest.param("Oxford\r\n Shirt\n", "Oxford Shirt", id="line-breaks-collapsed"),
+        pytest.param("Oxford\u00a0\u00a0Shirt", "Oxford Shirt", id="no-break-spaces-collapsed"),
+        pytest.param("Oxford\u2003Shirt", "Oxford Shirt", id="em-space-collapsed"),
+        pytest.param("Cafe\u0301 Noir", "Caf\u00e9 Noir", id="decomposed-e-acute-becomes-composed"),
+        pytest.param("Caf\u00e9 Noir", "Caf\u00e9 Noir", id="composed-stays"),
+        pytest.param("OXFORD shirt", "OXFORD shirt", id="case-kept"),
+        pytest.param("\ufb01ne", "\ufb01ne", id="compatibility-ligature-kept"),
+    ],
+)
+@pytest.mark.parametrize("field", ["item_name", "color_name", "size_name"])
+def test_keys_are_trimmed_collapsed_nfc_normalised_and_keep_their_case(field, cell, key):
+    assert value_of(field, cell) == key
+
+
+def test_decomposed_and_composed_spellings_give_the_same_key_and_case_does_not():
+    decomposed = value_of("color_name", "Cre\u0300me")
+    composed = value_of("color_name", "Cr\u00e8me")
+    assert decomposed == composed
+    assert value_of("color_name", "cr\u00e8me") != composed
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [pytest.param("", id="empty"), pytest.param("   ", id="spaces"), pytest.param(" \t\n ", id="whitespace"),
+     pytest.param(None, id="none")],
+)  # fmt: skip
+@pytest.mark.parametrize("field", ["item_name", "color_name", "size_name"])
+def test_required_keys_must_be_present(field, cell):
+    assert reasons_for(field, cell) == [f"{field} is required"]
+
+
+def test_a_short_row_misses_its_last_required_cells():
+    headers = ["item_name", "color_name", "size_name"]
+    parse = row_parser(map_columns(headers, VARIANTS), width=3)
+    values, problems = parse(["Shirt"])
+    assert values is None
+    assert problems == [
+        RowProblem("color_name", "", "color_name is required"),
+        RowProblem("size_name", "", "size_name is required"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("kind", "cells", "values"),
+    [
+        pytest.param("items", {"Item": " Polo ", "Description": " Soft "}, {"name": "Polo", "description": "Soft"},
+                     id="items"),
+        pytest.param("colors", {"color": "Sky  Blue"}, {"color_name": "Sky Blue"}, id="colors"),
+        pytest.param("sizes", {"Size": " XL "}, {"size_name": "XL"}, id="sizes"),
+    ],
+)  # fmt: skip
+def test_other_kinds_read_their_key_the_same_way(kind, cells, values):
+    assert parse_row(cells, kind=kind) == (values, [])
+
+
+@pytest.mark.parametrize(
+    ("kind", "cells", "reasons"),
+    [
+        pytest.param("items", {"name": "  "}, ["name is required"], id="items"),
+        pytest.param("colors", {"color_name": ""}, ["color_name is required"], id="colors"),
+        pytest.param("sizes", {"size_name": None}, ["size_name is required"], id="sizes"),
+    ],
+)
+def test_other_kinds_require_their_key(kind, cells, reasons):
+    assert parse_row(cells, kind=kind) == (None, reasons)
+
+
+# --- lengths ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "limit"),
+    [
+        pytest.param("item_name", 255, id="item_name-255"),
+        pytest.param("color_name", 100, id="color_name-100"),
+        pytest.param("size_name", 50, id="size_name-50"),
+        pytest.param("sku", 64, id="sku-64"),
+    ],
+)
+def test_lengths_within_the_schema_exactly_at_the_limit_is_accepted(field, limit):
+    assert value_of(field, "x" * limit) == "x" * limit
+    assert value_of(field, "  " + "\u00e9" * limit + "  ") == "\u00e9" * limit  # characters, after trimming
+    assert reasons_for(field, "x" * (limit + 1)) == [f"{field} is longer than {limit} characters ({limit + 1})"]
+
+
+def test_a_key_is_measured_after_normalisation():
+    # 256 characters as written, 255 once the double space is collapsed.
+    cell = "a" * 100 + "  " + "b" * 154
+    assert len(cell) == 256
+    assert value_of("item_name", cell) == "a" * 100 + " " + "b" * 154
+    # A decomposed accent is two code points as written, one after NFC.
+    assert value_of("size_name", "e\u0301" * 50) == "\u00e9" * 50
+
+
+def test_items_kind_name_length():
+    assert parse_row({"name": "n" * 255}, kind="items") == ({"name": "n" * 255, "description": None}, [])
+    assert parse_row({"name": "n" * 256}, kind="items") == (None, ["name is longer than 255 characters (256)"])
+
+
+# --- price -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cell", "price"),
+    [
+        pytest.param("19.99", Decimal("19.99"), id="two-places"),
+        pytest.param("10.5", Decimal("10.50"), id="one-place"),
+        pytest.param("10.50", Decimal("10.50"), id="two-places-trailing-zero"),
+        pytest.param("10.500", Decimal("10.50"), id="three-places-trailing-zero-is-not-a-place"),
+        pytest.param("10", Decimal("10.00"), id="whole"),
+        pytest.param("0", Decimal("0.00"), id="zero"),
+        pytest.param("0.00", Decimal("0.00"), id="zero-cents"),
+        pytest.param("-0", Decimal("0.00"), id="minus-zero-is-zero"),
+        pytest.param("+5", Decimal("5.00"), id="plus-sign"),
+        pytest.param(".5", Decimal("0.50"), id="leading-point"),
+        pytest.param("5.", Decimal("5.00"), id="trailing-point"),
+        pytest.param(" 19.99 ", Decimal("19.99"), id="trimmed"),
+        pytest.param("007.10", Decimal("7.10"), id="leading-zeros"),
+        pytest.param("9999999999.99", Decimal("9999999999.99"), id="numeric-12-2-maximum"),
+        pytest.param(Decimal("19.99"), Decimal("19.99"), id="json-number"),
+        pytest.param(Decimal("1E+2"), Decimal("100.00"), id="json-number-exponent-is-exact"),
+        pytest.param(100, Decimal("100.00"), id="int-cell"),
+        pytest.param(19.99, Decimal("19.99"), id="xlsx-float"),
+        pytest.param(21.990000000000002, Decimal("21.99"), id="xlsx-float-noise-read-at-excel-precision"),
+        pytest.param(0.1 + 0.2, Decimal("0.30"), id="xlsx-float-sum"),
+        pytest.param("'+5", Decimal("5.00"), id="formula-escaped"),
+    ],
+)
+def test_price_accepted(cell, price):
+    value = value_of("price", cell)
+    assert value == price
+    assert str(value) == str(price)  # always two places, never -0.00
+
+
+@pytest.mark.parametrize(
+    ("cell", "reason"),
+    [
+        pytest.param("abc", "price is not a number (e.g. 19.99)", id="text"),
+        pytest.param("$19.99", "price is not a number (e.g. 19.99)", id="currency-sign"),
+        pytest.param("19.99 EUR", "price is not a number (e.g. 19.99)", id="currency-code"),
+        pytest.param("1_000", "price is not a number (e.g. 19.99)", id="underscore"),
+        pytest.param("\u0661\u0662", "price is not a number (e.g. 19.99)", id="non-ascii-digits"),
+        pytest.param("-1", "price must be 0 or more", id="negative"),
+        pytest.param("-0.01", "price must be 0 or more", id="negative-cent"),
+        pytest.param(
+            "1,5",
+            "price is not a plain number: use '.' as the decimal point and no thousands separators (e.g. 19.99)",
+            id="decimal-comma",
+        ),
+        pytest.param(
+            "1,000.00",
+            "price is not a plain number: use '.' as the decimal point and no thousands separators (e.g. 19.99)",
+            id="thousands-separator",
+        ),
+        pytest.param("NaN", "price is not a number (e.g. 19.99)", id="nan"),
+        pytest.param("Infinity", "price is not a number (e.g. 19.99)", id="infinity"),
+        pytest.param("-inf", "price is not a number (e.g. 19.99)", id="minus-inf"),
+        pytest.param("1e2", "price is in scientific notation; write the number in full (e.g. 19.99)", id="exponent"),
+        pytest.param(
+            "1.23457E+10", "price is in scientific notation; write the number in full (e.g. 19.99)", id="excel-rounded"
+        ),
+        pytest.param("10.555", "price has more than 2 decimal places", id="three-places"),
+        pytest.param("0.001", "price has more than 2 decimal places", id="tenth-of-a-cent"),
+        pytest.param(19.999, "price has more than 2 decimal places", id="xlsx-float-three-places"),
+        pytest.param("10000000000", "price is larger than the maximum 9999999999.99", id="too-large-numeric-12-2"),
+        pytest.param("1" + "0" * 40, "price is larger than the maximum 9999999999.99", id="forty-digits"),
+        pytest.param(Decimal("1E+50"), "price is larger than the maximum 9999999999.99", id="json-huge"),
+        pytest.param(Decimal("NaN"), "price is not a number (e.g. 19.99)", id="decimal-nan"),
+        pytest.param(True, "price expected text or a number, found true", id="json-true"),
+        pytest.param(datetime.date(2024, 1, 2), "price is not a number (e.g. 19.99)", id="xlsx-date"),
+        pytest.param(ExcelError("#VALUE!"), "price is the Excel error #VALUE! (fix the formula that gives it)",
+                     id="excel-error"),
+    ],
+)  # fmt: skip
+def test_price_refused_with_a_specific_reason(cell, reason):
+    assert reasons_for("price", cell) == [reason]
+
+
+# --- stock -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cell", "stock"),
+    [
+        pytest.param("5", 5, id="digits"),
+        pytest.param("0", 0, id="zero"),
+        pytest.param("+5", 5, id="plus-sign"),
+        pytest.param(" 5 ", 5, id="trimmed"),
+        pytest.param("007", 7, id="leading-zeros"),
+        pytest.param("5.0", 5, id="text-whole-decimal"),
+        pytest.param("5.00", 5, id="text-whole-decimal-two-places"),
+        pytest.param("-0", 0, id="minus-zero"),
+        pytest.param("2147483647", 2_147_483_647, id="integer-maximum"),
+        pytest.param(5, 5, id="int-cell"),
+        pytest.param(5.0, 5, id="xlsx-float-whole"),
+        pytest.param(5.000000000000001, 5, id="xlsx-float-noise"),
+        pytest.param(Decimal("5.0"), 5, id="json-decimal-whole"),
+        pytest.param(Decimal("1E+3"), 1000, id="json-exponent"),
+    ],
+)
+def test_stock_accepted(cell, stock):
+    value = value_of("stock", cell)
+    assert value == stock
+    assert type(value) is int
+
+
+@pytest.mark.parametrize(
+    ("cell", "reason"),
+    [
+        pytest.param("5.5", "stock must be a whole number", id="fraction"),
+        pytest.param(5.5, "stock must be a whole number", id="xlsx-fraction"),
+        pytest.param(Decimal("0.5"), "stock must be a whole number", id="json-fraction"),
+        pytest.param("-1", "stock must be 0 or more", id="negative"),
+        pytest.param(-1, "stock must be 0 or more", id="negative-int"),
+        pytest.param(-1.0, "stock must be 0 or more", id="negative-xlsx-float"),
+        pytest.param("-1.5", "stock must be 0 or more", id="negative-fraction"),
+        pytest.param("2147483648", "stock is larger than the maximum 2147483647", id="too-large-for-integer"),
+        pytest.param(2_147_483_648, "stock is larger than the maximum 2147483647", id="too-large-int"),
+        pytest.param("9" * 5000, "stock is larger than the maximum 2147483647", id="five-thousand-digits"),
+        pytest.param(1e20, "stock is larger than the maximum 2147483647", id="xlsx-huge"),
+        pytest.param("abc", "stock is not a number (a whole number, e.g. 12)", id="text"),
+        pytest.param("NaN", "stock is not a number (a whole number, e.g. 12)", id="nan"),
+        pytest.param(
+            "1,000",
+            "stock is not a plain number: use '.' as the decimal point and no thousands separators "
+            "(a whole number, e.g. 12)",
+            id="thousands-separator",
+        ),
+        pytest.param(
+            "1e3", "stock is in scientific notation; write the number in full (a whole number, e.g. 12)", id="exponent"
+        ),
+        pytest.param("\uff15", "stock is not a number (a whole number, e.g. 12)", id="full-width-digit"),
+        pytest.param(False, "stock expected text or a number, found false", id="json-false"),
+        pytest.param("'-5", "stock must be 0 or more", id="formula-escaped-negative"),
+    ],
+)
+def test_stock_refused_with_a_specific_reason(cell, reason):
+    assert reasons_for("stock", cell) == [reason]
+
+
+# --- control characters ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "cell", "reason"),
+    [
+        pytest.param("item_name", "Oxf\x00ord", "item_name contains a control character (U+0000) at position 4",
+                     id="nul-in-name"),
+        pytest.param("color_name", " \x1fRed", "color_name contains a control character (U+001F) at position 2",
+                     id="unit-separator-counted-before-trimming"),
+        pytest.param("size_name", "M\x0b", "size_name contains a control character (U+000B) at position 2",
+                     id="vertical-tab-in-name"),
+        pytest.param("item_name", "Shirt\x7f", "item_name contains a control character (U+007F) at position 6",
+                     id="delete"),
+        pytest.param("item_name", "Shirt\x85", "item_name contains a control character (U+0085) at position 6",
+                     id="c1-next-line"),
+        pytest.param("description", "Soft\x00", "description contains a control character (U+0000) at position 5",
+                     id="nul-in-description"),
+        pytest.param("description", "\x0cpage", "description contains a control character (U+000C) at position 1",
+                     id="form-feed-in-description"),
+        pytest.param("sku", "AB\tC", "sku contains a control character (U+0009) at position 3", id="tab-in-sku"),
+        pytest.param("sku", " AB\nC", "sku contains a control character (U+000A) at position 4",
+                     id="line-feed-in-sku-position-as-written"),
+        pytest.param("sku", "AB\rC", "sku contains a control character (U+000D) at position 3", id="cr-in-sku"),
+        pytest.param("sku", "AB\x00", "sku contains a control character (U+0000) at position 3", id="nul-in-sku"),
+    ],
+)  # fmt: skip
+def test_control_characters_are_refused_with_their_position(field, cell, reason):
+    assert reasons_for(field, cell) == [reason]
+
+
+@pytest.mark.parametrize(
+    ("field", "cell", "value"),
+    [
+        pytest.param("description", "Line 1\nLine 2\tindented", "Line 1\nLine 2\tindented", id="description-keeps"),
+        pytest.param("description", "Line 1\r\nLine 2\rLine 3", "Line 1\nLine 2\nLine 3", id="description-crlf-to-lf"),
+        pytest.param("description", "\n  Soft cotton \r\n", "Soft cotton", id="description-trimmed"),
+        pytest.param("item_name", "Oxford\tShirt\r\n", "Oxford Shirt", id="name-collapses"),
+        pytest.param("sku", "\tAB-12 \r\n", "AB-12", id="sku-trimmed-at-the-ends"),
+        pytest.param("sku", "AB  12", "AB  12", id="sku-inner-spaces-kept"),
+    ],
+)
+def test_tab_line_feed_and_carriage_return(field, cell, value):
+    assert value_of(field, cell) == value
+
+
+# --- empty cells and absent columns -----------------------------------------------------
+
+
+def test_an_empty_cell_in_a_present_column_is_empty_text_or_null():
+    values, reasons = parse_row({**KEYS, "description": "", "sku": "  ", "price": "", "stock": None})
+    assert reasons == []
+    assert values == {**KEYS, "description": "", "sku": "", "price": None, "stock": None}
+
+
+def test_an_absent_column_gives_none_for_every_field_type():
+    values, reasons = parse_row(dict(KEYS))
+    assert reasons == []
+    assert values == {**KEYS, "description": None, "sku": None, "price": None, "stock": None}
+
+
+# --- the whole row ------------------------------------------------------------------------
+
+
+def test_a_row_with_several_problems_reports_all_of_them_in_column_order():
+    headers = ["Item", "Color", "Size", "SKU", "Price", "Stock"]
+    parse = row_parser(map_columns(headers, VARIANTS), width=len(headers))
+    values, problems = parse(["", "Navy", "S" * 51, "A\tB", "-1", "2.5", "surplus"])
+    assert values is None
+    assert problems == [
+        RowProblem("Item", "", "Item is required"),
+        RowProblem("Size", "S" * 51, "Size is longer than 50 characters (51)"),
+        RowProblem("SKU", "A\tB", "SKU contains a control character (U+0009) at position 2"),
+        RowProblem("Price", "-1", "Price must be 0 or more"),
+        RowProblem("Stock", "2.5", "Stock must be a whole number"),
+        RowProblem("", "", "the row has 7 cells but the header has 6: check the delimiter or quoting"),
+    ]
+
+
+def test_reasons_name_the_column_as_the_file_writes_it():
+    headers = [" Item Name ", "Colour", "color", "size"]
+    parse = row_parser(map_columns(headers, VARIANTS), width=len(headers))
+    _, problems = parse(["", "ignored", "Red", "M"])
+    assert problems == [RowProblem(" Item Name ", "", "Item Name is required")]
+
+
+@pytest.mark.parametrize(
+    ("extra", "reasons"),
+    [
+        pytest.param(["x"], ["the row has 4 cells but the header has 3: check the delimiter or quoting"], id="text"),
+        pytest.param(["", "0"], ["the row has 5 cells but the header has 3: check the delimiter or quoting"],
+                     id="zero-after-empty"),
+        pytest.param(["", None, "  ", "\t"], [], id="empty-or-whitespace-extras-are-fine"),
+    ],
+)  # fmt: skip
+def test_cells_beyond_the_header_must_be_empty(extra, reasons):
+    values, found = parse_row(dict(KEYS), extra=extra)
+    assert found == reasons
+    assert (values is None) == bool(reasons)
+
+
+def test_a_row_the_reader_could_not_read_is_one_problem():
+    parse = row_parser(map_columns(list(KEYS), VARIANTS), width=3)
+    values, problems = parse([NotAnObject("the line is not valid JSON (Expecting value, column 3)", raw='{"a": }')])
+    assert values is None
+    assert problems == [RowProblem("", '{"a": }', "the line is not valid JSON (Expecting value, column 3)")]
+
+
+def test_values_come_in_the_kinds_field_order_whatever_the_file_order():
+    headers = ["stock", "price", "sku", "size", "color", "description", "item"]
+    parse = row_parser(map_columns(headers, VARIANTS), width=len(headers))
+    values, problems = parse(["3", "1.5", "SKU-1", "M", "Navy", "Soft", "Polo"])
+    assert problems == []
+    assert values == ("Polo", "Soft", "Navy", "M", "SKU-1", Decimal("1.50"), 3)
+
+
+# --- typed cells and formula-escaped cells ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "cell", "reason"),
+    [
+        pytest.param("item_name", True, "item_name expected text or a number, found true", id="bool-name"),
+        pytest.param("description", False, "description expected text or a number, found false", id="bool-text"),
+        pytest.param("sku", True, "sku expected text or a number, found true", id="bool-sku"),
+        pytest.param("color_name", {"en": "Red"}, "color_name expected a single value, found a nested JSON object",
+                     id="nested-object"),
+        pytest.param("size_name", ["M", "L"], "size_name expected a single value, found a nested JSON array",
+                     id="nested-array"),
+        pytest.param("item_name", ExcelError("#N/A"),
+                     "item_name is the Excel error #N/A (fix the formula that gives it)", id="excel-error-in-name"),
+        pytest.param("price", UnsavedFormula("=B2*1.2"),
+                     "price is a formula (=B2*1.2) whose result was never saved: open the file in a spreadsheet "
+                     "program, save it and import it again", id="unsaved-formula"),
+        pytest.param("description", ExcelError("#REF!"),
+                     "description is the Excel error #REF! (fix the formula that gives it)", id="excel-error-in-text"),
+    ],
+)  # fmt: skip
+def test_cells_that_are_not_a_single_value_are_refused(field, cell, reason):
+    assert reasons_for(field, cell) == [reason]
+
+
+def test_a_refused_typed_cell_is_shown_as_json():
+    parse = row_parser(map_columns(list(KEYS), VARIANTS), width=3)
+    _, problems = parse(["Shirt", {"en": "Red"}, True])
+    assert [p.value for p in problems] == ['{"en": "Red"}', "true"]
+
+
+@pytest.mark.parametrize(
+    ("field", "cell", "value"),
+    [
+        pytest.param("size_name", 42, "42", id="int"),
+        pytest.param("size_name", 42.0, "42", id="xlsx-whole-float"),
+        pytest.param("size_name", 42.5, "42.5", id="xlsx-float"),
+        pytest.param("sku", 12345678901234.0, "12345678901234", id="xlsx-long-number"),
+        pytest.param("sku", 0.30000000000000004, "0.3", id="xlsx-float-at-excel-precision"),
+        pytest.param("size_name", Decimal("1E+2"), "100", id="json-exponent-written-out"),
+        pytest.param("size_name", Decimal("36.50"), "36.50", id="json-decimal-as-written"),
+        pytest.param("size_name", datetime.datetime(2024, 3, 1), "2024-03-01", id="xlsx-date-at-midnight"),
+        pytest.param("size_name", datetime.datetime(2024, 3, 1, 9, 30), "2024-03-01T09:30:00", id="xlsx-datetime"),
+        pytest.param("size_name", datetime.date(2024, 3, 1), "2024-03-01", id="date"),
+        pytest.param("size_name", datetime.time(9, 30), "09:30:00", id="time"),
+    ],
+)
+def test_typed_cells_in_text_columns(field, cell, value):
+    assert value_of(field, cell) == value
+
+
+@pytest.mark.parametrize(
+    ("field", "cell", "value"),
+    [
+        pytest.param("description", "'=1+1", "=1+1", id="equals"),
+        pytest.param("description", "'+1", "+1", id="plus"),
+        pytest.param("item_name", "'-Shirt", "-Shirt", id="minus"),
+        pytest.param("item_name", "'@Shirt", "@Shirt", id="at"),
+        pytest.param("description", "'\tTabbed", "Tabbed", id="tab-then-trimmed"),
+        pytest.param("item_name", "'Shirt", "'Shirt", id="quote-before-ordinary-text-kept"),
+        pytest.param("item_name", "''=x", "''=x", id="only-one-quote-before-a-formula-character"),
+    ],
+)
+def test_formula_escaped_cells_are_read_back(field, cell, value):
+    assert value_of(field, cell) == value
+
+
+# --- cell_text --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cell", "text"),
+    [
+        pytest.param(None, "", id="none"),
+        pytest.param("", "", id="empty"),
+        pytest.param(" a ", " a ", id="text-untrimmed"),
+        pytest.param("'=SUM(A1)", "=SUM(A1)", id="escaped-formula"),
+        pytest.param(0, "0", id="zero"),
+        pytest.param(1.5, "1.5", id="float"),
+        pytest.param(1e16, "10000000000000000", id="big-float-written-out"),
+        pytest.param(1e-7, "0.0000001", id="small-float-written-out"),
+        pytest.param(float("nan"), "NaN", id="nan"),
+        pytest.param(Decimal("1E+400"), "1E+400", id="absurd-exponent-not-expanded"),
+    ],
+)
+def test_cell_text(cell, text):
+    assert cell_text(cell) == text
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [pytest.param(True, id="bool"), pytest.param({}, id="dict"), pytest.param([], id="list"),
+     pytest.param(ExcelError("#N/A"), id="excel-error")],
+)  # fmt: skip
+def test_cell_text_refuses_what_is_not_a_single_value(cell):
+    with pytest.raises(CellProblem):
+        cell_text(cell)

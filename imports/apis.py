@@ -24,7 +24,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
@@ -56,13 +55,6 @@ REFUSAL_STATUS = {
     "unsupported_file_type": status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
 }
 ERROR_FORMATS = ("csv", "json", "xlsx")
-
-
-class Pages(PageNumberPagination):
-    """``?page=N``; ``?page_size=`` up to 500 (default: the ``PAGE_SIZE`` setting, 50)."""
-
-    page_size_query_param = "page_size"
-    max_page_size = 500
 
 
 # --- Access ------------------------------------------------------------------------------
@@ -262,7 +254,6 @@ class ImportListCreateApi(generics.ListAPIView):
 
     serializer_class = JobSummarySerializer
     filterset_class = ImportJobFilter
-    pagination_class = Pages
     parser_classes = [MultiPartParser, FormParser]
 
     class InputSerializer(serializers.Serializer):

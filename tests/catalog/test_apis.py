@@ -118,3 +118,10 @@ def test_each_list_costs_a_fixed_number_of_queries(
     with django_assert_num_queries(expected):
         assert api.get(url).status_code == 200
     assert Item.objects.count() == 6
+
+
+@pytest.mark.parametrize("query", [{"page_size": "false"}, {"page_size": "0"}, {"page_size": "501"}, {"status": "AAA"}])
+def test_bad_page_sizes_and_statuses_are_400_on_lists_and_details(api, catalog, query):
+    assert api.get("/api/variants/", query).status_code == 400
+    if "status" in query:
+        assert api.get(f"/api/items/{catalog['shirt'].pk}/", query).status_code == 400

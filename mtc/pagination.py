@@ -1,0 +1,21 @@
+"""The API's page numbers and sizes, shared by every list endpoint."""
+
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import PageNumberPagination
+
+
+class Pages(PageNumberPagination):
+    """``?page=N``; ``?page_size=`` from 1 to 500 (default: the ``PAGE_SIZE`` setting, 50).
+
+    A ``page_size`` that is not a whole number in range answers 400 rather than
+    quietly falling back to the default (DRF's own behaviour).
+    """
+
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+    def get_page_size(self, request):
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is not None and not (raw.isdigit() and 1 <= int(raw) <= self.max_page_size):
+            raise ValidationError({"page_size": f"Expected a whole number from 1 to {self.max_page_size}."})
+        return super().get_page_size(request)

@@ -68,7 +68,6 @@ def reset(dsn: str, rows: int) -> None:
             "TRUNCATE item_variant, item_master, color_master, size_master, "
             "import_row_errors, import_results, import_jobs RESTART IDENTITY CASCADE"
         )
-        now = "now()"
         for table, columns, payload in (
             ("item_master", "item_id, name, description", payloads["items"]),
             ("color_master", "color_id, color_name", payloads["colors"]),
@@ -76,11 +75,7 @@ def reset(dsn: str, rows: int) -> None:
             ("item_variant", "item_id, color_id, size_id, sku, price, stock", payloads["variants"]),
         ):
             payload.seek(0)
-            cursor.execute(f"ALTER TABLE {table} ALTER COLUMN created_at SET DEFAULT {now}")
-            cursor.execute(f"ALTER TABLE {table} ALTER COLUMN updated_at SET DEFAULT {now}")
-            cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN", payload)
-            cursor.execute(f"ALTER TABLE {table} ALTER COLUMN created_at DROP DEFAULT")
-            cursor.execute(f"ALTER TABLE {table} ALTER COLUMN updated_at DROP DEFAULT")
+            cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN", payload)  # timestamps: database defaults
             pk = {"item_master": "item_id", "color_master": "color_id", "size_master": "size_id"}.get(
                 table, "variant_id"
             )

@@ -13,6 +13,7 @@ leak a deleted row; ``Model.all_objects`` sees every row (the admin's
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from catalog.keys import normalize_key
@@ -37,8 +38,9 @@ AllRowsManager = models.Manager.from_queryset(SoftDeleteQuerySet)
 
 
 class CatalogRecord(models.Model):
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    updated_at = models.DateTimeField(auto_now=True)
+    # Database defaults too, so plain SQL (the guide's own checks, other tools) can insert rows.
+    created_at = models.DateTimeField(default=timezone.now, db_default=Now(), editable=False)
+    updated_at = models.DateTimeField(auto_now=True, db_default=Now())
     deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = LiveManager()

@@ -740,11 +740,13 @@ def test_json_memory_does_not_grow_with_the_file(tmp_path):
 
 @pytest.mark.slow
 def test_xlsx_memory_does_not_grow_with_the_rows(tmp_path):
+    # Workbooks as Excel and LibreOffice write them: with a <dimension> before the rows. (Without one,
+    # openpyxl's load_workbook itself pre-scans the sheet and briefly holds ~80 bytes a row.)
     peaks = {}
     for count in (2_000, 12_000):
         path = tmp_path / f"rows-{count}.xlsx"
-        workbook = openpyxl.Workbook(write_only=True)
-        sheet = workbook.create_sheet("Variants")
+        workbook = openpyxl.Workbook()
+        sheet = workbook.active
         sheet.append(VARIANT_HEADER)
         for n in range(count):
             # Repeating text (shared strings are one table per workbook) and distinct numbers.
@@ -752,4 +754,5 @@ def test_xlsx_memory_does_not_grow_with_the_rows(tmp_path):
         workbook.save(path)
         rows, peaks[count] = _peak_while_reading(path)
         assert rows == count
-    assert peaks[12_000] < peaks[2_000] * 1.5 + 1 * MB, peaks
+    # Six times the rows: the peak stays put (openpyxl's own iter_rows grows by ~80 bytes a row).
+    assert peaks[12_000] < peaks[2_000] * 1.2 + MB // 4, peaks

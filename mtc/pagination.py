@@ -19,3 +19,12 @@ class Pages(PageNumberPagination):
         if raw is not None and not (raw.isdigit() and 1 <= int(raw) <= self.max_page_size):
             raise ValidationError({"page_size": f"Expected a whole number from 1 to {self.max_page_size}."})
         return super().get_page_size(request)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"].update(minimum=1, maximum=self.max_page_size)
+            elif parameter["name"] == self.page_query_param:
+                parameter["schema"].update(minimum=1)
+        return parameters

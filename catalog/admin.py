@@ -8,18 +8,33 @@ restoring a row whose name is taken). Every list starts on active rows; the
 "Status" filter shows deleted ones too.
 
 The admin classes only configure Django; each master's class is small and
-inherits :class:`CatalogRecordAdmin`, so import/export buttons can be added
-later with a mixin (``class ItemAdmin(ImportExportMixin, CatalogRecordAdmin)``).
+inherits :class:`CatalogRecordAdmin`; :class:`CatalogImportExportMixin` adds
+the "Import a file" and "Export" buttons to each list.
+
+Import and export are asymmetric on purpose. Export uses django-import-export's
+admin integration (``ExportMixin``) with the resources of
+:mod:`catalog.resources`, which write the import format. Import never uses
+django-import-export's row-by-row import: the button leads to the import
+screens of :mod:`imports.admin`, which run the project's engine (preview from
+a dry run, then the job page), the same engine as the API and the commands.
 """
+
+import copy
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import model_ngettext
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.http import urlencode
 from django.utils.text import Truncator
+from import_export.admin import ExportMixin
+from import_export.formats import base_formats
+from import_export.forms import ExportForm
 
 from catalog.models import Color, Item, ItemVariant, Size
+from catalog.resources import RESOURCES, ROW_CHOICES
 from catalog.selectors import find_live_twin
 from catalog.services import CatalogChangeRefused, describe_row, restore, soft_delete
 
@@ -151,6 +166,90 @@ class CatalogRecordAdmin(admin.ModelAdmin):
         self.message_user(request, f"{count} {model_ngettext(self.opts, count)} {verb}.{hint}", messages.SUCCESS)
 
 
+class CatalogExportForm(ExportForm):
+    """django-import-export's export form, plus which rows: active by default, deleted ones on request."""
+
+    FORMAT_LABELS = {"csv": "CSV (opens in any spreadsheet program)", "xlsx": "Excel workbook (.xlsx)"}
+
+    rows = forms.ChoiceField(
+        label="Rows",
+        choices=list(ROW_CHOICES.items()),
+        initial="active",
+        widget=forms.RadioSelect,
+        help_text="The list's search and other filters apply too.",
+    )
+
+    def __init__(self, formats, resources, **kwargs):
+        super().__init__(formats, resources, **kwargs)
+        self.fields["format"].label = "File type"
+        self.fields["format"].choices = [
+            (value, self.FORMAT_LABELS.get(str(title).lower(), title))
+            for value, title in self.fields["format"].choices
+            if value != ""  # django-import-export's empty "---" choice: CSV is the default instead
+        ]
+        self.fields["format"].initial = "0"
+
+
+class CatalogImportExportMixin(ExportMixin):
+    """The "Import a file" and "Export" buttons of a catalog list.
+
+    Export: CSV or XLSX in the import format (:mod:`catalog.resources`), of
+    the rows the list shows (its search and filters), active rows unless the
+    form asks for deleted ones. Import: a link to the import screen with this
+    list's kind preselected (``import_kind``); the import itself runs on the
+    project's engine, never through django-import-export.
+    """
+
+    #: The import kind of this list (a key of ``catalog.resources.RESOURCES``).
+    import_kind = ""
+    import_export_change_list_template = "admin/catalog/change_list_import_export.html"
+    export_template_name = "admin/catalog/export.html"
+    export_form_class = CatalogExportForm
+    export_formats = (base_formats.CSV, base_formats.XLSX)
+
+    def get_resource_classes(self, request):
+        return [RESOURCES[self.import_kind]]
+
+    def has_export_permission(self, request):
+        return self.has_view_permission(request)
+
+    def export_rows(self, request) -> str:
+        """``active`` / ``deleted`` / ``all``: the form's choice, else the list's status filter."""
+        for value in (request.POST.get("rows"), request.GET.get(StatusFilter.parameter_name)):
+            if value in ROW_CHOICES:
+                return value
+        return StatusFilter.default
+
+    def get_export_queryset(self, request):
+        # The list's own queryset (search, filters), with the status filter set to the rows asked for.
+        listed = copy.copy(request)
+        listed.GET = request.GET.copy()
+        listed.GET[StatusFilter.parameter_name] = self.export_rows(request)
+        return super().get_export_queryset(listed)
+
+    def init_request_context_data(self, request, form):
+        if not form.is_bound:
+            form.initial["rows"] = self.export_rows(request)
+        context = super().init_request_context_data(request, form)
+        context["title"] = f"Export {self.opts.verbose_name_plural}"
+        context["import_kind"] = self.import_kind
+        return context
+
+    def get_export_filename(self, request, queryset, file_format):
+        rows = self.export_rows(request)
+        suffix = "" if rows == "active" else f"-{rows}"
+        day = timezone.localdate().isoformat()
+        return f"catalog-{self.import_kind}{suffix}-{day}.{file_format.get_extension()}"
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "has_import_permission": request.user.has_perm("imports.add_importjob"),
+            "import_url": f"{reverse('admin:imports_importjob_start')}?{urlencode({'kind': self.import_kind})}",
+        }
+        return super().changelist_view(request, extra_context)
+
+
 class LiveVariantInline(admin.TabularInline):
     """An item's active variants, read-only: variants are edited on their own page."""
 
@@ -178,7 +277,8 @@ class LiveVariantInline(admin.TabularInline):
 
 
 @admin.register(Item)
-class ItemAdmin(CatalogRecordAdmin):
+class ItemAdmin(CatalogImportExportMixin, CatalogRecordAdmin):
+    import_kind = "items"
     list_display = ("name", "short_description", "is_active", "last_changed")
     search_fields = ("name", "description")
     readonly_fields = ("variants_link", *TIMESTAMPS)
@@ -200,19 +300,22 @@ class ItemAdmin(CatalogRecordAdmin):
 
 
 @admin.register(Color)
-class ColorAdmin(CatalogRecordAdmin):
+class ColorAdmin(CatalogImportExportMixin, CatalogRecordAdmin):
+    import_kind = "colors"
     list_display = ("color_name", "is_active", "last_changed")
     search_fields = ("color_name",)
 
 
 @admin.register(Size)
-class SizeAdmin(CatalogRecordAdmin):
+class SizeAdmin(CatalogImportExportMixin, CatalogRecordAdmin):
+    import_kind = "sizes"
     list_display = ("size_name", "is_active", "last_changed")
     search_fields = ("size_name",)
 
 
 @admin.register(ItemVariant)
-class ItemVariantAdmin(CatalogRecordAdmin):
+class ItemVariantAdmin(CatalogImportExportMixin, CatalogRecordAdmin):
+    import_kind = "variants"
     list_display = ("item", "color", "size", "sku_code", "price", "stock", "is_active", "last_changed")
     list_select_related = ("item", "color", "size")
     list_filter = (StatusFilter, "color", "size")

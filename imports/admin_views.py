@@ -1,0 +1,286 @@
+"""The admin's import screens: choose a file, preview it, confirm, follow the job; the metrics page.
+
+Thin doors, like the API's views: each parses the request, calls
+:mod:`imports.services` (start a dry run, import the checked file, cancel,
+retry) or a selector (job summary, progress, failed rows, a sample of
+changes, metrics), and renders a page that extends the admin's own
+templates. :class:`imports.admin.ImportJobAdmin` mounts them under
+``/admin/imports/importjob/`` inside ``admin_site.admin_view`` (staff only).
+
+The flow: **Import a file** (file and kind) -> a dry run of the file (inline,
+or in the background for a large file) -> **Preview** (what would be added,
+updated, left unchanged, superseded or refused; the first problems; a
+sample of changes) -> **Import** -> the **job page** (live progress, then
+the summary, the failed rows and their download). The dry run and the real
+import are the same engine on the same stored file, so the preview's
+figures are what the import does (unless someone changes the catalog in
+between).
+
+Permissions: every page needs the view permission on import jobs; starting,
+confirming, cancelling and retrying need "Can add import job"
+(``imports.add_importjob``), as in the API.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.views import View
+
+from imports import dashboard
+from imports.engine.errors import ImportRejected
+from imports.engine.kinds import KINDS
+from imports.forms import ImportFileForm
+from imports.metrics import import_metrics
+from imports.models import ImportJob, ImportStatus, ImportSystem
+from imports.previews import import_of_dry_run, sample_changes
+from imports.progress import read_progress
+from imports.selectors import error_summary, job_summary, row_errors, visible_jobs
+from imports.services import (
+    CHECKED_BY_DRY_RUN,
+    JobStateError,
+    cancel_import,
+    check_upload_size,
+    import_checked_file,
+    retry_import,
+    start_import,
+)
+
+ERRORS_PER_PAGE = 50
+PREVIEW_ERRORS = 10
+FINISHED_OK = (ImportStatus.COMPLETED, ImportStatus.COMPLETED_WITH_ERRORS)
+
+
+def job_url(job: ImportJob) -> str:
+    """The page of a job: the preview for a dry run, the job page otherwise."""
+    if job.dry_run:
+        return reverse("admin:imports_importjob_preview", args=[job.pk])
+    return reverse("admin:imports_importjob_change", args=[job.pk])
+
+
+def api_links(job: ImportJob) -> dict[str, str]:
+    """The API URLs a page uses: progress polling and failed-rows downloads (session auth)."""
+    errors = reverse("imports:errors", args=[job.pk])
+    return {
+        "detail": reverse("imports:detail", args=[job.pk]),
+        "errors_csv": f"{errors}?format=csv",
+        "errors_xlsx": f"{errors}?format=xlsx",
+    }
+
+
+class AdminPage(View):
+    """An admin page of the import screens (``model_admin`` is the ImportJobAdmin that mounts it)."""
+
+    model_admin = None
+    template_name = ""
+    title = ""
+
+    def page(self, request, **context) -> TemplateResponse:
+        return TemplateResponse(
+            request,
+            self.template_name,
+            {
+                **self.model_admin.admin_site.each_context(request),
+                "opts": ImportJob._meta,
+                "title": context.pop("title", self.title),
+                "has_run_permission": self.model_admin.has_run_permission(request),
+                **context,
+            },
+        )
+
+    def visible_job(self, request, import_id: int) -> ImportJob:
+        if not self.model_admin.has_view_permission(request):
+            raise PermissionDenied
+        job = visible_jobs(user=request.user).filter(pk=import_id).first()
+        if job is None:
+            raise Http404(f"Import #{import_id} was not found.")
+        return job
+
+    def require_run_permission(self, request) -> None:
+        if not self.model_admin.has_run_permission(request):
+            raise PermissionDenied
+
+
+class ImportStartView(AdminPage):
+    """Choose a file and what it holds; a valid file is checked by a dry run, then previewed."""
+
+    template_name = "admin/imports/start.html"
+    title = "Import a file"
+
+    def get(self, request):
+        self.require_run_permission(request)
+        kind = request.GET.get("kind")
+        form = ImportFileForm(initial={"kind": kind} if kind in KINDS else None)
+        return self._page(request, form)
+
+    def post(self, request):
+        self.require_run_permission(request)
+        form = ImportFileForm(request.POST, request.FILES)
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                check_upload_size(size=upload.size, file_name=upload.name)
+                job = start_import(
+                    stream=upload,
+                    file_name=upload.name,
+                    kind=form.cleaned_data["kind"],
+                    user=request.user,
+                    source="admin",
+                    dry_run=True,
+                    options={"sheet": form.cleaned_data["sheet"]},
+                )
+            except ImportRejected as refused:  # the file is refused before any job exists
+                form.add_error("file", str(refused))
+            else:
+                return HttpResponseRedirect(job_url(job))
+        return self._page(request, form)
+
+    def _page(self, request, form):
+        return self.page(request, form=form, columns_by_kind=ImportFileForm.columns_by_kind())
+
+
+class ImportPreviewView(AdminPage):
+    """What importing the file would do (its dry run), and the button that imports it."""
+
+    template_name = "admin/imports/preview.html"
+
+    def get(self, request, import_id: int):
+        job = self.visible_job(request, import_id)
+        if not job.dry_run:
+            return HttpResponseRedirect(job_url(job))
+        context = {"job": job, "summary": job_summary(job), "api": api_links(job)}
+        if not job.is_finished:
+            context["progress"] = read_progress(job=job)
+        else:
+            imported_as = import_of_dry_run(dry_run_job=job)
+            checked = job.status in FINISHED_OK
+            result = context["summary"]
+            context.update(
+                errors=error_summary(job=job, rows=PREVIEW_ERRORS),
+                sample=sample_changes(job=job) if checked else None,
+                imported_as=imported_as,
+                can_confirm=checked and imported_as is None and self.model_admin.has_run_permission(request),
+                would_write=result["inserted"] + result["updated"],
+                legacy=job.system == ImportSystem.LEGACY,
+            )
+        return self.page(request, title=f"Check before importing: {job.file_name}", **context)
+
+    def post(self, request, import_id: int):
+        self.require_run_permission(request)
+        dry_run_job = self.visible_job(request, import_id)
+        try:
+            job = import_checked_file(dry_run_job=dry_run_job, user=request.user)
+        except JobStateError as refused:
+            messages.error(request, str(refused))
+            return HttpResponseRedirect(job_url(dry_run_job))
+        return HttpResponseRedirect(job_url(job))
+
+
+class ImportJobPageView(AdminPage):
+    """One import: live progress while it runs, then its summary and failed rows (the job admin's page)."""
+
+    template_name = "admin/imports/job.html"
+
+    def get(self, request, import_id: int):
+        job = self.visible_job(request, import_id)
+        errors = Paginator(
+            row_errors(job=job).only("row_number", "column", "value", "reason"), ERRORS_PER_PAGE
+        ).get_page(request.GET.get("page"))
+        return self.page(
+            request,
+            title=f"Import #{job.pk}: {job.file_name}",
+            job=job,
+            summary=job_summary(job),
+            progress=read_progress(job=job),
+            errors=errors,
+            api=api_links(job),
+            checked_by=(job.options or {}).get(CHECKED_BY_DRY_RUN),
+            can_cancel=not job.is_finished,
+            can_retry=job.status in (ImportStatus.FAILED, ImportStatus.CANCELLED),
+        )
+
+
+class CancelImportView(AdminPage):
+    def post(self, request, import_id: int):
+        self.require_run_permission(request)
+        job = self.visible_job(request, import_id)
+        try:
+            job = cancel_import(job=job)
+        except JobStateError as refused:
+            messages.warning(request, str(refused))
+        else:
+            if job.status == ImportStatus.CANCELLED:
+                messages.success(request, f"Import #{job.pk} was cancelled before it started; nothing was imported.")
+            else:
+                messages.success(
+                    request,
+                    f"Import #{job.pk} stops after the batch of rows it is saving now; rows saved until then are kept.",
+                )
+        return HttpResponseRedirect(job_url(job))
+
+
+class RetryImportView(AdminPage):
+    def post(self, request, import_id: int):
+        self.require_run_permission(request)
+        job = self.visible_job(request, import_id)
+        try:
+            job = retry_import(job=job)
+        except JobStateError as refused:
+            messages.error(request, str(refused))
+        else:
+            if job.status == ImportStatus.PENDING:
+                messages.success(request, f"Import #{job.pk} is queued again; it resumes after the rows already saved.")
+            else:
+                messages.success(request, f"Import #{job.pk} ran again: {job.get_status_display().lower()}.")
+        return HttpResponseRedirect(job_url(job))
+
+
+class ImportMetricsView(AdminPage):
+    """Imports per day, old vs new importer, alert thresholds and recent failures, with charts."""
+
+    template_name = "admin/imports/metrics.html"
+    title = "Import metrics"
+
+    def get(self, request):
+        if not self.model_admin.has_view_permission(request):
+            raise PermissionDenied
+        try:
+            days = int(request.GET.get("days", dashboard.DEFAULT_WINDOW))
+        except ValueError:
+            days = dashboard.DEFAULT_WINDOW
+        if days not in dashboard.WINDOWS:
+            days = dashboard.DEFAULT_WINDOW
+        now = timezone.now()
+        figures = import_metrics(days=days, now=now)
+        systems = [
+            {"key": system, "label": dashboard.SYSTEM_LABELS[system], **figures["systems"][system]}
+            for system in ImportSystem.values
+        ]
+        return self.page(
+            request,
+            days=days,
+            windows=dashboard.WINDOWS,
+            figures=figures,
+            systems=systems,
+            chart_data={
+                **dashboard.daily_runs(days=days, now=now),
+                "summary": {
+                    system["key"]: {
+                        "label": system["label"],
+                        "avg_duration": system["avg_duration_seconds"],
+                        "success_rate": system["success_rate"],
+                    }
+                    for system in systems
+                },
+                "thresholds": figures["thresholds"],
+            },
+            alerts=dashboard.alert_table(now=now),
+            failures=dashboard.recent_failures(since=now - timedelta(days=days)),
+        )

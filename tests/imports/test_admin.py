@@ -1,0 +1,462 @@
+"""The admin's import screens (imports.admin, imports.admin_views): file -> preview -> confirm -> job page,
+the job list, retry and cancel, permissions, and the metrics page."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from catalog.models import ItemVariant
+from imports.models import ImportJob, ImportResult, ImportRowError
+from imports.previews import sample_changes
+from imports.services import create_import_job, import_checked_file
+from tests.imports.engine.job_runs import VARIANT_HEADER, csv_bytes, make_variant, run_import
+from tests.imports.files import stream, variants_csv
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("import_env")]
+
+START = reverse("admin:imports_importjob_start")
+JOBS = reverse("admin:imports_importjob_changelist")
+METRICS = reverse("admin:imports_importjob_metrics")
+
+#: 6 rows: 2 new, 1 update of the seeded variant, 1 unchanged, 2 bad (negative price; missing item).
+FILE_ROWS = [
+    ("Shirt", "Oxford", "Red", "M", "SKU-1", "52.00", "3"),
+    ("Shirt", "Oxford", "Red", "L", "SKU-2", "19.99", "4"),
+    ("Shirt", "Oxford", "Blue", "M", "SKU-3", "-5", "1"),
+    ("Scarf", "Wool", "Red", "One size", "SKU-4", "29.00", "12"),
+    ("", "No item", "Red", "M", "SKU-5", "10.00", "1"),
+    ("Shirt", "Oxford", "Navy", "S", "SKU-6", "9.00", "2"),
+]
+
+
+def preview_url(job) -> str:
+    return reverse("admin:imports_importjob_preview", args=[job.pk])
+
+
+def job_url(job) -> str:
+    return reverse("admin:imports_importjob_change", args=[job.pk])
+
+
+@pytest.fixture
+def catalog():
+    make_variant("Shirt", "Red", "M", sku="SKU-1", price=Decimal("49.90"), stock=3, description="Oxford")
+    make_variant("Shirt", "Navy", "S", sku="SKU-6", price=Decimal("9.00"), stock=2, description="Oxford")
+
+
+def upload(client, content: bytes, *, kind: str = "variants", name: str = "upload.csv"):
+    return client.post(START, {"file": stream(content, name), "kind": kind, "sheet": ""})
+
+
+def checked(client, content: bytes | None = None) -> ImportJob:
+    """Upload a file and return its dry run."""
+    response = upload(client, content or csv_bytes(VARIANT_HEADER, FILE_ROWS))
+    job = ImportJob.objects.get(dry_run=True)
+    assert response.status_code == 302
+    assert response["Location"] == preview_url(job)
+    return job
+
+
+def staff_with(django_user_model, username: str, *codenames: str):
+    user = django_user_model.objects.create_user(username=username, password=None, is_staff=True)
+    for codename in codenames:
+        user.user_permissions.add(Permission.objects.get(codename=codename, content_type__app_label="imports"))
+    return user
+
+
+# --- step 1: choose a file ----------------------------------------------------------------
+
+
+def test_start_page_preselects_the_kind_of_the_list_it_came_from(admin_client):
+    response = admin_client.get(START, {"kind": "colors"})
+
+    assert response.status_code == 200
+    assert response.context["form"].initial == {"kind": "colors"}
+    page = response.content.decode()
+    assert re.search(r'<input[^>]*value="colors"[^>]*checked', page)
+    assert not re.search(r'<input[^>]*value="variants"[^>]*checked', page)
+    assert "item_name, color_name, size_name (required)" in page
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "is empty"),
+        (b"name,price\nShirt,1\n", "Missing required column(s)"),
+        (b"%PDF-1.4 not a spreadsheet", "not a spreadsheet this importer reads"),
+    ],
+)
+def test_a_refused_file_is_a_form_error_and_no_job(admin_client, content, message):
+    response = upload(admin_client, content)
+
+    assert response.status_code == 200
+    assert message in " ".join(response.context["form"].errors["file"])
+    assert not ImportJob.objects.exists()
+
+
+# --- step 2: preview from a dry run -----------------------------------------------------------
+
+
+def test_uploading_runs_a_dry_run_that_writes_nothing(admin_client, catalog):
+    before = list(ItemVariant.objects.values())
+
+    job = checked(admin_client)
+
+    assert (job.source, job.kind, job.status) == ("admin", "variants", "completed_with_errors")
+    assert job.user.is_superuser
+    assert list(ItemVariant.objects.values()) == before
+
+
+def test_preview_shows_the_figures_the_first_problems_and_a_sample_of_changes(admin_client, catalog):
+    job = checked(admin_client)
+
+    response = admin_client.get(preview_url(job))
+
+    assert response.status_code == 200
+    summary = response.context["summary"]
+    assert {key: summary[key] for key in ("inserted", "updated", "unchanged", "failed")} == {
+        "inserted": 2,
+        "updated": 1,
+        "unchanged": 1,
+        "failed": 2,
+    }
+    problems = response.context["errors"]["first_rows"]
+    assert [(p["row_number"], p["column"]) for p in problems] == [(3, "price"), (5, "item_name")]
+    assert "price must be 0 or more" in problems[0]["error"]
+    sample = response.context["sample"]
+    assert [(row.row_number, row.key) for row in sample.inserts] == [
+        (2, "Shirt / Red / L"),
+        (4, "Scarf / Red / One size"),
+    ]
+    [update] = sample.updates
+    assert (update.row_number, update.key) == (1, "Shirt / Red / M")
+    assert [(c.column, c.old, c.new) for c in update.changes] == [("price", "49.90", "52.00")]
+    page = response.content.decode()
+    assert "Import 3 new or changed rows" in page
+    assert "price must be 0 or more" in page
+    assert response.context["can_confirm"] is True
+
+
+def test_sample_compares_only_the_columns_the_file_has(catalog):
+    content = csv_bytes(("item_name", "color_name", "size_name", "stock"), [("Shirt", "Red", "M", "8")])
+    job = run_import(content, dry_run=True)
+
+    sample = sample_changes(job=job)
+
+    [update] = sample.updates
+    assert [(c.column, c.old, c.new) for c in update.changes] == [("stock", "3", "8")]
+    assert sample.whole_file is True
+
+
+def test_sample_counts_a_repeated_key_once_by_its_last_row(catalog):
+    rows = [("Hat", "", "Red", "M", "H-1", "5.00", "1"), ("Hat", "", "Red", "M", "H-2", "6.00", "1")]
+    job = run_import(csv_bytes(VARIANT_HEADER, rows), dry_run=True)
+
+    sample = sample_changes(job=job)
+
+    assert [(row.row_number, dict(row.values)["sku"]) for row in sample.inserts] == [(2, "H-2")]
+
+
+def test_a_dry_run_the_file_fails_cannot_be_confirmed(admin_client, settings):
+    settings.IMPORT_MAX_ROWS = 2
+    job = checked(admin_client, variants_csv(5))
+
+    response = admin_client.get(preview_url(job))
+
+    assert job.status == "failed"
+    assert "cannot be imported as it is" in response.content.decode()
+    assert "more than 2 data rows" in response.content.decode()
+    refused = admin_client.post(preview_url(job))
+    assert refused.status_code == 302
+    assert not ImportJob.objects.filter(dry_run=False).exists()
+
+
+# --- step 3: confirm -> the job page -----------------------------------------------------------
+
+
+def test_confirming_imports_the_same_stored_file_once(admin_client, catalog):
+    dry_run = checked(admin_client)
+
+    response = admin_client.post(preview_url(dry_run))
+
+    job = ImportJob.objects.get(dry_run=False)
+    assert response.status_code == 302
+    assert response["Location"] == job_url(job)
+    assert job.file_checksum == dry_run.file_checksum
+    assert job.options["checked_by_dry_run"] == dry_run.pk
+    assert job.status == "completed_with_errors"
+    assert (job.result.inserted, job.result.updated, job.result.unchanged, job.result.failed) == (2, 1, 1, 2)
+    assert ItemVariant.objects.get(sku="SKU-1").price == Decimal("52.00")
+    # a second confirmation (double click, resent form) leads to the same import
+    again = admin_client.post(preview_url(dry_run))
+    assert again["Location"] == job_url(job)
+    assert ImportJob.objects.filter(dry_run=False).count() == 1
+    assert "already been imported" in admin_client.get(preview_url(dry_run)).content.decode()
+
+
+def test_import_checked_file_refuses_what_is_not_a_completed_dry_run(admin_client, catalog):
+    from imports.services import JobStateError
+
+    real = run_import(csv_bytes(VARIANT_HEADER, FILE_ROWS[:1]))
+    with pytest.raises(JobStateError, match="not a dry run"):
+        import_checked_file(dry_run_job=real)
+    pending = create_import_job(stream=stream(variants_csv(2)), file_name="a.csv", dry_run=True, system="upsert")
+    with pytest.raises(JobStateError, match="only a file whose check completed"):
+        import_checked_file(dry_run_job=pending)
+
+
+def test_job_page_shows_the_finished_summary_progress_and_problems(admin_client, catalog):
+    dry_run = checked(admin_client)
+    admin_client.post(preview_url(dry_run))
+    job = ImportJob.objects.get(dry_run=False)
+
+    response = admin_client.get(job_url(job))
+
+    assert response.status_code == 200
+    assert response.context["progress"]["percent"] == 100.0
+    page = response.content.decode()
+    assert 'aria-valuenow="100"' in page
+    assert 'data-finished="true"' in page
+    assert "Completed with errors" in page
+    assert f"{reverse('imports:errors', args=[job.pk])}?format=csv" in page
+    assert f"{reverse('imports:errors', args=[job.pk])}?format=xlsx" in page
+    assert [e.row_number for e in response.context["errors"]] == [3, 5]
+    assert "Cancel import" not in page
+    assert "Retry import" not in page
+
+
+def test_job_page_of_a_running_job_polls_the_api(admin_client):
+    job = create_import_job(stream=stream(variants_csv(3)), file_name="a.csv", system="upsert")
+
+    page = admin_client.get(job_url(job)).content.decode()
+
+    assert 'data-finished="false"' in page
+    assert f'data-url="{reverse("imports:detail", args=[job.pk])}"' in page
+    assert "Cancel import" in page
+    # the endpoint the page polls answers the admin's session with the job's progress
+    progress = admin_client.get(reverse("imports:detail", args=[job.pk])).json()["progress"]
+    assert progress["status"] == "pending"
+
+
+def test_failed_rows_download_is_the_files_own_columns_and_imports_back(admin_client, catalog):
+    dry_run = checked(admin_client)
+    admin_client.post(preview_url(dry_run))
+    job = ImportJob.objects.get(dry_run=False)
+
+    response = admin_client.get(reverse("imports:errors", args=[job.pk]), {"format": "csv"})
+
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[0] == [*VARIANT_HEADER, "row_number", "error"]
+    assert [row[4] for row in rows[1:]] == ["SKU-3", "SKU-5"]
+    fixed = [row[:7] for row in rows[1:]]
+    fixed[0][5], fixed[1][0] = "5.00", "Belt"
+    again = run_import(csv_bytes(rows[0][:7], fixed))
+    assert (again.status, again.result.inserted, again.result.failed) == ("completed", 2, 0)
+
+
+def test_errors_table_is_paginated(admin_client):
+    job = run_import(variants_csv(60, bad_every=1))
+    assert job.result.failed == 60
+
+    first = admin_client.get(job_url(job))
+    second = admin_client.get(job_url(job), {"page": 2})
+
+    assert [e.row_number for e in first.context["errors"]] == list(range(1, 51))
+    assert [e.row_number for e in second.context["errors"]] == list(range(51, 61))
+    assert "Page 1 of 2" in first.content.decode()
+
+
+def test_a_dry_run_jobs_change_page_is_its_job_page_and_links_the_preview(admin_client, catalog):
+    dry_run = checked(admin_client)
+
+    page = admin_client.get(job_url(dry_run)).content.decode()
+
+    assert "This was a check only" in page
+    assert preview_url(dry_run) in page
+
+
+# --- cancel and retry ---------------------------------------------------------------------
+
+
+def test_cancel_a_waiting_import_then_retry_it(admin_client):
+    job = create_import_job(stream=stream(variants_csv(4)), file_name="a.csv", system="upsert")
+
+    cancelled = admin_client.post(reverse("admin:imports_importjob_cancel", args=[job.pk]))
+    job.refresh_from_db()
+    assert cancelled["Location"] == job_url(job)
+    assert job.status == "cancelled"
+    assert "Retry import" in admin_client.get(job_url(job)).content.decode()
+
+    admin_client.post(reverse("admin:imports_importjob_retry", args=[job.pk]))
+    job.refresh_from_db()
+    assert job.status == "completed"
+    assert job.result.inserted == 4
+
+
+def test_retrying_a_completed_import_is_refused_with_a_message(admin_client):
+    job = run_import(variants_csv(2))
+
+    response = admin_client.post(reverse("admin:imports_importjob_retry", args=[job.pk]), follow=True)
+
+    messages = [str(message) for message in response.context["messages"]]
+    assert any("only failed or cancelled imports can be retried" in message for message in messages)
+
+
+def test_list_actions_retry_and_cancel_each_selected_job(admin_client):
+    waiting = create_import_job(stream=stream(variants_csv(2)), file_name="w.csv", system="upsert")
+    done = run_import(variants_csv(2))
+
+    admin_client.post(JOBS, {"action": "cancel_selected", "_selected_action": [waiting.pk, done.pk]})
+    waiting.refresh_from_db()
+    assert waiting.status == "cancelled"
+    admin_client.post(JOBS, {"action": "retry_selected", "_selected_action": [waiting.pk]})
+    waiting.refresh_from_db()
+    assert waiting.status == "completed"
+
+
+# --- permissions ----------------------------------------------------------------------------
+
+
+def test_viewing_needs_the_view_permission_and_importing_the_add_permission(client, django_user_model):
+    job = run_import(variants_csv(2))
+    viewer = staff_with(django_user_model, "viewer", "view_importjob")
+    client.force_login(viewer)
+
+    assert client.get(job_url(job)).status_code == 200
+    assert client.get(METRICS).status_code == 200
+    assert client.get(START).status_code == 403
+    assert client.post(reverse("admin:imports_importjob_retry", args=[job.pk])).status_code == 403
+    assert "Import a file" not in client.get(JOBS).content.decode()
+
+    nobody = staff_with(django_user_model, "nobody")
+    client.force_login(nobody)
+    assert client.get(job_url(job)).status_code == 403
+    assert client.get(METRICS).status_code == 403
+
+
+def test_an_importer_can_preview_and_confirm(client, django_user_model, catalog):
+    importer = staff_with(django_user_model, "importer-staff", "view_importjob", "add_importjob")
+    client.force_login(importer)
+
+    dry_run = checked(client)
+    client.post(preview_url(dry_run))
+
+    assert ImportJob.objects.get(dry_run=False).user == importer
+
+
+# --- the job list ----------------------------------------------------------------------------
+
+
+def test_job_list_shows_badges_and_figures_and_finds_a_job_by_number(admin_client):
+    job = run_import(variants_csv(10, bad_every=5))
+    check = run_import(variants_csv(3), dry_run=True)
+
+    page = admin_client.get(JOBS).content.decode()
+    assert '<span class="import-status import-status--completed_with_errors">Completed with errors</span>' in page
+    assert "80 %" in page
+    assert "check only" in page
+
+    found = admin_client.get(JOBS, {"q": f"#{job.pk}"})
+    assert list(found.context["cl"].result_list) == [job]
+    checks = admin_client.get(JOBS, {"type": "check"})
+    assert list(checks.context["cl"].result_list) == [check]
+
+
+def test_job_list_has_no_add_change_or_delete(admin_client):
+    job = run_import(variants_csv(1))
+
+    assert admin_client.get(reverse("admin:imports_importjob_add")).status_code == 403
+    assert admin_client.post(reverse("admin:imports_importjob_delete", args=[job.pk])).status_code == 403
+    assert ImportJob.objects.filter(pk=job.pk).exists()
+
+
+def test_job_list_query_count_does_not_grow_with_jobs(admin_client, django_user_model):
+    users = [django_user_model.objects.create_user(username=f"u{n}", password=None) for n in range(3)]
+
+    def add_jobs(count: int) -> None:
+        for n in range(count):
+            job = ImportJob.objects.create(file_name=f"f{n}.csv", user=users[n % 3], status="completed")
+            ImportResult.objects.create(job=job, total_rows=10, duration_seconds=1.5, success_rate=100.0)
+
+    def queries() -> int:
+        admin_client.get(JOBS)  # warm per-process caches
+        with CaptureQueriesContext(connection) as captured:
+            assert admin_client.get(JOBS).status_code == 200
+        return len(captured)
+
+    add_jobs(3)
+    few = queries()
+    add_jobs(40)
+    assert queries() == few
+
+
+# --- metrics and the home page ----------------------------------------------------------------
+
+
+def seed_run(system, status="completed", *, duration=1.0, success_rate=100.0, days_ago=0.0, reason=""):
+    created = timezone.now() - timedelta(days=days_ago)
+    job = ImportJob.objects.create(
+        system=system, status=status, file_name=f"{system}.csv", created_at=created, failure_reason=reason
+    )
+    ImportResult.objects.create(job=job, duration_seconds=duration, success_rate=success_rate, total_rows=100)
+    return job
+
+
+def test_metrics_page_compares_the_importers_and_shows_alerts_and_failures(admin_client):
+    seed_run("legacy", duration=10.0, days_ago=2)
+    seed_run("legacy", duration=10.0, days_ago=1)
+    seed_run("upsert", duration=2.0, days_ago=1)
+    seed_run("upsert", duration=2.0, success_rate=90.0, status="completed_with_errors")
+    broken = seed_run("upsert", status="failed", success_rate=0.0, reason="Missing required column(s) size_name")
+
+    response = admin_client.get(METRICS, {"days": 7})
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "<strong>80.0 % less time</strong>" in page
+    data = response.context["chart_data"]
+    assert len(data["days"]) == 7
+    assert data["systems"]["legacy"]["runs"][-3:] == [1, 1, 0]
+    assert data["systems"]["upsert"]["runs"][-2:] == [1, 2]
+    assert data["systems"]["upsert"]["avg_duration"][-1] == 2.0
+    assert json.loads(page.split('id="import-metrics-data" type="application/json">')[1].split("</script>")[0]) == data
+    alerts = {row["check"]: row for row in response.context["alerts"]["rows"]}
+    upsert_success = alerts["import_success_rate"]["cells"][0]
+    assert (upsert_success["system"], upsert_success["state"]) == ("upsert", "alert")  # (100 + 90 + 0) / 3 < 95
+    assert alerts["import_duration"]["cells"][0]["state"] == "ok"
+    assert response.context["failures"] == [broken]
+    assert "Missing required column(s) size_name" in page
+    assert "chart.umd.min.js" in page
+    assert 'id="chart-imports-per-day"' in page
+
+
+def test_metrics_page_falls_back_to_30_days_for_an_unknown_window(admin_client):
+    response = admin_client.get(METRICS, {"days": "365"})
+
+    assert response.context["days"] == 30
+    assert "The improvement shows once both importers" in response.content.decode()
+
+
+def test_admin_home_links_the_import_screens(admin_client):
+    page = admin_client.get(reverse("admin:index")).content.decode()
+
+    for url in (START, JOBS, METRICS):
+        assert f'href="{url}"' in page
+
+
+def test_row_errors_from_the_admin_keep_the_original_row(admin_client, catalog):
+    checked(admin_client)
+
+    error = ImportRowError.objects.get(row_number=3)
+    assert error.row_data["sku"] == "SKU-3"

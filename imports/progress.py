@@ -40,6 +40,8 @@ class Progress:
     unchanged: int = 0
     superseded: int = 0
     failed: int = 0
+    #: Rows done before this run started (a resumed job): not part of this run's rate.
+    rows_resumed: int = 0
 
     @property
     def percent(self) -> float | None:
@@ -49,9 +51,10 @@ class Progress:
 
     @property
     def rows_per_second(self) -> float | None:
-        if self.elapsed_seconds <= 0 or not self.rows_done:
+        done_now = self.rows_done - self.rows_resumed
+        if self.elapsed_seconds <= 0 or done_now <= 0:
             return None
-        return round(self.rows_done / self.elapsed_seconds, 1)
+        return round(done_now / self.elapsed_seconds, 1)
 
     @property
     def eta_seconds(self) -> float | None:

@@ -48,6 +48,7 @@ import datetime
 import json
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -334,5 +335,106 @@ def row_parser(columns: ColumnMap, *, width: int) -> RowParser:
         if problems:
             return None, problems
         return tuple(values), problems
+
+    return parse
+
+
+# --- many rows at once ----------------------------------------------------------
+
+_PLAIN_PRICE = re.compile(r"[0-9]{1,10}(?:\.[0-9]{0,2})?")
+
+
+@dataclass
+class ParsedRows:
+    """A chunk of rows, parsed: one list of values per field, and the invalid rows' problems."""
+
+    #: Per field of the kind, the value of every row (None: column absent, or row invalid).
+    columns: list[list]
+    #: Index in the chunk -> every problem of that (invalid) row.
+    problems: dict[int, list[RowProblem]]
+
+
+def _fast_column(spec: FieldSpec, column: list) -> tuple[list, list[int]]:
+    """The values of a column's plainly valid cells, and the indexes of the doubtful ones.
+
+    Whole-column checks (one ``join``, then ``isprintable``/``isascii``) clear
+    the common case at C speed; only when one fails are the cells looked at
+    one by one. A column holding anything but text (XLSX/JSON numbers, dates,
+    None) goes the careful way entirely.
+    """
+    try:
+        joined = "".join(column)
+    except TypeError:
+        return [], list(range(len(column)))
+    doubtful: list[int] = []
+    if not joined.isprintable():  # control characters, tabs, line breaks
+        doubtful += [i for i, cell in enumerate(column) if not cell.isprintable()]
+    if "'" in joined:  # a formula escape ('=...) is undone by cell_text
+        doubtful += [i for i, cell in enumerate(column) if cell[:1] == "'"]
+    if spec.type == "name":
+        if joined.isascii():
+            values = [" ".join(cell.split()) for cell in column]
+        else:
+            values = [" ".join(cell.split()) if cell.isascii() else normalize_key(cell) for cell in column]
+        limit, required = spec.max_length, spec.required
+        doubtful += [i for i, v in enumerate(values) if len(v) > limit or (required and not v)]
+        return values, doubtful
+    if spec.type in ("text", "code"):
+        values = [cell.strip() for cell in column]
+        if spec.max_length:
+            doubtful += [i for i, v in enumerate(values) if len(v) > spec.max_length]
+        return values, doubtful
+    values = [cell.strip() or None for cell in column]
+    if spec.type == "price":
+        # Plain digits are already a valid price: the staging column reads "10.5" as 10.50.
+        plain = _PLAIN_PRICE.fullmatch
+        doubtful += [i for i, v in enumerate(values) if v is not None and not plain(v)]
+        return values, doubtful
+    doubtful += [i for i, v in enumerate(values) if v is not None and not (v.isdigit() and v.isascii() and len(v) < 10)]
+    return values, doubtful
+
+
+ChunkParser = Callable[[list[list]], ParsedRows]
+
+
+def chunk_parser(columns: ColumnMap, *, width: int) -> ChunkParser:
+    """Like :func:`row_parser`, for a list of rows at once (and several times faster).
+
+    The import reads rows in chunks of thousands, and in the common case (text
+    cells of printable ASCII, plain numbers) every rule above can be checked
+    for a whole column with C-speed string methods. Only the rows with a cell
+    this fast path cannot vouch for go through :func:`row_parser`, so the
+    rules keep one definition; a test checks both give the same values.
+
+    A value the fast path vouches for may be the plain text of a number
+    (``"10.5"``, ``"7"``) rather than a ``Decimal``/``int``: the staging
+    table's typed columns read it as such.
+    """
+    parse_row = row_parser(columns, width=width)
+    specs = columns.kind.fields
+    plan = [(slot, columns.positions[s.name], s) for slot, s in enumerate(specs) if s.name in columns.positions]
+
+    def parse(rows: list[list]) -> ParsedRows:
+        size = len(rows)
+        ragged = [i for i, cells in enumerate(rows) if len(cells) != width]
+        doubtful = set(ragged)
+        # Short or long rows take the careful path; give the column pass a stand-in.
+        padded = [cells if len(cells) == width else [""] * width for cells in rows] if ragged else rows
+        values: list[list] = [[None] * size for _ in specs]
+        for slot, index, spec in plan:
+            column = [cells[index] for cells in padded]
+            fast, refused = _fast_column(spec, column)
+            if fast:
+                values[slot] = fast
+            doubtful.update(refused)
+        problems: dict[int, list[RowProblem]] = {}
+        for i in doubtful:
+            row_values, row_problems = parse_row(rows[i])
+            if row_problems:
+                problems[i] = row_problems
+                row_values = (None,) * len(specs)
+            for slot, value in enumerate(row_values):
+                values[slot][i] = value
+        return ParsedRows(columns=values, problems=problems)
 
     return parse

@@ -40,7 +40,7 @@ from imports.engine.columns import ColumnMap, map_columns
 from imports.engine.errors import ImportRejected, ImportStopped
 from imports.engine.kinds import get_kind
 from imports.engine.readers import open_table
-from imports.engine.rows import row_parser
+from imports.engine.rows import ParsedRows, chunk_parser
 from imports.engine.staging import INVALID, WRITE, Batch, Staging
 from imports.engine.upsert import WriteCounts, classify_range, write_range
 from imports.models import ImportJob, ImportResult
@@ -82,6 +82,7 @@ class _Run:
             job.save(update_fields=["options", "updated_at"])
         self.staging = Staging(kind=self.kind, run_id=job.import_id)
         self.tally = _Tally.of(job)
+        self.rows_resumed = self.tally.done
 
     def execute(self) -> ImportJob:
         job = self.job
@@ -138,10 +139,9 @@ class _Run:
         return columns
 
     def _load(self, table, columns: ColumnMap, stream: BinaryIO) -> int:
-        parse = row_parser(columns, width=len(table.headers))
-        blanks = (None,) * len(self.kind.fields)
-        headers = table.headers
-        chunk: list[tuple] = []
+        parse = chunk_parser(columns, width=len(table.headers))
+        numbers: list[int] = []
+        chunk: list[list] = []
         total = 0
         for row_number, cells in table.rows:
             total += 1
@@ -150,21 +150,24 @@ class _Run:
                     f"{self.job.file_name} has more than {self.max_rows:,} data rows, the limit "
                     f"(IMPORT_MAX_ROWS, or --max-rows for one run). Nothing was imported; split the file."
                 )
-            values, problems = parse(cells)
-            if problems:
-                raw = {header: _as_text(cell) for header, cell in zip(headers, cells, strict=False)}
-                chunk.append(
-                    (row_number, INVALID, *blanks, json.dumps([p._asdict() for p in problems]), json.dumps(raw))
-                )
-            else:
-                chunk.append((row_number, WRITE, *values, None, None))
+            numbers.append(row_number)
+            chunk.append(cells)
             if len(chunk) >= STAGE_CHUNK_ROWS:
-                self.staging.append(chunk)
-                chunk = []
+                self._stage_chunk(numbers, chunk, parse(chunk), table.headers)
+                numbers, chunk = [], []
                 self._check_stop()
                 self._report("reading", rows_done=total, fraction=_fraction_read(stream, self.job.file_size))
-        self.staging.append(chunk)
+        self._stage_chunk(numbers, chunk, parse(chunk), table.headers)
         return total
+
+    def _stage_chunk(self, numbers: list[int], chunk: list[list], parsed: ParsedRows, headers: list[str]) -> None:
+        size = len(numbers)
+        states, problems, originals = [WRITE] * size, [None] * size, [None] * size
+        for i, row_problems in parsed.problems.items():
+            states[i] = INVALID
+            problems[i] = json.dumps([problem._asdict() for problem in row_problems])
+            originals[i] = json.dumps({h: _as_text(cell) for h, cell in zip(headers, chunk[i], strict=False)})
+        self.staging.append(list(zip(numbers, states, *parsed.columns, problems, originals, strict=True)))
 
     # --- batch, upsert, record ---------------------------------------------
 
@@ -295,6 +298,7 @@ class _Run:
                 rows_done=rows_done,
                 rows_total=total,
                 elapsed_seconds=round(time.monotonic() - self.started, 3),
+                rows_resumed=self.rows_resumed if stage != "reading" else 0,
                 **asdict(self.tally),
             )
         )
@@ -362,8 +366,11 @@ def _fraction_read(stream: BinaryIO, size: int) -> float | None:
 
 
 def _as_text(value: object) -> str:
+    """A cell as the failed-rows export writes it (JSON for a nested value, so it reads back)."""
     if value is None:
         return ""
     if isinstance(value, str):
         return value
+    if isinstance(value, dict | list | bool):
+        return json.dumps(value, default=str, ensure_ascii=False)
     return str(value)

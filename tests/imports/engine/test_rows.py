@@ -503,3 +503,108 @@ def test_cell_text(cell, text):
 def test_cell_text_refuses_what_is_not_a_single_value(cell):
     with pytest.raises(CellProblem):
         cell_text(cell)
+
+
+# --- chunk_parser: the fast path must agree with row_parser ----------------------
+
+#: Cells the fast path must judge itself: text of printable ASCII, numbers written as text.
+PLAIN_POOL = {
+    "name": [
+        "Shirt",
+        "  Oxford   Shirt ",
+        "",
+        "   ",
+        "X" * 255,
+        "X" * 256,
+        " " + "Y" * 255 + " ",
+        "M",
+        "'=SUM(A1)",
+        "it's",
+    ],
+    "text": ["Cotton", "", "  padded  ", "Z" * 5000],
+    "code": ["SKU-1", "", " S ", "X" * 64, "X" * 65, " " + "Q" * 64 + " ", "'-5"],
+    "price": [
+        "1.234",
+        "0.001",
+        "10.5",
+        "10.50",
+        "10.500",
+        "0",
+        "",
+        " 3 ",
+        "-1",
+        "1,5",
+        "1e2",
+        "abc",
+        "12345678901",
+        "9999999999.99",
+        "10000000000",
+        "+5",
+        ".5",
+        "5.",
+        "NaN",
+        "1.2.3",
+        "-0",
+    ],
+    "count": ["5", "", "+5", "5.0", "5.5", "-1", "0", "2147483647", "2147483648", "9999999999", "007", " 8 ", "1e3"],
+}
+#: Text the fast path must send to the careful path cell by cell: control characters, non-ASCII.
+ODD_TEXT_POOL = {
+    "name": ["Caf\u00e9", "Cafe\u0301", "a\tb", "a\x01b", "\u00a0Navy\u00a0", "\u00c5land"],
+    "text": ["two\nlines", "cr\r\nlf", "bad\x00nul", "\u00e9t\u00e9"],
+    "code": ["A\tB", "AB\n", "\u00e9", "a\x1fb"],
+    "price": ["\u0665", "1\u00a0000"],
+    "count": ["\u0665", "\t5"],
+}
+#: Typed cells (XLSX, JSON): a column holding any of these goes the careful way whole.
+TYPED_POOL = {
+    "name": [None, 42, 4.5],
+    "text": [None, 7],
+    "code": [None, 12],
+    "price": [None, 10.25, 3],
+    "count": [None, 5.0, True],
+}
+POOLS = (PLAIN_POOL, ODD_TEXT_POOL, TYPED_POOL)
+
+
+def _same_value(fast, slow) -> bool:
+    if fast == slow:
+        return True
+    if isinstance(slow, Decimal | int) and isinstance(fast, str):
+        return Decimal(fast) == slow
+    return False
+
+
+@pytest.mark.parametrize(("seed", "pools"), [(seed, 1 + seed % 3) for seed in range(12)])
+def test_chunk_parser_gives_the_same_values_and_problems_as_row_parser(seed, pools):
+    import random
+
+    from imports.engine.rows import chunk_parser
+
+    rng = random.Random(seed)
+    headers = list(VARIANTS.field_names)
+    columns = map_columns(headers, VARIANTS)
+    by_row = row_parser(columns, width=len(headers))
+    by_chunk = chunk_parser(columns, width=len(headers))
+    plain = ["Shirt", "desc", "Navy", "M", "SKU", "10.50", "3"]
+    rows = []
+    for _ in range(400):
+        cells = list(plain)
+        for index in rng.sample(range(len(headers)), rng.randint(0, 2)):
+            field_type = VARIANTS.fields[index].type
+            pool = [cell for chosen in POOLS[:pools] for cell in chosen[field_type]]
+            cells[index] = rng.choice(pool)
+        if rng.random() < 0.05:
+            cells = cells[: rng.randint(1, len(cells))] if rng.random() < 0.5 else [*cells, rng.choice(["", "x"])]
+        rows.append(cells)
+    parsed = by_chunk(rows)
+    assert len(parsed.problems) > 20, "the pool should produce invalid rows"
+    assert len(parsed.problems) < len(rows) - 100, "and plenty of valid ones"
+    for i, cells in enumerate(rows):
+        values, problems = by_row(cells)
+        assert parsed.problems.get(i, []) == problems, cells
+        fast = [column[i] for column in parsed.columns]
+        if values is None:
+            assert fast == [None] * len(headers)
+        else:
+            assert all(_same_value(f, s) for f, s in zip(fast, values, strict=True)), (cells, fast, values)

@@ -1,12 +1,14 @@
 """Words for the import screens' figures: stages, durations, counts.
 
-The same words reach the browser (``stage_labels`` as JSON) so that the live
+The same words reach the browser (``progress_labels`` as JSON) so that the live
 progress bar says what the page said when it was rendered.
 """
 
 from __future__ import annotations
 
 from django import template
+
+from imports.models import ImportStatus
 
 register = template.Library()
 
@@ -72,5 +74,6 @@ def lookup(mapping: dict, key):
 
 
 @register.simple_tag
-def stage_labels():
-    return STAGE_LABELS
+def progress_labels() -> dict:
+    """The words the live progress bar uses: stages and statuses (``imports/job.js``)."""
+    return {"stages": STAGE_LABELS, "statuses": dict(ImportStatus.choices)}

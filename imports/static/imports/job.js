@@ -4,7 +4,8 @@
  * Each [data-import-progress] section names the imports API URL of its job
  * (GET /api/imports/<id>/, read with the admin's session). While the job
  * runs, this polls it every second and updates the bar (percent, rows,
- * rate, ETA, stage), the figures ([data-count]) and the status badge. Once
+ * rate, ETA, stage), the figures ([data-count]) and the status badge
+ * ([data-job-status]), in the words the page was rendered with. Once
  * the job has finished it reloads the page, which then shows the summary and
  * the rows with problems; a page rendered for a finished job never polls.
  */
@@ -31,11 +32,12 @@
   }
 
   function labels() {
-    var node = document.getElementById("import-stage-labels");
-    return node ? JSON.parse(node.textContent) : {};
+    var node = document.getElementById("import-progress-labels");
+    return node ? JSON.parse(node.textContent) : { stages: {}, statuses: {} };
   }
 
-  function render(section, job, stages) {
+  function render(section, job, words) {
+    var stages = words.stages;
     var progress = job.progress || {};
     var percent = progress.percent;
     var field = function (name) { return section.querySelector('[data-progress="' + name + '"]'); };
@@ -52,6 +54,10 @@
       FINISHED.indexOf(job.status) < 0 ? "about " + secondsInWords(progress.eta_seconds) + " left" : "";
     field("stage").textContent = stages[progress.stage] !== undefined ? stages[progress.stage] : (progress.stage || "");
     section.setAttribute("data-status", job.status);
+    document.querySelectorAll("[data-job-status]").forEach(function (badge) {
+      badge.textContent = words.statuses[job.status] || job.status;
+      badge.className = "import-status import-status--" + job.status;
+    });
     document.querySelectorAll("[data-count]").forEach(function (node) {
       var name = node.getAttribute("data-count");
       if (progress[name] !== undefined) node.textContent = thousands(progress[name]);
@@ -60,7 +66,7 @@
 
   function follow(section) {
     if (section.getAttribute("data-finished") === "true") return;
-    var stages = labels();
+    var words = labels();
     var poll = function () {
       fetch(section.getAttribute("data-url"), {
         headers: { Accept: "application/json" },
@@ -72,7 +78,7 @@
           return response.json();
         })
         .then(function (job) {
-          render(section, job, stages);
+          render(section, job, words);
           if (FINISHED.indexOf(job.status) >= 0) {
             window.location.reload();
           } else {

@@ -21,6 +21,9 @@
     Chart.defaults.borderColor = css("--hairline-color", "#e8e8e8");
     Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
     Chart.defaults.maintainAspectRatio = false;
+    if (window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches) {
+      Chart.defaults.animation = false; // the user asked for no motion: draw the final chart at once
+    }
     var systems = Object.keys(data.systems);
     var days = data.days.map(function (day) { return day.slice(5); }); // MM-DD
 

@@ -460,3 +460,52 @@ def test_row_errors_from_the_admin_keep_the_original_row(admin_client, catalog):
 
     error = ImportRowError.objects.get(row_number=3)
     assert error.row_data["sku"] == "SKU-3"
+
+
+def test_a_large_file_is_checked_and_imported_in_the_background(admin_client, settings):
+    from imports.services import execute_import
+
+    settings.IMPORT_BACKGROUND_THRESHOLD = 3
+    dry_run = checked(admin_client, variants_csv(8))
+    assert (dry_run.status, bool(dry_run.task_id)) == ("pending", True)
+
+    waiting = admin_client.get(preview_url(dry_run))
+    assert "Checking the file" in waiting.content.decode()
+    assert 'data-finished="false"' in waiting.content.decode()
+    assert "can_confirm" not in waiting.context
+
+    execute_import(import_id=dry_run.pk)  # what the background worker does with the task
+    assert admin_client.get(preview_url(dry_run)).context["can_confirm"] is True
+
+    admin_client.post(preview_url(dry_run))
+    job = ImportJob.objects.get(dry_run=False)
+    assert (job.status, bool(job.task_id)) == ("pending", True)
+    assert 'data-finished="false"' in admin_client.get(job_url(job)).content.decode()
+    execute_import(import_id=job.pk)
+    job.refresh_from_db()
+    assert (job.status, job.result.inserted) == ("completed", 8)
+
+
+def test_the_sheet_chosen_for_the_check_is_the_sheet_imported(admin_client):
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    workbook.active.title = "Notes"
+    workbook.active.append(["Read me first"])
+    sheet = workbook.create_sheet("Variants")
+    sheet.append(list(VARIANT_HEADER))
+    sheet.append(["Cap", "", "Red", "One size", "CAP-1", 12.5, 3])
+    content = io.BytesIO()
+    workbook.save(content)
+
+    response = admin_client.post(
+        START, {"file": stream(content.getvalue(), "caps.xlsx"), "kind": "variants", "sheet": "Variants"}
+    )
+    dry_run = ImportJob.objects.get(dry_run=True)
+    assert response["Location"] == preview_url(dry_run)
+    assert (dry_run.status, dry_run.result.inserted) == ("completed", 1)
+
+    admin_client.post(preview_url(dry_run))
+    job = ImportJob.objects.get(dry_run=False)
+    assert job.options["sheet"] == "Variants"
+    assert ItemVariant.objects.get(sku="CAP-1").price == Decimal("12.50")

@@ -25,7 +25,9 @@ SECRET_KEY = ENV.get("SECRET_KEY") or "django-insecure-development-key-set-SECRE
 ALLOWED_HOSTS = config.read_list(ENV, "ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Admin modules are discovered in mtc/urls.py, so commands that never load
+    # the URLs (import_catalog) do not pay for importing every admin screen.
+    "django.contrib.admin.apps.SimpleAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -11,6 +11,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from imports.monitoring_apis import ImportHealthApi, ImportMetricsApi
 
+# The admin app is installed as SimpleAdminConfig (see settings): the admin
+# modules load with the URLs, not in every management command.
+admin.autodiscover()
+
 api_patterns = [
     path("", include("imports.urls")),
     path("", include("catalog.urls")),

@@ -509,3 +509,23 @@ def test_the_sheet_chosen_for_the_check_is_the_sheet_imported(admin_client):
     job = ImportJob.objects.get(dry_run=False)
     assert job.options["sheet"] == "Variants"
     assert ItemVariant.objects.get(sku="CAP-1").price == Decimal("12.50")
+
+
+@pytest.mark.postgresql
+def test_on_the_legacy_importer_a_bad_row_refuses_the_file_and_a_clean_file_imports(admin_client, settings):
+    settings.USE_NEW_IMPORT_SYSTEM = "false"  # the rollout flag's default: everyone on the legacy importer
+
+    refused = checked(admin_client)
+    page = admin_client.get(preview_url(refused)).content.decode()
+    assert (refused.system, refused.status) == ("legacy", "failed")
+    assert "cannot be imported as it is" in page
+    assert "Importer: Legacy (LOCK TABLE)" in page
+    assert 'name="confirm"' not in page
+    assert admin_client.get(preview_url(refused)).context["can_confirm"] is False
+
+    ImportJob.objects.all().delete()
+    clean = checked(admin_client, csv_bytes(VARIANT_HEADER, [FILE_ROWS[0], FILE_ROWS[1]]))
+    assert (clean.system, clean.status) == ("legacy", "completed")
+    admin_client.post(preview_url(clean))
+    job = ImportJob.objects.get(dry_run=False)
+    assert (job.system, job.status, job.result.inserted) == ("legacy", "completed", 2)

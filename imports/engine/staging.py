@@ -118,12 +118,15 @@ class Staging:
         key = ", ".join(self.kind.key)
         with connection.cursor() as cursor:
             self._analyze(cursor, self.table)
+            # One hash aggregate finds the keys that come more than once (usually
+            # none); only their earlier rows are touched.
+            same_key = " AND ".join(f"{self.table}.{column} = repeated.{column}" for column in self.kind.key)
             cursor.execute(
-                f"UPDATE {self.table} SET state = {SUPERSEDED} WHERE row_number IN ("
-                f" SELECT row_number FROM ("
-                f"  SELECT row_number, LEAD(row_number) OVER (PARTITION BY {key} ORDER BY row_number) AS later"
-                f"  FROM {self.table} WHERE state = {WRITE}"
-                f" ) ranked WHERE later IS NOT NULL)"
+                f"UPDATE {self.table} SET state = {SUPERSEDED} FROM ("
+                f" SELECT {key}, MAX(row_number) AS last_row FROM {self.table} WHERE state = {WRITE}"
+                f" GROUP BY {key} HAVING COUNT(*) > 1"
+                f") repeated WHERE {same_key} AND {self.table}.row_number < repeated.last_row"
+                f" AND {self.table}.state = {WRITE}"
             )
             for master in self.masters:
                 self._list_master(cursor, master)
@@ -132,15 +135,14 @@ class Staging:
         column = MASTER_COLUMNS[master]
         table = self.first_seen_table(master)
         if master == "items" and "description" in self.fields:
-            # The last valid row of an item is always a winning row, so every
-            # item listed here has a first_row.
+            # The description is the last valid row's. That row always wins its
+            # key, so every item listed here has a first_row.
             cursor.execute(
-                f"CREATE TEMP TABLE {table} AS SELECT name, description, first_row FROM ("
-                f" SELECT {column} AS name, description,"
-                f"  ROW_NUMBER() OVER (PARTITION BY {column} ORDER BY row_number DESC) AS latest,"
-                f"  MIN(CASE WHEN state = {WRITE} THEN row_number END) OVER (PARTITION BY {column}) AS first_row"
-                f" FROM {self.table} WHERE state <> {INVALID}"
-                f") ranked WHERE latest = 1"
+                f"CREATE TEMP TABLE {table} AS SELECT listed.name, latest.description, listed.first_row FROM ("
+                f" SELECT {column} AS name, MIN(CASE WHEN state = {WRITE} THEN row_number END) AS first_row,"
+                f"  MAX(row_number) AS last_row"
+                f" FROM {self.table} WHERE state <> {INVALID} GROUP BY {column}"
+                f") listed JOIN {self.table} latest ON latest.row_number = listed.last_row"
             )
         else:
             name = "name" if master == "items" else column

@@ -95,13 +95,14 @@ def test_import_a_file_from_preview_to_failed_rows_and_metrics(logged_in, admin_
 
     # From the variants list: Import a file, kind preselected.
     page.goto("/admin/catalog/itemvariant/")
+    screenshot(page, "02-variants-list")
     page.get_by_role("link", name="Import a file").click()
     assert page.locator('input[name="kind"][value="variants"]').is_checked()
     page.set_input_files(
         'input[name="file"]',
         files=[{"name": "spring-collection.csv", "mimeType": "text/csv", "buffer": csv_bytes(VARIANT_HEADER, ROWS)}],
     )
-    screenshot(page, "02-choose-file")
+    screenshot(page, "03-choose-file")
     page.get_by_role("button", name="Check the file").click()
 
     # The preview: figures, the first problems with row, column and reason, a sample of changes.
@@ -123,7 +124,7 @@ def test_import_a_file_from_preview_to_failed_rows_and_metrics(logged_in, admin_
     assert "49.90" in changed
     assert "52.00" in changed
     assert ItemVariant.objects.count() == 2  # nothing written yet
-    screenshot(page, "03-preview")
+    screenshot(page, "04-preview")
 
     # Confirm: the same file is imported, and the job page shows it done.
     page.get_by_role("button", name=re.compile(r"^Import 3 new or changed rows")).click()
@@ -134,7 +135,7 @@ def test_import_a_file_from_preview_to_failed_rows_and_metrics(logged_in, admin_
     assert page.locator("[data-job-status]").inner_text() == "Completed with errors"
     assert [figure(page, name) for name in ("inserted", "updated", "unchanged", "failed")] == ["2", "1", "1", "2"]
     assert ItemVariant.objects.get(sku="OXF-NAV-M").price == Decimal("52.00")
-    screenshot(page, "04-job-finished")
+    screenshot(page, "05-job-finished")
 
     # Download the rows with problems: the file's own columns, fixable and importable again.
     with page.expect_download() as download:
@@ -151,12 +152,12 @@ def test_import_a_file_from_preview_to_failed_rows_and_metrics(logged_in, admin_
     assert [row[4] for row in sheet.iter_rows(min_row=2, values_only=True)] == ["OXF-WHT-M", "LIN-SND-34"]
 
     page.set_viewport_size({"width": 390, "height": 844})
-    screenshot(page, "05-job-finished-narrow")
+    screenshot(page, "06-job-finished-narrow")
     page.set_viewport_size({"width": 1280, "height": 900})
 
     page.get_by_role("link", name="Import jobs").first.click()
     expect(page.locator("#result_list .import-status")).to_have_count(len(HISTORY) + 2)  # + the import and its check
-    screenshot(page, "06-import-jobs")
+    screenshot(page, "07-import-jobs")
 
     # The metrics page draws its charts.
     page.goto("/admin/")
@@ -175,7 +176,7 @@ def test_import_a_file_from_preview_to_failed_rows_and_metrics(logged_in, admin_
     assert page.locator("table.import-alerts tbody tr").count() == 3
     assert "less time" in page.locator("[data-improvement]").inner_text()
     assert "supplier-legacy-4.csv" in page.locator("table.import-failures").inner_text()
-    screenshot(page, "07-metrics")
+    screenshot(page, "08-metrics")
 
 
 def test_the_progress_bar_moves_while_an_import_runs_without_reloading(logged_in, screenshot):
@@ -200,7 +201,7 @@ def test_the_progress_bar_moves_while_an_import_runs_without_reloading(logged_in
             seen.append(page.locator('[data-progress="rows"]').inner_text())
             seen.append(page.locator("[data-job-status]").inner_text())
             page.wait_for_timeout(400)  # let the bar's width transition end before the picture
-            screenshot(page, "08-job-running")
+            screenshot(page, "09-job-running")
 
     run_import_now(job=ImportJob.objects.get(pk=job.pk), on_progress=watch)
 

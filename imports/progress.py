@@ -19,7 +19,6 @@ from dataclasses import asdict, dataclass
 
 from django.conf import settings
 from django.utils import timezone
-from redis.exceptions import RedisError
 
 from imports.models import ImportJob, ImportResult, ImportStatus
 
@@ -125,6 +124,8 @@ def publish_progress(progress: Progress) -> bool:
     client = _redis()
     if client is None:
         return False
+    from redis.exceptions import RedisError  # loaded with the client: imports stay light without Redis
+
     payload = {**progress.as_dict(), "updated_at": timezone.now().isoformat()}
     try:
         client.set(
@@ -142,6 +143,8 @@ def _from_redis(import_id: int) -> tuple[Progress, str] | None:
     client = _redis()
     if client is None:
         return None
+    from redis.exceptions import RedisError
+
     try:
         raw = client.get(_key(import_id))
     except RedisError:
@@ -204,6 +207,8 @@ def forget_progress(*, import_id: int) -> None:
     client = _redis()
     if client is None:
         return
+    from redis.exceptions import RedisError
+
     try:
         client.delete(_key(import_id))
     except RedisError:

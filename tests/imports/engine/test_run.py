@@ -368,6 +368,15 @@ def test_cancel_stops_at_a_batch_boundary_and_a_resumed_run_finishes_exactly():
     assert ItemVariant.objects.get(item__name="Item 0").sku == "LAST"
 
 
+def test_a_cancel_requested_before_the_first_batch_writes_nothing():
+    content = csv_bytes(VARIANT_HEADER, [("Shirt", "", "Red", "M", "", "", "")])
+    job = claim_job(job_id=create_import_job(stream=io.BytesIO(content), file_name="f.csv", system="upsert").pk)
+    ImportJob.objects.filter(pk=job.pk).update(cancel_requested=True)
+    job = run_job(job)
+    assert job.status == ImportStatus.CANCELLED
+    assert not Item.objects.exists()
+
+
 def test_timeout_stops_at_a_batch_boundary_keeping_committed_batches():
     rows = [(f"Item {n}", "", "Red", "M", "", "", "") for n in range(4)]
     with override_settings(IMPORT_BATCH_SIZE=2, IMPORT_TIMEOUT_SECONDS=1):

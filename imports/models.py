@@ -6,7 +6,12 @@ only ``created_at``), ``import_results`` its figures (the only
 ``FROM import_results JOIN import_jobs USING (import_id)`` runs verbatim.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import BinaryIO
+
 from django.conf import settings
+from django.core.files import File
 from django.db import models
 from django.utils import timezone
 
@@ -108,6 +113,19 @@ class ImportJob(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in ImportStatus.finished()
+
+    @contextmanager
+    def open_file(self) -> Iterator[BinaryIO]:
+        """The stored file as the plain binary stream under Django's File proxies.
+
+        Read through ``TextIOWrapper``/``csv``, a proxy costs a Python call per
+        line (its ``closed`` property): about 0.1 s per 100,000 rows.
+        """
+        with self.file.open("rb") as stored:
+            stream = stored
+            while isinstance(stream, File):
+                stream = stream.file
+            yield stream
 
 
 class ImportResult(models.Model):

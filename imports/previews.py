@@ -86,7 +86,7 @@ def sample_changes(*, job: ImportJob, limit: int = 5, scan: int = SCAN_ROWS) -> 
     exhausted = True
     try:
         with (
-            job.file.open("rb") as stream,
+            job.open_file() as stream,
             open_table(
                 stream,
                 file_format=job.file_format,

@@ -540,7 +540,7 @@ def retry_import(*, job: ImportJob, background: bool | None = None) -> ImportJob
 def _verify_stored_file(job: ImportJob) -> None:
     if not job.file or not job.file.storage.exists(job.file.name):
         raise JobStateError(f"Import #{job.pk}: its stored file is missing, so it cannot be retried.")
-    with job.file.open("rb") as stream:
+    with job.open_file() as stream:
         checksum, _ = _checksum(stream)
     if job.file_checksum and checksum != job.file_checksum:
         raise JobStateError(f"Import #{job.pk}: its stored file no longer matches its checksum; upload it again.")
@@ -550,7 +550,7 @@ def _count_stored_rows(job: ImportJob) -> int:
     """Data rows of the stored file, up to one past the threshold (0 if it cannot be read)."""
     options = job.options or {}
     try:
-        with job.file.open("rb") as stream:
+        with job.open_file() as stream:
             return check_file(
                 stream=stream,
                 file_name=job.file_name,
@@ -604,7 +604,7 @@ def import_checked_file(*, dry_run_job: ImportJob, user=None, background: bool |
         if existing is not None:
             return existing
         options = {key: value for key, value in (dry_run_job.options or {}).items() if key in READER_OPTIONS}
-        with dry_run_job.file.open("rb") as stream:
+        with dry_run_job.open_file() as stream:
             job = create_import_job(
                 stream=stream,
                 file_name=dry_run_job.file_name,

@@ -127,7 +127,7 @@ class _LegacyRun:
     def _count(self) -> int:
         """Check the header and count the rows, so a bad file is refused before the lock."""
         job = self.job
-        with job.file.open("rb") as stream, self._open(stream) as table:
+        with job.open_file() as stream, self._open(stream) as table:
             columns = map_columns(table.headers, self.kind)
             record.note_reading(
                 job,
@@ -152,7 +152,7 @@ class _LegacyRun:
 
     def _import(self) -> None:
         job = self.job
-        with job.file.open("rb") as stream, self._open(stream) as table:
+        with job.open_file() as stream, self._open(stream) as table:
             columns = map_columns(table.headers, self.kind)
             parse = row_parser(columns, width=len(table.headers))
             headers = table.headers

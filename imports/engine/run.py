@@ -113,7 +113,7 @@ class _Run:
         job = self.job
         options = job.options or {}
         with (
-            job.file.open("rb") as stream,
+            job.open_file() as stream,
             open_table(
                 stream,
                 file_format=job.file_format,

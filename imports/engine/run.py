@@ -180,6 +180,15 @@ class _Run:
             self._report("writing")
 
     def _write_batch(self, batch: Batch, present: frozenset[str]) -> None:
+        """Commit one batch, retrying transient errors; redo it row-isolating if the database refuses a row."""
+        try:
+            self._commit_batch(batch, present, isolate=False)
+        except (IntegrityError, DataError):
+            # Rare: the whole batch rolled back. Redo it with savepoints that
+            # split it until the refused rows are isolated and recorded.
+            self._commit_batch(batch, present, isolate=True)
+
+    def _commit_batch(self, batch: Batch, present: frozenset[str], *, isolate: bool) -> None:
         for attempt in range(1, RETRIES + 2):
             try:
                 with transaction.atomic():
@@ -191,9 +200,12 @@ class _Run:
                         counts = classify_range(
                             staging=self.staging, first_row=batch.first_row, last_row=batch.last_row, present=present
                         )
-                    else:
-                        counts = self._write_rows(batch.first_row, batch.last_row, batch.to_write, present, batch)
+                    elif isolate:
+                        counts = self._isolating(batch.first_row, batch.last_row, batch.to_write, present)
                         errors = sorted(errors + self._database_errors(counts), key=lambda e: e.row_number)
+                    else:
+                        counts = self._write_range(batch.first_row, batch.last_row, batch.to_write, present, batch)
+                        errors += self._database_errors(counts)
                     record.batch_committed(self.job, batch, counts, errors)
                 self.tally.add(batch, counts, failed=len(errors))
                 return
@@ -207,30 +219,33 @@ class _Run:
                 )  # fmt: skip
                 time.sleep(pause)
 
-    def _write_rows(
+    def _write_range(
         self, first_row: int, last_row: int, expected: int, present: frozenset[str], batch: Batch | None = None
     ) -> WriteCounts:
-        """Write a range in a savepoint; on a data error, split it to isolate the bad rows."""
         if expected == 0:
             return WriteCounts()
+        return write_range(
+            staging=self.staging,
+            first_row=first_row,
+            last_row=last_row,
+            expected=expected,
+            present=present,
+            now=timezone.now(),
+            first_seen=batch.first_seen if batch is not None else None,
+        )
+
+    def _isolating(self, first_row: int, last_row: int, expected: int, present: frozenset[str]) -> WriteCounts:
+        """Write a range in a savepoint; on a data error, split it until the refused rows are alone."""
         try:
             with transaction.atomic():
-                return write_range(
-                    staging=self.staging,
-                    first_row=first_row,
-                    last_row=last_row,
-                    expected=expected,
-                    present=present,
-                    now=timezone.now(),
-                    first_seen=batch.first_seen if batch is not None else None,
-                )
+                return self._write_range(first_row, last_row, expected, present)
         except (IntegrityError, DataError) as exc:
             rows = self.staging.rows_to_write(first_row, last_row)
             if len(rows) == 1:
                 return WriteCounts(refused={rows[0]: str(exc).strip().splitlines()[0]})
             middle = len(rows) // 2
             left, right = rows[:middle], rows[middle:]
-            return self._write_rows(left[0][0], left[-1][0], len(left), present) + self._write_rows(
+            return self._isolating(left[0][0], left[-1][0], len(left), present) + self._isolating(
                 right[0][0], right[-1][0], len(right), present
             )
 

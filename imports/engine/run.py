@@ -88,7 +88,7 @@ class _Run:
         job = self.job
         try:
             columns = self._stage()
-            with _batch_commits():
+            with _batch_session():
                 self._write(columns)
         except ImportRejected as exc:
             logger.info("Import %s rejected: %s", job.import_id, exc)
@@ -347,25 +347,35 @@ class _Tally:
 
 
 @contextmanager
-def _batch_commits():
-    """Let batch commits skip the WAL flush wait on PostgreSQL (``IMPORT_SYNCHRONOUS_COMMIT``).
+def _batch_session():
+    """Session settings for the batches, on PostgreSQL; reset afterwards.
 
-    Safe for resumable imports: a batch's rows, counters and checkpoint commit
-    atomically, so a database crash that loses the last few batch commits
-    leaves the job exactly as if the worker had died before them, and the
-    resumed run redoes them. The job's final state is committed synchronously,
-    which flushes every batch before it.
+    * ``synchronous_commit = off`` unless ``IMPORT_SYNCHRONOUS_COMMIT``: batch
+      commits do not wait for the WAL flush. Safe for resumable imports: a
+      batch's rows, counters and checkpoint commit atomically, so a database
+      crash that loses the last few batch commits leaves the job exactly as if
+      the worker had died before them, and the resumed run redoes them. The
+      job's final state is committed synchronously, which flushes every batch
+      before it.
+    * ``random_page_cost = 1.1``: each batch drives from a few hundred staged
+      rows into indexes that are in memory while an import runs; the default
+      cost (4, for spinning disks) makes the planner hash a whole master table
+      instead (measured: the items statement 1.4 -> 0.85 ms a batch).
     """
-    relaxed = connection.vendor == "postgresql" and not settings.IMPORT_SYNCHRONOUS_COMMIT
-    if relaxed:
-        with connection.cursor() as cursor:
-            cursor.execute("SET synchronous_commit TO OFF")
+    settings_used = []
+    if connection.vendor == "postgresql":
+        settings_used.append(("random_page_cost", "1.1"))
+        if not settings.IMPORT_SYNCHRONOUS_COMMIT:
+            settings_used.append(("synchronous_commit", "off"))
+    with connection.cursor() as cursor:
+        for name, value in settings_used:
+            cursor.execute(f"SET {name} = {value}")
     try:
         yield
     finally:
-        if relaxed:
-            with connection.cursor() as cursor:
-                cursor.execute("RESET synchronous_commit")
+        with connection.cursor() as cursor:
+            for name, _ in settings_used:
+                cursor.execute(f"RESET {name}")
 
 
 def _is_transient(exc: OperationalError) -> bool:

@@ -2,7 +2,8 @@
 
 The suite runs on PostgreSQL (``DATABASE_URL``, set by ``scripts/test``); the
 import-path tests run a second time on SQLite. Tests marked ``postgresql``
-exercise PostgreSQL itself and are deselected on the SQLite run.
+exercise PostgreSQL itself and are deselected on the SQLite run; tests marked
+``sqlite`` check SQLite's own behaviour and are deselected on PostgreSQL.
 """
 
 import pytest
@@ -10,11 +11,10 @@ from django.db import connection
 
 
 def pytest_collection_modifyitems(config, items):
-    if connection.vendor == "postgresql":
-        return
+    other_database = "sqlite" if connection.vendor == "postgresql" else "postgresql"
     selected, deselected = [], []
     for item in items:
-        (deselected if item.get_closest_marker("postgresql") else selected).append(item)
+        (deselected if item.get_closest_marker(other_database) else selected).append(item)
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = selected

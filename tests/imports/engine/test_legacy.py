@@ -25,8 +25,6 @@ from imports.services import create_import_job, run_import_now
 from tests.imports.engine.job_runs import VARIANT_HEADER, counts, csv_bytes, live_variants, make_variant
 from tests.imports.engine.test_run import CASES, Case, _seed
 
-ON_POSTGRESQL = connection.vendor == "postgresql"
-
 
 def run_legacy(content: bytes, *, kind: str = "variants", dry_run: bool = False, **options) -> ImportJob:
     job = create_import_job(
@@ -222,7 +220,7 @@ def test_the_time_limit_stops_the_run_and_keeps_nothing(settings):
     assert not Item.objects.exists()
 
 
-@pytest.mark.skipif(ON_POSTGRESQL, reason="the SQLite run of the suite checks the refusal elsewhere")
+@pytest.mark.sqlite
 @pytest.mark.django_db
 def test_on_another_database_the_job_fails_with_a_clear_message():
     job = run_legacy(csv_bytes(VARIANT_HEADER, [("Shirt", "", "Red", "M", "", "", "")]))

@@ -29,7 +29,7 @@ from catalog.models import Color, Item, ItemVariant, Size
 from imports.engine.columns import map_columns
 from imports.engine.errors import ImportRejected
 from imports.engine.kinds import get_kind
-from imports.engine.readers import open_table
+from imports.engine.readers import open_stored_table
 from imports.engine.rows import row_parser
 from imports.models import ImportJob
 from imports.services import CHECKED_BY_DRY_RUN
@@ -80,21 +80,11 @@ def shown(value: object) -> str:
 def sample_changes(*, job: ImportJob, limit: int = 5, scan: int = SCAN_ROWS) -> ChangeSample | None:
     """Up to ``limit`` rows the import would add and ``limit`` it would update; None if the file cannot be read."""
     spec = get_kind(job.kind)
-    options = job.options or {}
     winners: dict[tuple, tuple[int, dict]] = {}
     read = 0
     exhausted = True
     try:
-        with (
-            job.open_file() as stream,
-            open_table(
-                stream,
-                file_format=job.file_format,
-                file_name=job.file_name,
-                encoding=options.get("encoding", ""),
-                sheet=options.get("sheet", ""),
-            ) as table,
-        ):
+        with open_stored_table(job) as table:
             columns = map_columns(table.headers, spec)
             parse = row_parser(columns, width=len(table.headers))
             for row_number, cells in table.rows:

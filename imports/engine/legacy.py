@@ -40,7 +40,7 @@ from imports.engine import record
 from imports.engine.columns import map_columns
 from imports.engine.errors import ImportRejected, ImportStopped
 from imports.engine.kinds import KindSpec, get_kind
-from imports.engine.readers import open_table
+from imports.engine.readers import open_stored_table
 from imports.engine.rows import row_parser
 from imports.engine.run import ProgressCallback
 from imports.engine.staging import Batch
@@ -114,20 +114,10 @@ class _LegacyRun:
 
     # --- read and map (before any lock) -------------------------------------
 
-    def _open(self, stream):
-        options = self.job.options or {}
-        return open_table(
-            stream,
-            file_format=self.job.file_format,
-            file_name=self.job.file_name,
-            encoding=options.get("encoding", ""),
-            sheet=options.get("sheet", ""),
-        )
-
     def _count(self) -> int:
         """Check the header and count the rows, so a bad file is refused before the lock."""
         job = self.job
-        with job.open_file() as stream, self._open(stream) as table:
+        with open_stored_table(job) as table:
             columns = map_columns(table.headers, self.kind)
             record.note_reading(
                 job,
@@ -152,7 +142,7 @@ class _LegacyRun:
 
     def _import(self) -> None:
         job = self.job
-        with job.open_file() as stream, self._open(stream) as table:
+        with open_stored_table(job) as table:
             columns = map_columns(table.headers, self.kind)
             parse = row_parser(columns, width=len(table.headers))
             headers = table.headers

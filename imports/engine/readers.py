@@ -50,7 +50,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -104,6 +104,8 @@ class Table:
     file_format: str
     #: What the reader worked out (encoding, delimiter, sheet), for the job's record.
     details: dict[str, str] = field(default_factory=dict)
+    #: How many bytes of the file have been read so far, when known (progress while reading).
+    bytes_read: Callable[[], int] | None = None
 
 
 class NotAnObject:
@@ -259,6 +261,29 @@ def open_table(
             yield _json_table(stream, label, encoding)
         else:
             yield _jsonl_table(stream, label, encoding, cleanup)
+
+
+@contextmanager
+def open_stored_table(job) -> Iterator[Table]:
+    """A job's stored file as a :class:`Table`, read with the options it was imported with.
+
+    ``job`` is an :class:`~imports.models.ImportJob` (anything with
+    ``open_file()``, ``file_format``, ``file_name`` and ``options``). The
+    table's ``bytes_read()`` tells how far into the file reading has got.
+    """
+    options = job.options or {}
+    with (
+        job.open_file() as stream,
+        open_table(
+            stream,
+            file_format=job.file_format,
+            file_name=job.file_name,
+            encoding=options.get("encoding", ""),
+            sheet=options.get("sheet", ""),
+        ) as table,
+    ):
+        table.bytes_read = stream.tell
+        yield table
 
 
 def count_data_rows(table: Table, *, stop_after: int | None = None) -> int:

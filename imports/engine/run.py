@@ -29,7 +29,6 @@ import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from typing import BinaryIO
 
 from django.conf import settings
 from django.db import DatabaseError, DataError, IntegrityError, OperationalError, connection, transaction
@@ -39,7 +38,7 @@ from imports.engine import record
 from imports.engine.columns import ColumnMap, map_columns
 from imports.engine.errors import ImportRejected, ImportStopped
 from imports.engine.kinds import get_kind
-from imports.engine.readers import open_table
+from imports.engine.readers import Table, open_stored_table
 from imports.engine.rows import ParsedRows, chunk_parser
 from imports.engine.staging import INVALID, WRITE, Batch, Staging
 from imports.engine.upsert import WriteCounts, classify_range, write_range
@@ -111,17 +110,7 @@ class _Run:
 
     def _stage(self) -> ColumnMap:
         job = self.job
-        options = job.options or {}
-        with (
-            job.open_file() as stream,
-            open_table(
-                stream,
-                file_format=job.file_format,
-                file_name=job.file_name,
-                encoding=options.get("encoding", ""),
-                sheet=options.get("sheet", ""),
-            ) as table,
-        ):
+        with open_stored_table(job) as table:
             columns = map_columns(table.headers, self.kind)
             record.note_reading(
                 job,
@@ -131,14 +120,14 @@ class _Run:
                 details=table.details,
             )
             self.staging.create()
-            total = self._load(table, columns, stream)
+            total = self._load(table, columns)
         if total == 0:
             raise ImportRejected(f"{job.file_name} has a header but no data rows.")
         self.staging.seal()
         record.note_total(job, total)
         return columns
 
-    def _load(self, table, columns: ColumnMap, stream: BinaryIO) -> int:
+    def _load(self, table: Table, columns: ColumnMap) -> int:
         parse = chunk_parser(columns, width=len(table.headers))
         numbers: list[int] = []
         chunk: list[list] = []
@@ -156,7 +145,7 @@ class _Run:
                 self._stage_chunk(numbers, chunk, parse(chunk), table.headers)
                 numbers, chunk = [], []
                 self._check_stop()
-                self._report("reading", rows_done=total, fraction=_fraction_read(stream, self.job.file_size))
+                self._report("reading", rows_done=total, fraction=_fraction_read(table, self.job.file_size))
         self._stage_chunk(numbers, chunk, parse(chunk), table.headers)
         return total
 
@@ -383,9 +372,9 @@ def _is_transient(exc: OperationalError) -> bool:
     return code in TRANSIENT_SQLSTATES or "database is locked" in str(exc)
 
 
-def _fraction_read(stream: BinaryIO, size: int) -> float | None:
+def _fraction_read(table: Table, size: int) -> float | None:
     try:
-        return min(1.0, stream.tell() / size) if size else None
+        return min(1.0, table.bytes_read() / size) if size and table.bytes_read else None
     except (OSError, ValueError):
         return None
 

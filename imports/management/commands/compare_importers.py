@@ -9,21 +9,21 @@ usage error or the comparison cannot run here (not PostgreSQL). With
 from __future__ import annotations
 
 import json
-import os
 import sys
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from imports.comparison import COUNTED, Comparison, ComparisonUnavailable, compare_importers
 from imports.engine.kinds import KINDS
 from imports.engine.readers import FORMATS
+from imports.management.base import ImportCommand
 from imports.models import ImportSystem
 
-EXIT_AGREE, EXIT_DISAGREE, EXIT_USAGE = 0, 1, 2
+EXIT_AGREE, EXIT_DISAGREE = 0, 1  # and 2: a usage error (ImportCommand)
 SHOWN_ROW_DIFFERENCES = 10
 
 
-class Command(BaseCommand):
+class Command(ImportCommand):
     help = (
         "Run a file through the legacy (LOCK TABLE) and the upsert importer, each in a transaction that is "
         "rolled back (nothing is kept), and compare processed and failed counts and the resulting live rows. "
@@ -40,19 +40,9 @@ class Command(BaseCommand):
         parser.add_argument("--encoding", help="CSV/JSONL: the file's encoding (default: detected)")
         parser.add_argument("--json", action="store_true", help="print the comparison as JSON (last stdout line)")
 
-    def execute(self, *args, **options):
-        try:
-            return super().execute(*args, **options)
-        except CommandError as exc:
-            self.stderr.write(f"compare_importers: error: {exc}")
-            sys.exit(EXIT_USAGE)
-
     def handle(self, *args, **options):
+        self.check_file_options(options)
         path = options["path"]
-        if not os.path.isfile(path):
-            raise CommandError(f"{path}: no such file")
-        if options["max_rows"] is not None and options["max_rows"] < 1:
-            raise CommandError("--max-rows must be at least 1")
         try:
             comparison = compare_importers(
                 path=path,

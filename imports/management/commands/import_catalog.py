@@ -12,23 +12,23 @@ status ``pending``) and exits 0; ``import_status IMPORT_ID --follow`` watches it
 from __future__ import annotations
 
 import json
-import os
 import sys
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from imports.engine.kinds import KINDS
 from imports.engine.readers import FORMATS
+from imports.management.base import ImportCommand
 from imports.models import ImportStatus, ImportSystem
 from imports.progress import render_bar
 from imports.selectors import job_summary
 from imports.services import create_import_job, queue_import, run_import_now
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_ROW_ERRORS = 0, 1, 2, 3
+EXIT_OK, EXIT_FAILED, EXIT_ROW_ERRORS = 0, 1, 3  # and 2: a usage error (ImportCommand)
 
 
-class Command(BaseCommand):
+class Command(ImportCommand):
     help = "Import a catalog file (CSV, XLSX, JSON, JSON Lines) into the catalog masters."
     # System checks are for deployments (check, migrate, runserver run them); here
     # they would cost every scripted import ~0.2 s before the first row is read.
@@ -53,20 +53,9 @@ class Command(BaseCommand):
             "--background", action="store_true", help="queue it for the background worker and print its import_id"
         )
 
-    def execute(self, *args, **options):
-        # Usage errors exit 2, as argparse's own do.
-        try:
-            return super().execute(*args, **options)
-        except CommandError as exc:
-            self.stderr.write(f"import_catalog: error: {exc}")
-            sys.exit(EXIT_USAGE)
-
     def handle(self, *args, **options):
+        self.check_file_options(options)
         path = options["path"]
-        if not os.path.isfile(path):
-            raise CommandError(f"{path}: no such file")
-        if options["max_rows"] is not None and options["max_rows"] < 1:
-            raise CommandError("--max-rows must be at least 1")
         user = self._user(options["user"])
         with open(path, "rb") as stream:
             job = create_import_job(

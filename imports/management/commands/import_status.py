@@ -15,13 +15,14 @@ import json
 import sys
 import time
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from imports.management.base import ImportCommand
 from imports.models import ImportJob, ImportStatus
 from imports.progress import Progress, read_progress, render_bar
 from imports.selectors import job_summary
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_ROW_ERRORS = 0, 1, 2, 3
+EXIT_OK, EXIT_FAILED, EXIT_ROW_ERRORS = 0, 1, 3  # and 2: a usage error (ImportCommand)
 EXIT_BY_STATUS = {
     ImportStatus.COMPLETED: EXIT_OK,
     ImportStatus.COMPLETED_WITH_ERRORS: EXIT_ROW_ERRORS,
@@ -30,7 +31,7 @@ EXIT_BY_STATUS = {
 }
 
 
-class Command(BaseCommand):
+class Command(ImportCommand):
     help = "Show an import's status and progress; --follow watches it to the end."
 
     def add_arguments(self, parser):
@@ -38,13 +39,6 @@ class Command(BaseCommand):
         parser.add_argument("--follow", "-f", action="store_true", help="redraw until the import finishes")
         parser.add_argument("--interval", type=float, default=1.0, help="seconds between looks (--follow)")
         parser.add_argument("--json", action="store_true", help="print the job and its progress as JSON")
-
-    def execute(self, *args, **options):
-        try:
-            return super().execute(*args, **options)
-        except CommandError as exc:
-            self.stderr.write(f"import_status: error: {exc}")
-            sys.exit(EXIT_USAGE)
 
     def handle(self, *args, **options):
         if options["interval"] <= 0:

@@ -14,18 +14,22 @@ from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
+from imports.engine.columns import ColumnMap
+from imports.engine.readers import Table
 from imports.engine.staging import Batch
 from imports.engine.upsert import WriteCounts
 from imports.models import ImportJob, ImportResult, ImportRowError, ImportStatus
 
 
-def note_reading(
-    job: ImportJob, *, file_format: str, headers: list[str], warnings: list[str], details: dict[str, str]
-) -> None:
+def note_reading(job: ImportJob, *, table: Table, columns: ColumnMap) -> None:
     """What the reader found, before any row is read (the header order is kept for exports)."""
-    job.file_format = file_format
-    job.warnings = warnings
-    job.options = {**job.options, "headers": headers, **{f"detected_{k}": v for k, v in details.items()}}
+    job.file_format = table.file_format
+    job.warnings = columns.warnings()
+    job.options = {
+        **job.options,
+        "headers": table.headers,
+        **{f"detected_{key}": value for key, value in table.details.items()},
+    }
     job.stage = "reading"
     job.save(update_fields=["file_format", "warnings", "options", "stage", "updated_at"])
     ImportResult.objects.get_or_create(job=job)

@@ -112,13 +112,7 @@ class _Run:
         job = self.job
         with open_stored_table(job) as table:
             columns = map_columns(table.headers, self.kind)
-            record.note_reading(
-                job,
-                file_format=table.file_format,
-                headers=table.headers,
-                warnings=columns.warnings(),
-                details=table.details,
-            )
+            record.note_reading(job, table=table, columns=columns)
             self.staging.create()
             total = self._load(table, columns)
         if total == 0:

@@ -19,7 +19,6 @@ from datetime import timedelta
 from importlib import import_module
 from pathlib import Path
 
-import psycopg2
 import pytest
 from django.core.management import call_command
 from django.db import connection
@@ -29,6 +28,7 @@ from django_q.models import Schedule
 from imports import health
 from imports.health import health_report, record_worker_heartbeat, scheduled_health_check
 from imports.models import ImportJob, ImportResult, WorkerHeartbeat
+from tests.postgres import second_connection
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -140,19 +140,6 @@ def test_the_connection_limit_is_checked_against_max_connections(healthy, monkey
 
 
 # --- PostgreSQL: indexes and locks -------------------------------------------------------------
-
-
-def second_connection():
-    settings = connection.settings_dict
-    conn = psycopg2.connect(
-        dbname=settings["NAME"],
-        user=settings["USER"],
-        password=settings["PASSWORD"],
-        host=settings["HOST"],
-        port=settings["PORT"] or 5432,
-    )
-    conn.autocommit = True
-    return conn
 
 
 @pytest.mark.postgresql

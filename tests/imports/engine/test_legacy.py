@@ -24,6 +24,7 @@ from imports.models import ImportJob, ImportRowError, ImportStatus
 from imports.services import create_import_job, run_import_now
 from tests.imports.engine.job_runs import VARIANT_HEADER, counts, csv_bytes, live_variants, make_variant
 from tests.imports.engine.test_run import CASES, Case, _seed
+from tests.postgres import second_connection
 
 
 def run_legacy(content: bytes, *, kind: str = "variants", dry_run: bool = False, **options) -> ImportJob:
@@ -259,20 +260,6 @@ def slow_variant_writes(transactional_db):
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TRIGGER IF EXISTS {SLOW_TRIGGER} ON item_variant")
         cursor.execute(f"DROP FUNCTION IF EXISTS {SLOW_TRIGGER}()")
-
-
-def second_connection():
-    """A plain psycopg2 connection to the test database: another client, like the admin."""
-    settings = connection.settings_dict
-    conn = psycopg2.connect(
-        dbname=settings["NAME"],
-        user=settings["USER"],
-        password=settings["PASSWORD"],
-        host=settings["HOST"],
-        port=settings["PORT"] or 5432,
-    )
-    conn.autocommit = True
-    return conn
 
 
 def import_in_thread(job: ImportJob) -> tuple[threading.Thread, dict]:

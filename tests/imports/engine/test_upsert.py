@@ -10,7 +10,6 @@ import random
 import threading
 import time
 
-import psycopg2
 import pytest
 from django.db import connection, connections
 from django.test import override_settings
@@ -18,23 +17,13 @@ from django.test import override_settings
 from catalog.models import Color, Item, ItemVariant
 from imports.models import ImportStatus
 from tests.imports.engine.job_runs import VARIANT_HEADER, counts, csv_bytes, make_variant, run_import
+from tests.postgres import second_connection
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
 
 MASTER_TABLES = ("item_master", "color_master", "size_master", "item_variant")
 #: The table-level lock modes an ordinary INSERT/UPDATE/SELECT takes; anything else blocks others.
 ROW_LEVEL_MODES = {"AccessShareLock", "RowShareLock", "RowExclusiveLock"}
-
-
-def second_connection():
-    settings = connection.settings_dict
-    return psycopg2.connect(
-        dbname=settings["NAME"],
-        user=settings["USER"] or "postgres",
-        host=settings["HOST"] or "127.0.0.1",
-        port=settings["PORT"] or 5432,
-        password=settings["PASSWORD"] or None,
-    )
 
 
 def variant_rows(n: int, *, price: str = "9.99") -> list[tuple]:
@@ -72,7 +61,6 @@ def test_an_import_takes_no_lock_stronger_than_row_exclusive_on_the_masters():
 
     def sample():
         watcher = second_connection()
-        watcher.autocommit = True
         with watcher.cursor() as cursor:
             while not stop.is_set():
                 cursor.execute(
@@ -142,8 +130,7 @@ def test_concurrent_imports_with_overlapping_keys_in_different_orders(caplog):
 def test_a_deadlocked_batch_is_retried_and_then_commits(caplog):
     first = make_variant("Alpha", "Red", "M", sku="x")
     second = make_variant("Beta", "Red", "M", sku="x")
-    blocker = second_connection()
-    blocker.autocommit = False
+    blocker = second_connection(autocommit=False)
     with blocker.cursor() as cursor:
         # Let the import's deadlock check fire first, so the import is the victim.
         cursor.execute("SET deadlock_timeout = '10s'")
@@ -180,7 +167,6 @@ def test_a_deadlocked_batch_is_retried_and_then_commits(caplog):
 
 def _wait_until_waiting_on_a_lock(timeout: float = 10.0) -> None:
     watcher = second_connection()
-    watcher.autocommit = True
     deadline = time.monotonic() + timeout
     with watcher.cursor() as cursor:
         while time.monotonic() < deadline:

@@ -37,6 +37,7 @@ from django.views import View
 from imports import dashboard
 from imports.engine.errors import ImportRejected
 from imports.engine.kinds import KINDS
+from imports.file_checks import check_upload_size
 from imports.forms import ImportFileForm
 from imports.metrics import import_metrics
 from imports.models import ImportJob, ImportStatus, ImportSystem
@@ -47,7 +48,6 @@ from imports.services import (
     CHECKED_BY_DRY_RUN,
     JobStateError,
     cancel_import,
-    check_upload_size,
     import_checked_file,
     retry_import,
     start_import,

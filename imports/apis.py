@@ -35,18 +35,11 @@ from rest_framework.views import APIView
 from imports import error_reports
 from imports.engine.errors import ImportRejected
 from imports.engine.kinds import KINDS
+from imports.file_checks import FileRefused, check_upload_size, max_upload_bytes
 from imports.models import ImportJob, ImportStatus
 from imports.progress import read_progress
 from imports.selectors import error_summary, job_summary, row_errors, visible_jobs
-from imports.services import (
-    FileRefused,
-    JobStateError,
-    cancel_import,
-    check_upload_size,
-    max_upload_bytes,
-    retry_import,
-    start_import,
-)
+from imports.services import JobStateError, cancel_import, retry_import, start_import
 
 #: Room for the multipart envelope around the file when judging Content-Length.
 MULTIPART_SLACK_BYTES = 64 * 1024

@@ -28,7 +28,6 @@ import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import BinaryIO
 
@@ -39,11 +38,10 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from imports.engine import record
-from imports.engine.columns import map_columns
 from imports.engine.errors import ImportRejected
 from imports.engine.kinds import get_kind
-from imports.engine.readers import count_data_rows, detect_format, open_table
 from imports.engine.run import ProgressCallback, run_job
+from imports.file_checks import check_file
 from imports.models import ImportJob, ImportResult, ImportStatus
 from imports.progress import Progress, forget_progress, publish_progress
 from imports.routing import choose_system
@@ -185,94 +183,6 @@ def job_lock(*, import_id: int) -> Iterator[bool]:
 def _lock_is_free(import_id: int) -> bool:
     with job_lock(import_id=import_id) as locked:
         return locked
-
-
-# --- Checking a file before it becomes a job ----------------------------------------------
-
-
-class FileRefused(ImportRejected):
-    """A file refused before any job exists, with a machine-readable ``code``.
-
-    Codes: ``file_too_large``, ``empty_file``, ``unsupported_file_type``,
-    ``unreadable_file``, ``wrong_header``, ``no_data_rows``.
-    """
-
-    def __init__(self, message: str, *, code: str):
-        super().__init__(message)
-        self.code = code
-
-
-@dataclass(frozen=True)
-class FileCheck:
-    """What a quick look at a file found: its format and its data rows (up to a cap)."""
-
-    file_format: str
-    #: Data rows counted, at most ``stop_after + 1`` ("more than stop_after").
-    data_rows: int
-
-
-def max_upload_bytes() -> int:
-    return settings.IMPORT_MAX_UPLOAD_MB * 1024 * 1024
-
-
-def check_upload_size(*, size: int, file_name: str = "") -> None:
-    """Refuse a file larger than ``IMPORT_MAX_UPLOAD_MB``."""
-    if size > max_upload_bytes():
-        label = os.path.basename(file_name) or "The file"
-        raise FileRefused(
-            f"{label} is {size / 1024 / 1024:.1f} MB; the largest upload accepted is "
-            f"{settings.IMPORT_MAX_UPLOAD_MB} MB (IMPORT_MAX_UPLOAD_MB). Split the file.",
-            code="file_too_large",
-        )
-
-
-def check_file(
-    *,
-    stream: BinaryIO,
-    file_name: str,
-    kind: str,
-    file_format: str = "",
-    sheet: str = "",
-    encoding: str = "",
-    stop_after: int | None = None,
-) -> FileCheck:
-    """Tell the format by content, check the header and count data rows (up to ``stop_after + 1``).
-
-    Writes nothing. Raises :class:`FileRefused` (an ``ImportRejected``) with
-    the reader's own message for an empty file, a file that is not CSV, XLSX,
-    JSON or JSON Lines by its content, one that cannot be read, a header
-    without the kind's required columns, or a header with no data rows: the
-    refusals that need no job.
-    """
-    spec = get_kind(kind)
-    label = os.path.basename(file_name) or "The file"
-    stream.seek(0)
-    head = stream.read(64 * 1024)
-    stream.seek(0)
-    if not head.strip():
-        raise FileRefused(f"{label} is empty.", code="empty_file")
-    if not file_format:
-        try:
-            file_format = detect_format(head, file_name)
-        except ImportRejected as exc:
-            raise FileRefused(str(exc), code="unsupported_file_type") from None
-    try:
-        with open_table(stream, file_format=file_format, file_name=file_name, encoding=encoding, sheet=sheet) as table:
-            try:
-                map_columns(table.headers, spec)
-            except ImportRejected as exc:
-                raise FileRefused(str(exc), code="wrong_header") from None
-            rows = count_data_rows(table, stop_after=stop_after)
-            detected = table.file_format
-    except FileRefused:
-        raise
-    except ImportRejected as exc:
-        raise FileRefused(str(exc), code="unreadable_file") from None
-    finally:
-        stream.seek(0)
-    if rows == 0:
-        raise FileRefused(f"{label} has a header but no data rows.", code="no_data_rows")
-    return FileCheck(file_format=detected, data_rows=rows)
 
 
 # --- Starting, queueing and running -------------------------------------------------------

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from datetime import timedelta
 
 import pytest
@@ -12,8 +11,9 @@ from django_q.models import OrmQ
 
 from catalog.models import ItemVariant
 from imports import services
+from imports.file_checks import FileRefused
 from imports.models import ImportJob, ImportRowError, ImportStatus
-from imports.services import FileRefused, JobStateError
+from imports.services import JobStateError
 from tests.imports.engine.job_runs import counts, live_variants
 from tests.imports.files import stream, variants_csv
 
@@ -32,52 +32,6 @@ def _new_job(content: bytes, **options) -> ImportJob:
 
 def _finished(job: ImportJob) -> ImportJob:
     return ImportJob.objects.select_related("result").get(pk=job.pk)
-
-
-# --- check_file / check_upload_size ------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("content", "name", "code", "words"),
-    [
-        (b"", "empty.csv", "empty_file", "is empty"),
-        (b"   \n\n", "blank.csv", "empty_file", "is empty"),
-        (b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4, "photo.csv", "unsupported_file_type", "not a spreadsheet"),
-        (bytes(range(256)) * 8, "noise.csv", "unsupported_file_type", "binary"),
-        (b"name,colour\nShirt,Red\n", "wrong.csv", "wrong_header", "Missing required column"),
-        (b"item_name,color_name,size_name\n", "header-only.csv", "no_data_rows", "no data rows"),
-        (b"PK\x03\x04not really a zip", "broken.xlsx", "unreadable_file", "XLSX"),
-    ],
-)
-def test_check_file_refuses_with_a_code_and_the_readers_message(db, content, name, code, words):
-    with pytest.raises(FileRefused) as refused:
-        services.check_file(stream=io.BytesIO(content), file_name=name, kind="variants")
-    assert refused.value.code == code
-    assert words in str(refused.value)
-
-
-def test_check_file_counts_rows_up_to_one_past_the_cap_and_rewinds(db):
-    data = io.BytesIO(variants_csv(50))
-    assert services.check_file(stream=data, file_name="v.csv", kind="variants").data_rows == 50
-    assert data.tell() == 0
-    check = services.check_file(stream=data, file_name="v.csv", kind="variants", stop_after=10)
-    assert (check.file_format, check.data_rows) == ("csv", 11)
-
-
-def test_check_file_tells_the_format_by_content_not_name(db):
-    content = b'[{"item_name": "Shirt", "color_name": "Red", "size_name": "M"}]'
-    check = services.check_file(stream=io.BytesIO(content), file_name="misnamed.csv", kind="variants")
-    assert check.file_format == "json"
-
-
-def test_check_upload_size_refuses_over_the_limit(settings):
-    settings.IMPORT_MAX_UPLOAD_MB = 1
-    services.check_upload_size(size=1024 * 1024)
-    with pytest.raises(FileRefused) as refused:
-        services.check_upload_size(size=1024 * 1024 + 1, file_name="uploads/big.csv")
-    assert refused.value.code == "file_too_large"
-    assert "big.csv" in str(refused.value)
-    assert "IMPORT_MAX_UPLOAD_MB" in str(refused.value)
 
 
 # --- start_import: inline or queued ----------------------------------------------------------

@@ -52,7 +52,7 @@ def make_variant(db):
 
 @pytest.fixture
 def without_unique_indexes(transactional_db):
-    call_command("migrate", "catalog", "0001_initial", verbosity=0)
+    call_command("migrate", "catalog", "0002_timestamp_database_defaults", verbosity=0)
     assert index_names() == set(), "migrating back to 0001 should drop the four unique indexes"
     try:
         yield

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.postgresql
 
 
 def unique_indexes_applied() -> bool:
-    return MigrationRecorder(connection).migration_qs.filter(app="catalog", name="0002_unique_live_keys").exists()
+    return MigrationRecorder(connection).migration_qs.filter(app="catalog", name="0003_unique_live_keys").exists()
 
 
 def test_migrating_forward_with_duplicates_fails_naming_the_keys_and_the_fix(without_unique_indexes):

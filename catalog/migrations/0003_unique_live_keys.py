@@ -1,7 +1,7 @@
 """The guide's partial unique indexes, one key per master, live rows only.
 
-Kept apart from the tables so that ``migrate catalog 0001`` drops exactly
-these (the guide's rollback step 2) and ``migrate catalog`` restores them.
+Kept apart, and last, so that ``migrate catalog 0002`` drops exactly these
+(the guide's rollback step 2) and ``migrate catalog`` restores them.
 Non-atomic: PostgreSQL builds each index CONCURRENTLY, blocking no writer.
 """
 
@@ -15,7 +15,7 @@ LIVE = models.Q(("deleted_at__isnull", True))
 class Migration(migrations.Migration):
     atomic = False
 
-    dependencies = [("catalog", "0001_initial")]
+    dependencies = [("catalog", "0002_timestamp_database_defaults")]
 
     operations = [
         AddUniqueConstraintConcurrently(

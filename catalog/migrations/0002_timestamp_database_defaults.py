@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalog', '0002_unique_live_keys'),
+        ('catalog', '0001_initial'),
     ]
 
     operations = [

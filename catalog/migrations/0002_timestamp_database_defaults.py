@@ -6,50 +6,57 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('catalog', '0001_initial'),
+        ("catalog", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='color',
-            name='created_at',
-            field=models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), default=django.utils.timezone.now, editable=False),
+            model_name="color",
+            name="created_at",
+            field=models.DateTimeField(
+                db_default=django.db.models.functions.datetime.Now(), default=django.utils.timezone.now, editable=False
+            ),
         ),
         migrations.AlterField(
-            model_name='color',
-            name='updated_at',
+            model_name="color",
+            name="updated_at",
             field=models.DateTimeField(auto_now=True, db_default=django.db.models.functions.datetime.Now()),
         ),
         migrations.AlterField(
-            model_name='item',
-            name='created_at',
-            field=models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), default=django.utils.timezone.now, editable=False),
+            model_name="item",
+            name="created_at",
+            field=models.DateTimeField(
+                db_default=django.db.models.functions.datetime.Now(), default=django.utils.timezone.now, editable=False
+            ),
         ),
         migrations.AlterField(
-            model_name='item',
-            name='updated_at',
+            model_name="item",
+            name="updated_at",
             field=models.DateTimeField(auto_now=True, db_default=django.db.models.functions.datetime.Now()),
         ),
         migrations.AlterField(
-            model_name='itemvariant',
-            name='created_at',
-            field=models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), default=django.utils.timezone.now, editable=False),
+            model_name="itemvariant",
+            name="created_at",
+            field=models.DateTimeField(
+                db_default=django.db.models.functions.datetime.Now(), default=django.utils.timezone.now, editable=False
+            ),
         ),
         migrations.AlterField(
-            model_name='itemvariant',
-            name='updated_at',
+            model_name="itemvariant",
+            name="updated_at",
             field=models.DateTimeField(auto_now=True, db_default=django.db.models.functions.datetime.Now()),
         ),
         migrations.AlterField(
-            model_name='size',
-            name='created_at',
-            field=models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), default=django.utils.timezone.now, editable=False),
+            model_name="size",
+            name="created_at",
+            field=models.DateTimeField(
+                db_default=django.db.models.functions.datetime.Now(), default=django.utils.timezone.now, editable=False
+            ),
         ),
         migrations.AlterField(
-            model_name='size',
-            name='updated_at',
+            model_name="size",
+            name="updated_at",
             field=models.DateTimeField(auto_now=True, db_default=django.db.models.functions.datetime.Now()),
         ),
     ]

@@ -101,7 +101,7 @@ class _LegacyRun:
             return record.failed(job, str(exc))
         except ImportStopped as exc:
             logger.info("Legacy import %s stopped: %s", job.import_id, exc.reason)
-            return record.cancelled(job, exc.reason) if exc.cancelled else record.failed(job, exc.reason)
+            return record.stopped(job, exc)
         except _RowFailed as exc:
             logger.info("Legacy import %s failed on row %s", job.import_id, exc.error.row_number)
             record.rows_refused(job, [exc.error])

@@ -15,6 +15,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from imports.engine.columns import ColumnMap
+from imports.engine.errors import ImportStopped
 from imports.engine.readers import Table
 from imports.engine.staging import Batch
 from imports.engine.upsert import WriteCounts
@@ -120,6 +121,11 @@ def completed(job: ImportJob) -> ImportJob:
 
 def failed(job: ImportJob, reason: str) -> ImportJob:
     return _close(job, ImportStatus.FAILED, reason)
+
+
+def stopped(job: ImportJob, stop: ImportStopped) -> ImportJob:
+    """A run stopped between batches: cancelled on request, failed on a timeout."""
+    return cancelled(job, stop.reason) if stop.cancelled else failed(job, stop.reason)
 
 
 def cancelled(job: ImportJob, reason: str) -> ImportJob:

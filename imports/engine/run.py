@@ -94,7 +94,7 @@ class _Run:
             return record.failed(job, str(exc))
         except ImportStopped as exc:
             logger.info("Import %s stopped: %s", job.import_id, exc.reason)
-            return record.cancelled(job, exc.reason) if exc.cancelled else record.failed(job, exc.reason)
+            return record.stopped(job, exc)
         except DatabaseError as exc:
             logger.exception("Import %s failed on a database error", job.import_id)
             return record.failed(job, f"Database error, committed batches kept; retry resumes: {exc}")

@@ -63,7 +63,6 @@ class Staging:
         self.masters = tuple(MASTER_COLUMNS) if kind.name == "variants" else ()
         self.fields = kind.field_names
         self.vendor = connection.vendor
-        self.rows_loaded = 0
         self._nullable = [f.name for f in kind.fields if f.type in ("price", "count")] + ["problems", "raw"]
 
     # --- life cycle ---------------------------------------------------------
@@ -100,7 +99,6 @@ class Staging:
             marks = ", ".join(["%s"] * (len(self.fields) + 4))
             with connection.cursor() as cursor:
                 cursor.executemany(f"INSERT INTO {self.table} VALUES ({marks})", rows)
-        self.rows_loaded += len(rows)
 
     def _copy(self, rows: list[tuple]) -> None:
         # CSV written by the C csv module is the fastest way in. Text is quoted,

@@ -34,7 +34,7 @@ from import_export.formats import base_formats
 from import_export.forms import ExportForm
 
 from catalog.models import Color, Item, ItemVariant, Size
-from catalog.resources import RESOURCES, ROW_CHOICES
+from catalog.resources import ROW_CHOICES, resource_for
 from catalog.selectors import find_live_twin
 from catalog.services import CatalogChangeRefused, describe_row, restore, soft_delete
 
@@ -200,7 +200,7 @@ class CatalogImportExportMixin(ExportMixin):
     project's engine, never through django-import-export.
     """
 
-    #: The import kind of this list (a key of ``catalog.resources.RESOURCES``).
+    #: The kind of this list (``catalog.kinds``): what its Import and Export buttons use.
     import_kind = ""
     import_export_change_list_template = "admin/catalog/change_list_import_export.html"
     export_template_name = "admin/catalog/export.html"
@@ -208,7 +208,7 @@ class CatalogImportExportMixin(ExportMixin):
     export_formats = (base_formats.CSV, base_formats.XLSX)
 
     def get_resource_classes(self, request):
-        return [RESOURCES[self.import_kind]]
+        return [resource_for(self.import_kind)]
 
     def has_export_permission(self, request):
         return self.has_view_permission(request)

@@ -11,89 +11,61 @@ unique indexes' ordering: ``manage.py benchmark_catalog_api`` measures them on
 
 from __future__ import annotations
 
-from django.db.models import Prefetch
+from django import forms
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
 from rest_framework.exceptions import ValidationError
 
 from catalog.models import Color, Item, ItemVariant, Size
-
-STATUSES = (("active", "Active (not deleted)"), ("deleted", "Deleted (can be restored)"), ("all", "All"))
-
-
-# --- Querysets: live rows unless asked otherwise --------------------------------------------
-
-
-def rows_by_status(*, model, status: str):
-    """``model``'s rows for a status filter value: active (default), deleted or all."""
-    rows = model.all_objects.all()
-    if status == "deleted":
-        return rows.filter(deleted_at__isnull=False)
-    if status == "all":
-        return rows
-    return rows.filter(deleted_at__isnull=True)
-
-
-def variant_rows(*, status: str = "active"):
-    return rows_by_status(model=ItemVariant, status=status).select_related("item", "color", "size")
-
-
-def item_rows(*, status: str = "active"):
-    """Items with their variants (live ones for live items; all of them otherwise) in one prefetch."""
-    nested = rows_by_status(model=ItemVariant, status="active" if status in ("", "active") else "all")
-    nested = nested.select_related("color", "size").order_by("color__color_name", "size__size_name", "variant_id")
-    return rows_by_status(model=Item, status=status).prefetch_related(Prefetch("variants", queryset=nested))
-
+from catalog.selectors import STATUSES, item_rows, rows_by_status, variant_rows
 
 # --- Filters ---------------------------------------------------------------------------------
 
 
-class StatusFilterSet(filters.FilterSet):
-    status = filters.ChoiceFilter(choices=STATUSES, method="by_status", empty_label=None)
-
-    def by_status(self, queryset, name, value):
-        return queryset  # applied by the view's queryset, before prefetches are set up
-
-    @property
-    def status_value(self) -> str:
-        return self.data.get("status") or "active"
-
-
-class ItemFilter(StatusFilterSet):
+class ItemFilter(filters.FilterSet):
     name = filters.CharFilter(field_name="name", lookup_expr="icontains")
 
     class Meta:
         model = Item
-        fields = ["name", "status"]
+        fields = ["name"]
 
 
-class ColorFilter(StatusFilterSet):
+class ColorFilter(filters.FilterSet):
     name = filters.CharFilter(field_name="color_name", lookup_expr="icontains")
 
     class Meta:
         model = Color
-        fields = ["name", "status"]
+        fields = ["name"]
 
 
-class SizeFilter(StatusFilterSet):
+class SizeFilter(filters.FilterSet):
     name = filters.CharFilter(field_name="size_name", lookup_expr="icontains")
 
     class Meta:
         model = Size
-        fields = ["name", "status"]
+        fields = ["name"]
 
 
-class VariantFilter(StatusFilterSet):
+class IdFilter(filters.NumberFilter):
+    """A row id: a whole number a database column can hold (anything else is a 400, never a 500)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, min_value=1, max_value=2**63 - 1, **kwargs)
+
+
+class VariantFilter(filters.FilterSet):
     name = filters.CharFilter(field_name="item__name", lookup_expr="icontains", label="Item name contains")
     color = filters.CharFilter(field_name="color__color_name", lookup_expr="iexact", label="Color name")
     size = filters.CharFilter(field_name="size__size_name", lookup_expr="iexact", label="Size name")
-    item_id = filters.NumberFilter(field_name="item_id")
+    item_id = IdFilter(field_name="item_id")
     sku = filters.CharFilter(field_name="sku", lookup_expr="iexact")
 
     class Meta:
         model = ItemVariant
-        fields = ["name", "color", "size", "item_id", "sku", "status"]
+        fields = ["name", "color", "size", "item_id", "sku"]
 
 
 # --- Serializers -----------------------------------------------------------------------------
@@ -157,10 +129,11 @@ class ItemSerializer(serializers.ModelSerializer):
 # --- Views -----------------------------------------------------------------------------------
 
 
-DETAIL_SCHEMA = extend_schema(
-    tags=["catalog"],
-    parameters=[OpenApiParameter("status", str, enum=[value for value, _ in STATUSES], default="active")],
+#: ``?status=``: which rows, active (the default), deleted or all; applied by the view's queryset.
+STATUS = OpenApiParameter(
+    "status", str, enum=[value for value, _ in STATUSES], default="active", description="Which rows: by soft delete"
 )
+DETAIL_SCHEMA = extend_schema(tags=["catalog"], parameters=[STATUS])
 
 
 class _CatalogReadMixin:
@@ -175,7 +148,7 @@ class _CatalogReadMixin:
         return type(self).rows(status=status)
 
 
-@extend_schema(tags=["catalog"], summary="Items, each with its variants")
+@extend_schema(tags=["catalog"], summary="Items, each with its variants", parameters=[STATUS])
 class ItemListApi(_CatalogReadMixin, generics.ListAPIView):
     serializer_class = ItemSerializer
     filterset_class = ItemFilter
@@ -191,7 +164,7 @@ class ItemDetailApi(_CatalogReadMixin, generics.RetrieveAPIView):
     lookup_url_kwarg = "item_id"
 
 
-@extend_schema(tags=["catalog"])
+@extend_schema(tags=["catalog"], parameters=[STATUS])
 class ColorListApi(_CatalogReadMixin, generics.ListAPIView):
     serializer_class = ColorSerializer
     filterset_class = ColorFilter
@@ -205,7 +178,7 @@ class ColorDetailApi(_CatalogReadMixin, generics.RetrieveAPIView):
     lookup_url_kwarg = "color_id"
 
 
-@extend_schema(tags=["catalog"])
+@extend_schema(tags=["catalog"], parameters=[STATUS])
 class SizeListApi(_CatalogReadMixin, generics.ListAPIView):
     serializer_class = SizeSerializer
     filterset_class = SizeFilter
@@ -219,7 +192,7 @@ class SizeDetailApi(_CatalogReadMixin, generics.RetrieveAPIView):
     lookup_url_kwarg = "size_id"
 
 
-@extend_schema(tags=["catalog"])
+@extend_schema(tags=["catalog"], parameters=[STATUS])
 class VariantListApi(_CatalogReadMixin, generics.ListAPIView):
     serializer_class = VariantSerializer
     filterset_class = VariantFilter

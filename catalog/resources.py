@@ -1,8 +1,9 @@
 """The catalog as spreadsheets in the import format (django-import-export resources).
 
 Why these exist: an export must be a file someone can edit and import back.
-So each resource writes exactly the columns of its import kind
-(``imports.engine.kinds``), under the same headers:
+So the resource of each kind (``catalog.kinds``) writes exactly that kind's
+columns, under the same headers, and is built from the registry rather than
+written by hand: a column added to a master appears in its exports too.
 
 ``variants``  item_name, description, color_name, size_name, sku, price, stock
 ``items``     name, description
@@ -15,12 +16,13 @@ row import.
 
 Values are written so that the importer reads them back unchanged:
 
-* prices as plain decimals (``49.90``), never localised (no ``49,90`` and no
+* decimals (prices) as plain ``49.90``, never localised (no ``49,90`` and no
   thousands separator, which the importer refuses); in XLSX as numbers;
 * an empty price or stock as an empty cell (the importer reads it as "none");
 * text that a spreadsheet would run as a formula (starting with ``= + - @``)
-  gets a leading ``'``, as in the failed-rows report; the importer drops it
-  again, so a description ``=1+1`` survives the round trip as text.
+  is guarded (``mtc.cell_guard``: a leading ``'``), as in the failed-rows
+  report; the importer drops it again, so a description ``=1+1`` survives the
+  round trip as text.
 
 By default only live rows are exported (``rows="active"``); ``"deleted"`` and
 ``"all"`` export soft-deleted rows on request. Note that importing a deleted
@@ -33,22 +35,22 @@ from decimal import Decimal
 
 from import_export import fields, resources, widgets
 
-from catalog.models import Color, Item, ItemVariant, Size
-from imports.error_reports import neutralize
+from catalog.kinds import KINDS, Column, Kind
+from mtc.cell_guard import guard_cell
 
 #: Which rows an export holds, by the admin's status filter value.
 ROW_CHOICES = {"active": "Active rows only", "deleted": "Deleted rows only", "all": "Active and deleted rows"}
 
 
 class TextCell(widgets.Widget):
-    """Text as the importer reads it back: formula-like text defused with a leading ``'``."""
+    """Text as the importer reads it back: formula-like text guarded with a leading ``'``."""
 
     def render(self, value, obj=None, **kwargs):
-        return neutralize(value)
+        return guard_cell(value)
 
 
-class PriceCell(widgets.Widget):
-    """A price as plain ``12.50`` (a number in XLSX), or an empty cell."""
+class DecimalCell(widgets.Widget):
+    """A decimal as plain ``12.50`` (a number in XLSX), or an empty cell."""
 
     def render(self, value, obj=None, **kwargs):
         if value is None:
@@ -68,14 +70,14 @@ class CountCell(widgets.Widget):
         return int(value) if kwargs.get("force_native_type") else str(int(value))
 
 
-def _column(attribute: str, header: str, widget: widgets.Widget | None = None) -> fields.Field:
-    return fields.Field(attribute=attribute, column_name=header, widget=widget or TextCell(), readonly=True)
+#: The cell writer of each column type.
+CELLS: dict[str, type[widgets.Widget]] = {"decimal": DecimalCell, "count": CountCell}
 
 
 class CatalogResource(resources.ModelResource):
-    """Shared by the four resources: live rows unless asked otherwise, related rows in one query."""
+    """Shared by the kinds' resources: live rows unless asked otherwise, parents in one query."""
 
-    #: The import kind whose columns this resource writes.
+    #: The kind whose columns this resource writes.
     kind = ""
     related: tuple[str, ...] = ()
 
@@ -97,63 +99,32 @@ class CatalogResource(resources.ModelResource):
         return queryset.select_related(*self.related) if self.related else queryset
 
 
-class VariantResource(CatalogResource):
-    kind = "variants"
-    related = ("item", "color", "size")
-
-    item_name = _column("item__name", "item_name")
-    description = _column("item__description", "description")
-    color_name = _column("color__color_name", "color_name")
-    size_name = _column("size__size_name", "size_name")
-    sku = _column("sku", "sku")
-    price = _column("price", "price", PriceCell())
-    stock = _column("stock", "stock", CountCell())
-
-    class Meta:
-        model = ItemVariant
-        name = "Item variants (import format)"
-        fields = ("item_name", "description", "color_name", "size_name", "sku", "price", "stock")
-        export_order = fields
+def _field(column: Column) -> fields.Field:
+    widget = CELLS.get(column.type, TextCell)()
+    return fields.Field(attribute=column.path, column_name=column.name, widget=widget, readonly=True)
 
 
-class ItemResource(CatalogResource):
-    kind = "items"
-
-    name = _column("name", "name")
-    description = _column("description", "description")
-
-    class Meta:
-        model = Item
-        name = "Items (import format)"
-        fields = ("name", "description")
-        export_order = fields
-
-
-class ColorResource(CatalogResource):
-    kind = "colors"
-
-    color_name = _column("color_name", "color_name")
-
-    class Meta:
-        model = Color
-        name = "Colors (import format)"
-        fields = ("color_name",)
-        export_order = fields
+def _resource(kind: Kind) -> type[CatalogResource]:
+    names = kind.column_names
+    meta = type("Meta", (), {"model": kind.master.model, "name": f"{kind.label} (import format)", "fields": names})
+    meta.export_order = names
+    attributes = {
+        "__module__": __name__,
+        "kind": kind.name,
+        "related": tuple(parent.relation for parent in kind.parents),
+        "Meta": meta,
+        **{column.name: _field(column) for column in kind.columns},
+    }
+    return type(f"{kind.master.model.__name__}Resource", (CatalogResource,), attributes)
 
 
-class SizeResource(CatalogResource):
-    kind = "sizes"
-
-    size_name = _column("size_name", "size_name")
-
-    class Meta:
-        model = Size
-        name = "Sizes (import format)"
-        fields = ("size_name",)
-        export_order = fields
+_built: dict[str, tuple[Kind, type[CatalogResource]]] = {}
 
 
-#: The export resource of each import kind.
-RESOURCES: dict[str, type[CatalogResource]] = {
-    resource.kind: resource for resource in (VariantResource, ItemResource, ColorResource, SizeResource)
-}
+def resource_for(kind: str) -> type[CatalogResource]:
+    """The export resource of ``kind`` (built again when the kind is derived again)."""
+    derived = KINDS.get(kind)
+    built = _built.get(kind)
+    if built is None or built[0] is not derived:
+        built = _built[kind] = (derived, _resource(derived))
+    return built[1]

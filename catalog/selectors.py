@@ -1,5 +1,8 @@
 """Read-only questions about the catalog.
 
+Live rows by natural key (``live_rows``) are how the import preview and the
+comparison of importers see the catalog: keyed by names, as files are.
+
 Duplicate detection is the migration guide's "Common issue 1" query,
 generalised to every master: live rows (``deleted_at IS NULL``) that share a
 key the partial unique indexes require to be unique.
@@ -7,11 +10,43 @@ key the partial unique indexes require to be unique.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import connections
+from django.db.models import Prefetch
 
+from catalog.kinds import Kind
 from catalog.models import Color, Item, ItemVariant, Size
+
+#: The ``?status=`` values of the catalog lists (as the admin's status filter).
+STATUSES = (("active", "Active (not deleted)"), ("deleted", "Deleted (can be restored)"), ("all", "All"))
+
+
+# --- Querysets: live rows unless asked otherwise --------------------------------------------
+
+
+def rows_by_status(*, model, status: str):
+    """``model``'s rows for a status filter value: active (default), deleted or all."""
+    rows = model.all_objects.all()
+    if status == "deleted":
+        return rows.filter(deleted_at__isnull=False)
+    if status == "all":
+        return rows
+    return rows.filter(deleted_at__isnull=True)
+
+
+def variant_rows(*, status: str = "active"):
+    return rows_by_status(model=ItemVariant, status=status).select_related("item", "color", "size")
+
+
+def item_rows(*, status: str = "active"):
+    """Items with their variants (live ones for live items; all of them otherwise) in one prefetch."""
+    nested = rows_by_status(model=ItemVariant, status="active" if status in ("", "active") else "all")
+    nested = nested.select_related("color", "size").order_by("color__color_name", "size__size_name", "variant_id")
+    return rows_by_status(model=Item, status=status).prefetch_related(Prefetch("variants", queryset=nested))
+
 
 #: The masters by the short name the commands take (``--model item``).
 MASTERS = {"item": Item, "color": Color, "size": Size, "variant": ItemVariant}
@@ -115,3 +150,36 @@ def find_live_twin(*, row):
         row._meta.get_field(name).attname: getattr(row, row._meta.get_field(name).attname) for name in row.key_fields
     }
     return type(row).objects.filter(**key).exclude(pk=row.pk).order_by("pk").first()
+
+
+def live_rows(
+    *, kind: Kind, keys: Iterable[tuple] | None = None, written_since: datetime | None = None
+) -> dict[tuple, tuple]:
+    """The live rows of ``kind``'s master as ``{key: values}``, both in the kind's column order.
+
+    A key is the row's names (``("Oxford Shirt", "Navy", "M")`` for a
+    variant: its live item's, color's and size's), the values are the
+    kind's own value columns (``kind.values``: sku, price, stock). Only
+    ``keys`` when given (a few queries whatever their number), only rows
+    changed at or after ``written_since`` when given.
+    """
+    key_paths = [kind.column(name).path for name in kind.key]
+    value_paths = [kind.column(name).path for name in kind.values]
+    rows = kind.master.model.objects.filter(
+        **{f"{parent.relation}__deleted_at__isnull": True for parent in kind.parents}
+    )
+    if written_since is not None:
+        rows = rows.filter(updated_at__gte=written_since)
+    wanted = None
+    if keys is not None:
+        wanted = set(keys)
+        if not wanted:
+            return {}
+        for position, path in enumerate(key_paths):
+            rows = rows.filter(**{f"{path}__in": {key[position] for key in wanted}})
+    found = {}
+    for row in rows.values_list(*key_paths, *value_paths).iterator(chunk_size=2000):
+        key = tuple(row[: len(key_paths)])
+        if wanted is None or key in wanted:
+            found[key] = tuple(row[len(key_paths) :])
+    return found

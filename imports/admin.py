@@ -18,8 +18,9 @@ from django.utils.html import format_html
 
 from imports import admin_views
 from imports.models import ImportJob
-from imports.services import JobStateError, cancel_import, retry_import
+from imports.services import cancel_import, retry_import
 from imports.templatetags.import_admin import seconds_in_words
+from mtc.errors import DomainError
 
 SYSTEM_SHORT = {"upsert": "New", "legacy": "Legacy"}
 
@@ -74,6 +75,9 @@ class ImportJobAdmin(admin.ModelAdmin):
     list_per_page = 50
     actions = ("retry_selected", "cancel_selected")
     change_list_template = "admin/imports/importjob/change_list.html"
+    #: Pages other apps hang under ``/admin/imports/importjob/``: ``(route, view class, URL name)``.
+    #: The rollout kit adds its metrics page here (``imports/rollout/admin.py``).
+    extra_pages: list[tuple[str, type[admin_views.AdminPage], str]] = []
 
     class Media:
         css = {"all": ("imports/admin.css",)}
@@ -107,7 +111,7 @@ class ImportJobAdmin(admin.ModelAdmin):
 
         custom = [
             path("start/", page(admin_views.ImportStartView), name="imports_importjob_start"),
-            path("metrics/", page(admin_views.ImportMetricsView), name="imports_importjob_metrics"),
+            *(path(route, page(view), name=name) for route, view, name in self.extra_pages),
             path("<int:import_id>/preview/", page(admin_views.ImportPreviewView), name="imports_importjob_preview"),
             path("<int:import_id>/cancel/", page(admin_views.CancelImportView), name="imports_importjob_cancel"),
             path("<int:import_id>/retry/", page(admin_views.RetryImportView), name="imports_importjob_retry"),
@@ -181,7 +185,7 @@ class ImportJobAdmin(admin.ModelAdmin):
         for job in queryset.order_by("import_id"):
             try:
                 service(job=job)
-            except JobStateError as exc:
+            except DomainError as exc:
                 refused.append(str(exc))
             else:
                 succeeded.append(f"#{job.pk}")

@@ -1,10 +1,10 @@
-"""The admin's import screens: choose a file, preview it, confirm, follow the job; the metrics page.
+"""The admin's import screens: choose a file, preview it, confirm, follow the job.
 
 Thin doors, like the API's views: each parses the request, calls
 :mod:`imports.services` (start a dry run, import the checked file, cancel,
-retry) or a selector (job summary, progress, failed rows, a sample of
-changes, metrics), and renders a page that extends the admin's own
-templates. :class:`imports.admin.ImportJobAdmin` mounts them under
+retry) or a selector (the job's figures, progress, failed rows, a sample
+of changes), and renders a page that extends the admin's own templates.
+:class:`imports.admin.ImportJobAdmin` mounts them under
 ``/admin/imports/importjob/`` inside ``admin_site.admin_view`` (staff only).
 
 The flow: **Import a file** (file and kind) -> a dry run of the file (inline,
@@ -23,35 +23,23 @@ confirming, cancelling and retrying need "Can add import job"
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils import timezone
 from django.views import View
 
-from imports import dashboard
-from imports.engine.errors import ImportRejected
-from imports.engine.kinds import KINDS
-from imports.file_checks import check_upload_size
+from catalog.kinds import KINDS
 from imports.forms import ImportFileForm
-from imports.metrics import import_metrics
-from imports.models import ImportJob, ImportStatus, ImportSystem
-from imports.previews import import_of_dry_run, sample_changes
+from imports.models import ImportJob, ImportSource, ImportStatus, ImportSystem
+from imports.previews import sample_changes
 from imports.progress import read_progress
-from imports.selectors import error_summary, job_summary, row_errors, visible_jobs
-from imports.services import (
-    CHECKED_BY_DRY_RUN,
-    JobStateError,
-    cancel_import,
-    import_checked_file,
-    retry_import,
-    start_import,
-)
+from imports.selectors import confirmed_import, error_summary, row_errors, visible_jobs
+from imports.serializers import JobSerializer
+from imports.services import cancel_import, import_checked_file, retry_import, start_import
+from mtc.errors import DomainError
 
 ERRORS_PER_PAGE = 50
 PREVIEW_ERRORS = 10
@@ -126,17 +114,16 @@ class ImportStartView(AdminPage):
         if form.is_valid():
             upload = form.cleaned_data["file"]
             try:
-                check_upload_size(size=upload.size, file_name=upload.name)
                 job = start_import(
                     stream=upload,
                     file_name=upload.name,
                     kind=form.cleaned_data["kind"],
                     user=request.user,
-                    source="admin",
+                    source=ImportSource.ADMIN,
                     dry_run=True,
                     options={"sheet": form.cleaned_data["sheet"]},
                 )
-            except ImportRejected as refused:  # the file is refused before any job exists
+            except DomainError as refused:  # the file is refused before any job exists
                 form.add_error("file", str(refused))
             else:
                 return HttpResponseRedirect(job_url(job))
@@ -155,11 +142,11 @@ class ImportPreviewView(AdminPage):
         job = self.visible_job(request, import_id)
         if not job.dry_run:
             return HttpResponseRedirect(job_url(job))
-        context = {"job": job, "summary": job_summary(job), "api": api_links(job)}
+        context = {"job": job, "summary": JobSerializer(job).data, "api": api_links(job)}
         if not job.is_finished:
             context["progress"] = read_progress(job=job)
         else:
-            imported_as = import_of_dry_run(dry_run_job=job)
+            imported_as = confirmed_import(dry_run_job=job)
             checked = job.status in FINISHED_OK
             result = context["summary"]
             context.update(
@@ -177,7 +164,7 @@ class ImportPreviewView(AdminPage):
         dry_run_job = self.visible_job(request, import_id)
         try:
             job = import_checked_file(dry_run_job=dry_run_job, user=request.user)
-        except JobStateError as refused:
+        except DomainError as refused:
             messages.error(request, str(refused))
             return HttpResponseRedirect(job_url(dry_run_job))
         return HttpResponseRedirect(job_url(job))
@@ -197,11 +184,11 @@ class ImportJobPageView(AdminPage):
             request,
             title=f"Import #{job.pk}: {job.file_name}",
             job=job,
-            summary=job_summary(job),
+            summary=JobSerializer(job).data,
             progress=read_progress(job=job),
             errors=errors,
             api=api_links(job),
-            checked_by=(job.options or {}).get(CHECKED_BY_DRY_RUN),
+            checked_by=job.checked_by_id,
             can_cancel=not job.is_finished,
             can_retry=job.status in (ImportStatus.FAILED, ImportStatus.CANCELLED),
         )
@@ -213,7 +200,7 @@ class CancelImportView(AdminPage):
         job = self.visible_job(request, import_id)
         try:
             job = cancel_import(job=job)
-        except JobStateError as refused:
+        except DomainError as refused:
             messages.warning(request, str(refused))
         else:
             if job.status == ImportStatus.CANCELLED:
@@ -232,7 +219,7 @@ class RetryImportView(AdminPage):
         job = self.visible_job(request, import_id)
         try:
             job = retry_import(job=job)
-        except JobStateError as refused:
+        except DomainError as refused:
             messages.error(request, str(refused))
         else:
             if job.status == ImportStatus.PENDING:
@@ -240,47 +227,3 @@ class RetryImportView(AdminPage):
             else:
                 messages.success(request, f"Import #{job.pk} ran again: {job.get_status_display().lower()}.")
         return HttpResponseRedirect(job_url(job))
-
-
-class ImportMetricsView(AdminPage):
-    """Imports per day, old vs new importer, alert thresholds and recent failures, with charts."""
-
-    template_name = "admin/imports/metrics.html"
-    title = "Import metrics"
-
-    def get(self, request):
-        if not self.model_admin.has_view_permission(request):
-            raise PermissionDenied
-        try:
-            days = int(request.GET.get("days", dashboard.DEFAULT_WINDOW))
-        except ValueError:
-            days = dashboard.DEFAULT_WINDOW
-        if days not in dashboard.WINDOWS:
-            days = dashboard.DEFAULT_WINDOW
-        now = timezone.now()
-        figures = import_metrics(days=days, now=now)
-        systems = [
-            {"key": system, "label": dashboard.SYSTEM_LABELS[system], **figures["systems"][system]}
-            for system in ImportSystem.values
-        ]
-        return self.page(
-            request,
-            days=days,
-            windows=dashboard.WINDOWS,
-            figures=figures,
-            systems=systems,
-            chart_data={
-                **dashboard.daily_runs(days=days, now=now),
-                "summary": {
-                    system["key"]: {
-                        "label": system["label"],
-                        "avg_duration": system["avg_duration_seconds"],
-                        "success_rate": system["success_rate"],
-                    }
-                    for system in systems
-                },
-                "thresholds": figures["thresholds"],
-            },
-            alerts=dashboard.alert_table(now=now),
-            failures=dashboard.recent_failures(since=now - timedelta(days=days)),
-        )

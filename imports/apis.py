@@ -1,10 +1,11 @@
 """The imports API (``/api/imports/``): start, list, follow, cancel and retry imports.
 
 Thin doors: each view checks who asks and what was sent, then calls
-:mod:`imports.services` (writes) or :mod:`imports.selectors` and
-:mod:`imports.progress` (reads). Job payloads are ``selectors.job_summary``,
-the one shape of a job that the command line's ``--json`` prints too; the
-serializers below describe it for the OpenAPI schema.
+:mod:`imports.services` (writes) or :mod:`imports.selectors` (reads), and
+answers with :mod:`imports.serializers`, the one public shape of a job (the
+commands' ``--json`` prints the same). Refusals are the services' own
+exceptions, turned into ``{"detail", "code"}`` answers in one place, the
+project's exception handler (``mtc.api_errors``); no view catches them.
 
 Who sees what: a user sees their own jobs, staff see every job, and a job
 someone may not see answers 404 as if it did not exist. Starting or retrying
@@ -21,33 +22,27 @@ from django.conf import settings
 from django.http import FileResponse, StreamingHttpResponse
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
-from rest_framework.reverse import reverse
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
+from catalog.kinds import KINDS, kind_choices
 from imports import error_reports
-from imports.engine.errors import ImportRejected
-from imports.engine.kinds import KINDS
-from imports.file_checks import FileRefused, check_upload_size, max_upload_bytes
-from imports.models import ImportJob, ImportStatus
-from imports.progress import read_progress
-from imports.selectors import error_summary, job_summary, row_errors, visible_jobs
-from imports.services import JobStateError, cancel_import, retry_import, start_import
+from imports.file_checks import check_upload_size, max_upload_bytes
+from imports.models import ImportJob, ImportSource, ImportStatus
+from imports.selectors import row_errors, visible_jobs
+from imports.serializers import ERROR_FORMATS, JobDetailSerializer, JobSerializer, KindField, QueuedSerializer
+from imports.services import cancel_import, retry_import, start_import
+from mtc.openapi import problem
 
 #: Room for the multipart envelope around the file when judging Content-Length.
 MULTIPART_SLACK_BYTES = 64 * 1024
-REFUSAL_STATUS = {
-    "file_too_large": status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-    "unsupported_file_type": status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-}
-ERROR_FORMATS = ("csv", "json", "xlsx")
 
 
 # --- Access ------------------------------------------------------------------------------
@@ -80,145 +75,12 @@ def _visible_job(request, import_id: int) -> ImportJob:
     return job
 
 
-def _problem(message: str, code: str, http_status: int) -> Response:
-    return Response({"detail": message, "code": code}, status=http_status)
-
-
-# --- Payloads (the schema of job_summary and friends) ------------------------------------
-
-
-class ProblemSerializer(serializers.Serializer):
-    """An error: ``detail`` and ``code`` (refused files), or DRF's field -> messages."""
-
-    detail = serializers.CharField(required=False)
-    code = serializers.CharField(required=False)
-
-
-class JobSummarySerializer(serializers.Serializer):
-    """A job as ``selectors.job_summary`` gives it."""
-
-    import_id = serializers.IntegerField()
-    status = serializers.ChoiceField(choices=ImportStatus.choices)
-    kind = serializers.ChoiceField(choices=sorted(KINDS))
-    system = serializers.CharField()
-    routing = serializers.CharField()
-    source = serializers.CharField()
-    dry_run = serializers.BooleanField()
-    file_name = serializers.CharField()
-    file_format = serializers.CharField()
-    file_size = serializers.IntegerField()
-    file_checksum = serializers.CharField(help_text="SHA-256 of the stored file")
-    user = serializers.CharField(allow_null=True)
-    created_at = serializers.DateTimeField()
-    started_at = serializers.DateTimeField(allow_null=True)
-    finished_at = serializers.DateTimeField(allow_null=True)
-    stage = serializers.CharField()
-    total_rows = serializers.IntegerField(allow_null=True)
-    inserted = serializers.IntegerField()
-    updated = serializers.IntegerField()
-    unchanged = serializers.IntegerField()
-    superseded = serializers.IntegerField()
-    failed = serializers.IntegerField()
-    duration_seconds = serializers.FloatField(allow_null=True)
-    success_rate = serializers.FloatField(allow_null=True)
-    rows_per_second = serializers.FloatField(allow_null=True)
-    batches_committed = serializers.IntegerField()
-    checkpoint_row = serializers.IntegerField()
-    warnings = serializers.ListField(child=serializers.CharField())
-    failure_reason = serializers.CharField()
-
-    def to_representation(self, instance):
-        return job_summary(instance)
-
-
-class ProgressSerializer(serializers.Serializer):
-    import_id = serializers.IntegerField()
-    status = serializers.CharField()
-    stage = serializers.CharField()
-    rows_done = serializers.IntegerField()
-    rows_total = serializers.IntegerField(allow_null=True)
-    percent = serializers.FloatField(allow_null=True)
-    rows_per_second = serializers.FloatField(allow_null=True)
-    eta_seconds = serializers.FloatField(allow_null=True)
-    elapsed_seconds = serializers.FloatField()
-    inserted = serializers.IntegerField()
-    updated = serializers.IntegerField()
-    unchanged = serializers.IntegerField()
-    superseded = serializers.IntegerField()
-    failed = serializers.IntegerField()
-    source = serializers.ChoiceField(choices=["redis", "database"])
-    updated_at = serializers.DateTimeField(allow_null=True)
-
-
-class ErrorSummarySerializer(serializers.Serializer):
-    failed_rows = serializers.IntegerField()
-    top_reasons = inline_serializer(
-        "TopReason", {"reason": serializers.CharField(), "rows": serializers.IntegerField()}, many=True
-    )
-    first_rows = inline_serializer(
-        "FailedRow",
-        {
-            "row_number": serializers.IntegerField(),
-            "column": serializers.CharField(),
-            "value": serializers.CharField(),
-            "error": serializers.CharField(),
-        },
-        many=True,
-    )
-
-
-class JobDetailSerializer(JobSummarySerializer):
-    cancel_requested = serializers.BooleanField()
-    attempts = serializers.IntegerField()
-    progress = ProgressSerializer()
-    error_summary = ErrorSummarySerializer()
-    links = inline_serializer(
-        "ImportLinks",
-        {
-            "self": serializers.URLField(),
-            "errors_csv": serializers.URLField(),
-            "errors_json": serializers.URLField(),
-            "errors_xlsx": serializers.URLField(),
-            "cancel": serializers.URLField(),
-            "retry": serializers.URLField(),
-        },
-    )
-
-
-class QueuedSerializer(serializers.Serializer):
-    import_id = serializers.IntegerField()
-    status = serializers.ChoiceField(choices=ImportStatus.choices)
-    url = serializers.URLField()
-
-
-def _detail(request, job: ImportJob) -> dict:
-    url = reverse("imports:detail", args=[job.pk], request=request)
-    errors = reverse("imports:errors", args=[job.pk], request=request)
-    return {
-        **job_summary(job),
-        "cancel_requested": job.cancel_requested,
-        "attempts": job.attempts,
-        "progress": read_progress(job=job),
-        "error_summary": error_summary(job=job),
-        "links": {
-            "self": url,
-            **{f"errors_{fmt}": f"{errors}?format={fmt}" for fmt in ERROR_FORMATS},
-            "cancel": reverse("imports:cancel", args=[job.pk], request=request),
-            "retry": reverse("imports:retry", args=[job.pk], request=request),
-        },
-    }
-
-
-def _queued(request, job: ImportJob) -> dict:
-    return {
-        "import_id": job.pk,
-        "status": job.status,
-        "url": reverse("imports:detail", args=[job.pk], request=request),
-    }
-
-
-def _reloaded(job: ImportJob) -> ImportJob:
-    return ImportJob.objects.select_related("result", "user").get(pk=job.pk)
+def _finished_or_queued(request, job: ImportJob, *, finished: int) -> Response:
+    """A job that ran here (``finished``: 200 or 201, the job) or was queued (202, where to follow it)."""
+    if job.status == ImportStatus.PENDING:
+        return Response(QueuedSerializer(job, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
+    job = visible_jobs(user=request.user).get(pk=job.pk)
+    return Response(JobDetailSerializer(job, context={"request": request}).data, status=finished)
 
 
 # --- Views ---------------------------------------------------------------------------------
@@ -226,7 +88,7 @@ def _reloaded(job: ImportJob) -> ImportJob:
 
 class ImportJobFilter(filters.FilterSet):
     status = filters.ChoiceFilter(choices=ImportStatus.choices)
-    kind = filters.ChoiceFilter(choices=[(name, name) for name in sorted(KINDS)])
+    kind = filters.ChoiceFilter(choices=kind_choices)
 
     class Meta:
         model = ImportJob
@@ -234,10 +96,10 @@ class ImportJobFilter(filters.FilterSet):
 
 
 PROBLEMS = {
-    400: OpenApiResponse(ProblemSerializer, description="The file or a field was refused (specific message)"),
-    401: OpenApiResponse(ProblemSerializer, description="Not authenticated"),
-    403: OpenApiResponse(ProblemSerializer, description="Not authenticated, or missing permission"),
-    404: OpenApiResponse(ProblemSerializer, description="No such import, or not yours"),
+    400: problem("The file or a field was refused (specific message)"),
+    401: problem("Not authenticated"),
+    403: problem("Not authenticated, or missing permission"),
+    404: problem("No such import, or not yours"),
 }
 
 
@@ -245,7 +107,7 @@ PROBLEMS = {
 class ImportListCreateApi(generics.ListAPIView):
     """``GET``: your imports (staff: everyone's), newest first. ``POST``: import a file."""
 
-    serializer_class = JobSummarySerializer
+    serializer_class = JobSerializer
     filterset_class = ImportJobFilter
     parser_classes = [MultiPartParser, FormParser]
 
@@ -254,7 +116,7 @@ class ImportListCreateApi(generics.ListAPIView):
             allow_empty_file=True,  # refused by check_file, with the same message as every door
             help_text="CSV, XLSX, JSON or JSON Lines; the type is told by content",
         )
-        kind = serializers.ChoiceField(choices=sorted(KINDS), default="variants")
+        kind = KindField(default=KINDS.default)
         dry_run = serializers.BooleanField(default=False, help_text="validate and count, write nothing")
 
     def get_queryset(self):
@@ -281,9 +143,9 @@ class ImportListCreateApi(generics.ListAPIView):
             201: JobDetailSerializer,
             202: QueuedSerializer,
             **PROBLEMS,
-            413: OpenApiResponse(ProblemSerializer, description="Larger than IMPORT_MAX_UPLOAD_MB"),
-            415: OpenApiResponse(ProblemSerializer, description="Not a CSV, XLSX, JSON or JSON Lines file"),
-            429: OpenApiResponse(ProblemSerializer, description="Too many imports started; see Retry-After"),
+            413: problem("Larger than IMPORT_MAX_UPLOAD_MB"),
+            415: problem("Not a CSV, XLSX, JSON or JSON Lines file"),
+            429: problem("Too many imports started; see Retry-After"),
         },
     )
     def post(self, request):
@@ -291,30 +153,22 @@ class ImportListCreateApi(generics.ListAPIView):
             declared = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             declared = 0
-        try:
-            if declared > max_upload_bytes() + MULTIPART_SLACK_BYTES:
-                check_upload_size(size=declared)  # refuses before the body is read
-            serializer = self.InputSerializer(data=request.data)
-            serializer.is_valid(raise_exception=True)
-            upload = serializer.validated_data["file"]
-            check_upload_size(size=upload.size, file_name=upload.name)
-            job = start_import(
-                stream=upload,
-                file_name=upload.name,
-                kind=serializer.validated_data["kind"],
-                user=request.user,
-                source="api",
-                dry_run=serializer.validated_data["dry_run"],
-            )
-        except FileRefused as exc:
-            return _problem(str(exc), exc.code, REFUSAL_STATUS.get(exc.code, status.HTTP_400_BAD_REQUEST))
-        except ImportRejected as exc:
-            return _problem(str(exc), "invalid_file", status.HTTP_400_BAD_REQUEST)
-        if job.status == ImportStatus.PENDING:
-            return Response(_queued(request, job), status=status.HTTP_202_ACCEPTED)
-        return Response(_detail(request, _reloaded(job)), status=status.HTTP_201_CREATED)
+        if declared > max_upload_bytes() + MULTIPART_SLACK_BYTES:
+            check_upload_size(size=declared)  # refuses before the body is read
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        upload = serializer.validated_data["file"]
+        job = start_import(
+            stream=upload,
+            file_name=upload.name,
+            kind=serializer.validated_data["kind"],
+            user=request.user,
+            source=ImportSource.API,
+            dry_run=serializer.validated_data["dry_run"],
+        )
+        return _finished_or_queued(request, job, finished=status.HTTP_201_CREATED)
 
-    @extend_schema(summary="List imports", responses={200: JobSummarySerializer(many=True), **PROBLEMS})
+    @extend_schema(summary="List imports", responses={200: JobSerializer(many=True), **PROBLEMS})
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -326,7 +180,8 @@ class ImportDetailApi(APIView):
         responses={200: JobDetailSerializer, **PROBLEMS},
     )
     def get(self, request, import_id: int):
-        return Response(_detail(request, _visible_job(request, import_id)))
+        job = _visible_job(request, import_id)
+        return Response(JobDetailSerializer(job, context={"request": request}).data)
 
 
 @extend_schema(tags=["imports"])
@@ -381,15 +236,11 @@ class ImportCancelApi(APIView):
             "(and reporting) the batches already committed. 409 when it has already finished."
         ),
         request=None,
-        responses={200: JobDetailSerializer, 409: ProblemSerializer, **PROBLEMS},
+        responses={200: JobDetailSerializer, 409: problem("Already finished (code not_cancellable)"), **PROBLEMS},
     )
     def post(self, request, import_id: int):
-        job = _visible_job(request, import_id)
-        try:
-            job = cancel_import(job=job)
-        except JobStateError as exc:
-            return _problem(str(exc), "not_cancellable", status.HTTP_409_CONFLICT)
-        return Response(_detail(request, _reloaded(job)))
+        job = cancel_import(job=_visible_job(request, import_id))
+        return Response(JobDetailSerializer(job, context={"request": request}).data)
 
 
 @extend_schema(tags=["imports"])
@@ -411,17 +262,11 @@ class ImportRetryApi(APIView):
         responses={
             200: JobDetailSerializer,
             202: QueuedSerializer,
-            409: ProblemSerializer,
-            429: ProblemSerializer,
+            409: problem("Not failed or cancelled, or its stored file is gone or changed"),
+            429: problem("Too many imports started; see Retry-After"),
             **PROBLEMS,
         },
     )
     def post(self, request, import_id: int):
-        job = _visible_job(request, import_id)
-        try:
-            job = retry_import(job=job)
-        except JobStateError as exc:
-            return _problem(str(exc), "not_retryable", status.HTTP_409_CONFLICT)
-        if job.status == ImportStatus.PENDING:
-            return Response(_queued(request, job), status=status.HTTP_202_ACCEPTED)
-        return Response(_detail(request, _reloaded(job)))
+        job = retry_import(job=_visible_job(request, import_id))
+        return _finished_or_queued(request, job, finished=status.HTTP_200_OK)

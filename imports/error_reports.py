@@ -2,8 +2,7 @@
 
 Each failed row comes out with the file's own columns (in the file's order),
 then ``row_number`` and ``error``. Cells that a spreadsheet would run as a
-formula (starting with ``= + - @``, or a tab/CR) are prefixed with ``'``
-(OWASP's advice against CSV injection). Rows are streamed: a file with
+formula are guarded (``mtc.cell_guard``: a leading ``'``). Rows are streamed: a file with
 100,000 failed rows never sits in memory.
 """
 
@@ -16,19 +15,14 @@ from collections.abc import Iterable, Iterator
 
 from openpyxl import Workbook
 
-from imports.engine.rows import FORMULA_STARTS
 from imports.models import ImportJob, ImportRowError
+from mtc.cell_guard import guard_cell
 
 CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "json": "application/json",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
-
-
-def neutralize(value: object) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def report_columns(job: ImportJob) -> list[str]:
@@ -40,7 +34,7 @@ def report_rows(job: ImportJob, errors: Iterable[ImportRowError]) -> Iterator[li
     headers = report_columns(job)[:-2]
     for error in errors:
         data = error.row_data or {}
-        yield [*(neutralize(data.get(h, "")) for h in headers), str(error.row_number), neutralize(error.reason)]
+        yield [*(guard_cell(data.get(h, "")) for h in headers), str(error.row_number), guard_cell(error.reason)]
 
 
 def iter_csv(job: ImportJob, errors: Iterable[ImportRowError]) -> Iterator[str]:

@@ -12,9 +12,9 @@ from typing import BinaryIO
 
 from django.conf import settings
 
+from catalog.kinds import KINDS
 from imports.engine.columns import map_columns
 from imports.engine.errors import ImportRejected
-from imports.engine.kinds import get_kind
 from imports.engine.readers import count_data_rows, detect_format, open_table
 
 
@@ -26,8 +26,7 @@ class FileRefused(ImportRejected):
     """
 
     def __init__(self, message: str, *, code: str):
-        super().__init__(message)
-        self.code = code
+        super().__init__(message, code=code)
 
 
 @dataclass(frozen=True)
@@ -72,7 +71,7 @@ def check_file(
     without the kind's required columns, or a header with no data rows: the
     refusals that need no job.
     """
-    spec = get_kind(kind)
+    spec = KINDS.get(kind)
     label = os.path.basename(file_name) or "The file"
     stream.seek(0)
     head = stream.read(64 * 1024)

@@ -10,20 +10,15 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 
-from imports.engine.kinds import KINDS, KindSpec
-from imports.models import ImportKind
+from catalog.kinds import KINDS, Kind, kind_choices
 
 
-def kind_columns(spec: KindSpec) -> str:
+def kind_columns(kind: Kind) -> str:
     """The columns of a kind in words: ``item_name, color_name, size_name (required); description, ...``."""
-    required = [field.name for field in spec.fields if field.required]
-    optional = [field.name for field in spec.fields if not field.required]
+    required = [column.name for column in kind.columns if column.required]
+    optional = [column.name for column in kind.columns if not column.required]
     text = f"{', '.join(required)} (required)"
     return f"{text}; {', '.join(optional)} (optional)" if optional else text
-
-
-def kind_choices() -> list[tuple[str, str]]:
-    return [(kind.value, kind.label) for kind in ImportKind if kind.value in KINDS]
 
 
 class ImportFileForm(forms.Form):
@@ -35,7 +30,7 @@ class ImportFileForm(forms.Form):
     kind = forms.ChoiceField(
         label="What the file holds",
         choices=kind_choices,
-        initial=ImportKind.VARIANTS,
+        initial=KINDS.default,
         widget=forms.RadioSelect,
     )
     sheet = forms.CharField(
@@ -55,4 +50,4 @@ class ImportFileForm(forms.Form):
     @staticmethod
     def columns_by_kind() -> dict[str, str]:
         """What each choice of ``kind`` expects, for the page to show under the choices."""
-        return {name: kind_columns(spec) for name, spec in KINDS.items()}
+        return {kind.name: kind_columns(kind) for kind in KINDS}

@@ -15,12 +15,7 @@ from django.core.files import File
 from django.db import models
 from django.utils import timezone
 
-
-class ImportKind(models.TextChoices):
-    VARIANTS = "variants", "Item variants"
-    ITEMS = "items", "Items"
-    COLORS = "colors", "Colors"
-    SIZES = "sizes", "Sizes"
+from catalog.kinds import KINDS, kind_choices
 
 
 class ImportSystem(models.TextChoices):
@@ -47,6 +42,18 @@ class ImportStatus(models.TextChoices):
         return frozenset({cls.COMPLETED, cls.COMPLETED_WITH_ERRORS, cls.FAILED, cls.CANCELLED})
 
 
+class ImportStage(models.TextChoices):
+    """Where a job is in its run; the labels are what the progress bar says."""
+
+    WAITING = "waiting", "Waiting for the background worker"
+    STARTING = "starting", "Starting"
+    READING = "reading", "Reading and checking the file"
+    WRITING = "writing", "Saving rows"
+    RESUMING = "resuming", "Resuming after an interruption"
+    REQUEUED = "requeued", "Waiting to resume"
+    DONE = "done", "Finished"
+
+
 class ImportFormat(models.TextChoices):
     CSV = "csv", "CSV"
     XLSX = "xlsx", "Excel (XLSX)"
@@ -61,12 +68,22 @@ class ImportJob(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     status = models.CharField(max_length=32, choices=ImportStatus.choices, default=ImportStatus.PENDING, db_index=True)
-    kind = models.CharField(max_length=16, choices=ImportKind.choices, default=ImportKind.VARIANTS)
+    #: A kind of ``catalog.kinds`` (choices read from the registry when validated).
+    kind = models.CharField(max_length=16, choices=kind_choices, default=KINDS.default)
     system = models.CharField(max_length=16, choices=ImportSystem.choices, default=ImportSystem.UPSERT)
     #: Why this system was chosen (the USE_NEW_IMPORT_SYSTEM decision, or an explicit choice).
     routing = models.CharField(max_length=200, blank=True, default="")
     source = models.CharField(max_length=16, choices=ImportSource.choices, default=ImportSource.CLI)
     dry_run = models.BooleanField(default=False)
+    #: The dry run (the admin's preview) whose checked file this import imports; one import per dry run.
+    checked_by = models.OneToOneField(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="confirmed_import",
+        limit_choices_to={"dry_run": True},
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -96,7 +113,7 @@ class ImportJob(models.Model):
     warnings = models.JSONField(default=list, blank=True)
 
     # Progress and the resume checkpoint (committed with each batch).
-    stage = models.CharField(max_length=32, blank=True, default="")
+    stage = models.CharField(max_length=32, choices=ImportStage.choices, blank=True, default="")
     total_rows = models.PositiveIntegerField(null=True, blank=True)
     rows_processed = models.PositiveIntegerField(default=0)
     #: The file row number up to which every batch is committed (resume point).

@@ -14,10 +14,11 @@ It is a sample, not a forecast of every row:
   row of the file (beyond the sample) supersedes may show a change that the
   later row will replace;
 * a row is an *update* when a value of the kind's own master differs, in a
-  column the file has (the engine never writes an absent column): variants
-  compare sku, price and stock, items their description. A variants file
-  also writes each item's description, which the figures do not count as a
-  variant update, and neither does this sample.
+  column the file has (the engine never writes an absent column): the
+  kind's values (``catalog.kinds``: variants compare sku, price and stock,
+  items their description). A variants file also writes each item's
+  description, which the figures do not count as a variant update, and
+  neither does this sample.
 """
 
 from __future__ import annotations
@@ -25,19 +26,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from catalog.models import Color, Item, ItemVariant, Size
+from catalog.kinds import KINDS
+from catalog.selectors import live_rows
 from imports.engine.columns import map_columns
 from imports.engine.errors import ImportRejected
-from imports.engine.kinds import get_kind
 from imports.engine.readers import open_stored_table
 from imports.engine.rows import row_parser
 from imports.models import ImportJob
-from imports.services import CHECKED_BY_DRY_RUN
 
 #: Data rows read from the top of the file.
 SCAN_ROWS = 500
-#: The values of each kind's own master that make a row an update.
-COMPARED = {"variants": ("sku", "price", "stock"), "items": ("description",), "colors": (), "sizes": ()}
 EMPTY = "(empty)"
 
 
@@ -79,7 +77,7 @@ def shown(value: object) -> str:
 
 def sample_changes(*, job: ImportJob, limit: int = 5, scan: int = SCAN_ROWS) -> ChangeSample | None:
     """Up to ``limit`` rows the import would add and ``limit`` it would update; None if the file cannot be read."""
-    spec = get_kind(job.kind)
+    spec = KINDS.get(job.kind)
     winners: dict[tuple, tuple[int, dict]] = {}
     read = 0
     exhausted = True
@@ -95,22 +93,24 @@ def sample_changes(*, job: ImportJob, limit: int = 5, scan: int = SCAN_ROWS) -> 
                 values, problems = parse(cells)
                 if problems:
                     continue
-                record = dict(zip(spec.field_names, values, strict=True))
+                record = dict(zip(spec.column_names, values, strict=True))
                 key = tuple(record[name] for name in spec.key)
                 winners.pop(key, None)  # the last row of a key wins, and takes its place in file order
                 winners[key] = (row_number, record)
     except (ImportRejected, OSError, ValueError):
         return None
-    compared = [name for name in COMPARED[spec.name] if name in columns.present]
+    compared = [name for name in spec.values if name in columns.present]
     headers = columns.headers
-    stored = _stored(spec.name, list(winners))
+    stored = {
+        key: dict(zip(spec.values, values, strict=True)) for key, values in live_rows(kind=spec, keys=winners).items()
+    }
     inserts, updates = [], []
     for key, (row_number, record) in sorted(winners.items(), key=lambda entry: entry[1][0]):
         label = " / ".join(key)
         current = stored.get(key)
         if current is None:
             if len(inserts) < limit:
-                values = [(headers[name], shown(record[name])) for name in spec.field_names if name in headers]
+                values = [(headers[name], shown(record[name])) for name in spec.column_names if name in headers]
                 inserts.append(SampleRow(row_number, label, values=values))
             continue
         changes = [
@@ -123,39 +123,3 @@ def sample_changes(*, job: ImportJob, limit: int = 5, scan: int = SCAN_ROWS) -> 
         if len(inserts) >= limit and len(updates) >= limit:
             break
     return ChangeSample(inserts=inserts, updates=updates, rows_read=read, whole_file=exhausted)
-
-
-def _stored(kind: str, keys: list[tuple]) -> dict[tuple, dict]:
-    """The live row of each key (its compared values), in a few queries whatever the number of keys."""
-    if not keys:
-        return {}
-    if kind == "items":
-        rows = Item.objects.filter(name__in=[key[0] for key in keys]).values("name", "description")
-        return {(row["name"],): row for row in rows}
-    if kind == "colors":
-        names = Color.objects.filter(color_name__in=[key[0] for key in keys]).values_list("color_name", flat=True)
-        return {(name,): {} for name in names}
-    if kind == "sizes":
-        names = Size.objects.filter(size_name__in=[key[0] for key in keys]).values_list("size_name", flat=True)
-        return {(name,): {} for name in names}
-    items = dict(Item.objects.filter(name__in={key[0] for key in keys}).values_list("pk", "name"))
-    colors = dict(Color.objects.filter(color_name__in={key[1] for key in keys}).values_list("pk", "color_name"))
-    sizes = dict(Size.objects.filter(size_name__in={key[2] for key in keys}).values_list("pk", "size_name"))
-    if not (items and colors and sizes):
-        return {}
-    variants = ItemVariant.objects.filter(item_id__in=items, color_id__in=colors, size_id__in=sizes).values(
-        "item_id", "color_id", "size_id", "sku", "price", "stock"
-    )
-    wanted = set(keys)
-    found = {}
-    for row in variants:
-        key = (items[row["item_id"]], colors[row["color_id"]], sizes[row["size_id"]])
-        if key in wanted:
-            found[key] = row
-    return found
-
-
-def import_of_dry_run(*, dry_run_job: ImportJob) -> ImportJob | None:
-    """The import started from this dry run's file (``services.import_checked_file``), if any."""
-    started = ImportJob.objects.filter(dry_run=False, **{f"options__{CHECKED_BY_DRY_RUN}": dry_run_job.pk})
-    return started.order_by("import_id").first()

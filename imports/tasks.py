@@ -1,9 +1,11 @@
 """The background worker's entry points (django-q2, ``manage.py qcluster``).
 
-Thin doors onto :mod:`imports.services`: the broker delivers a job id, the
-service decides what to do with it. Each may run more than once for the same
+Thin doors onto :mod:`imports.runtime`: the broker delivers a job id, the
+runtime decides what to do with it. Each may run more than once for the same
 job (the broker re-delivers a task whose worker died, the sweeper queues an
-orphaned job again) and that is safe: see the crash-safety rules in services.
+orphaned job again) and that is safe: see the crash-safety rules in
+:mod:`imports.runtime`. The schedules (migrations 0003, 0004 and 0006) call
+these by their dotted paths.
 """
 
 from __future__ import annotations
@@ -12,14 +14,14 @@ import logging
 
 from django.db import DatabaseError
 
-from imports import services
+from imports import runtime
 
 logger = logging.getLogger(__name__)
 
 
 def run_import(import_id: int) -> dict | None:
     """Run, or resume, one import job; the task django-q2 executes."""
-    job = services.execute_import(import_id=import_id, worker=services.worker_name())
+    job = runtime.execute_import(import_id=import_id, worker=runtime.worker_name())
     if job is None:
         return None
     return {"import_id": job.import_id, "status": job.status}
@@ -27,7 +29,12 @@ def run_import(import_id: int) -> dict | None:
 
 def recover_orphaned_imports() -> list[int]:
     """Queue again the jobs whose worker died (a django-q2 schedule, every minute)."""
-    return services.recover_orphaned_jobs()
+    return runtime.recover_orphaned_jobs()
+
+
+def record_worker_heartbeat() -> str:
+    """The worker's proof of life (a django-q2 schedule, every minute), read by the health check."""
+    return runtime.record_worker_heartbeat()
 
 
 def recover_on_worker_start(sender=None, proc_name: str = "", **kwargs) -> None:
@@ -37,7 +44,7 @@ def recover_on_worker_start(sender=None, proc_name: str = "", **kwargs) -> None:
     without it a restarted cluster would leave them until the next sweep.
     """
     try:
-        recovered = services.recover_orphaned_jobs()
+        recovered = runtime.recover_orphaned_jobs()
     except DatabaseError:
         logger.warning("Could not look for orphaned imports in %s", proc_name, exc_info=True)
         return

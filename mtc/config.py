@@ -9,7 +9,6 @@ message naming the key, the value and what is accepted: a typo in
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -102,31 +101,3 @@ def read_rate(env: dict[str, str], key: str, default: str) -> str:
     if not match or int(match.group(1)) < 1 or match.group(2) not in RATE_PERIODS:
         raise _invalid(key, raw, "N/second, N/minute, N/hour or N/day with N at least 1, e.g. 10/minute")
     return f"{int(match.group(1))}/{RATE_PERIODS[match.group(2)]}"
-
-
-@dataclass(frozen=True)
-class RolloutFlag:
-    """The parsed ``USE_NEW_IMPORT_SYSTEM`` value (the guide's phases 3 and 4).
-
-    ``mode`` is one of ``false``, ``true``, ``test_users_only`` or
-    ``percentage``; ``percentage`` is only meaningful for the last.
-    """
-
-    mode: str
-    percentage: int = 0
-
-    def __str__(self) -> str:
-        return f"percentage:{self.percentage}" if self.mode == "percentage" else self.mode
-
-
-ROLLOUT_ACCEPTED = "false, true, test_users_only or percentage:N with N from 0 to 100"
-
-
-def parse_rollout_flag(raw: str, *, key: str = "USE_NEW_IMPORT_SYSTEM") -> RolloutFlag:
-    text = (raw or "false").strip().lower()
-    if text in ("false", "true", "test_users_only"):
-        return RolloutFlag(mode=text)
-    match = re.fullmatch(r"percentage:(\d{1,3})", text)
-    if match and int(match.group(1)) <= 100:
-        return RolloutFlag(mode="percentage", percentage=int(match.group(1)))
-    raise _invalid(key, raw, ROLLOUT_ACCEPTED)

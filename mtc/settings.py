@@ -112,9 +112,6 @@ IMPORT_BATCH_SIZE = config.read_positive_int(ENV, "IMPORT_BATCH_SIZE", default=1
 IMPORT_MAX_ROWS = config.read_positive_int(ENV, "IMPORT_MAX_ROWS", default=50000)
 IMPORT_TIMEOUT_SECONDS = config.read_positive_int(ENV, "IMPORT_TIMEOUT_SECONDS", default=600)
 IMPORT_BACKGROUND_THRESHOLD = config.read_positive_int(ENV, "IMPORT_BACKGROUND_THRESHOLD", default=1000)
-USE_NEW_IMPORT_SYSTEM = str(config.parse_rollout_flag(ENV.get("USE_NEW_IMPORT_SYSTEM", "false")))
-IMPORT_TEST_USER_IDS = config.read_int_list(ENV, "IMPORT_TEST_USER_IDS")
-IMPORT_TEST_USERS_GROUP = ENV.get("IMPORT_TEST_USERS_GROUP", "import-test-users")
 # false: batch commits do not wait for the WAL flush (a crash redoes them on resume).
 IMPORT_SYNCHRONOUS_COMMIT = config.read_bool(ENV, "IMPORT_SYNCHRONOUS_COMMIT", default=False)
 IMPORT_MAX_UPLOAD_MB = config.read_positive_int(ENV, "IMPORT_MAX_UPLOAD_MB", default=100)
@@ -132,6 +129,16 @@ IMPORT_ALERT_MAX_ERROR_RATE = config.read_fraction_percent(ENV, "IMPORT_ALERT_MA
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# --- The migration's rollout kit (imports/rollout/) ------------------------------
+# The legacy LOCK TABLE importer, the USE_NEW_IMPORT_SYSTEM flag that routes users
+# to it, the comparison, per-importer metrics and health checks. The guide's
+# phase 5 deletes imports/rollout/ and this block (after `migrate rollout zero`).
+INSTALLED_APPS.append("imports.rollout")
+# Checked when the app starts (imports/rollout/routing.py): false, true, test_users_only, percentage:N.
+USE_NEW_IMPORT_SYSTEM = ENV.get("USE_NEW_IMPORT_SYSTEM", "false")
+IMPORT_TEST_USER_IDS = config.read_int_list(ENV, "IMPORT_TEST_USER_IDS")
+IMPORT_TEST_USERS_GROUP = ENV.get("IMPORT_TEST_USERS_GROUP", "import-test-users")
 
 # --- Cache (DRF throttling, progress fallback) ---------------------------------
 if RATELIMIT_STORAGE_URL:
@@ -174,8 +181,8 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    # The throttle of import creation reads IMPORT_RATE_LIMIT itself (imports/apis.py).
-    "DEFAULT_THROTTLE_RATES": {"imports": IMPORT_RATE_LIMIT},
+    # Every error answer is {"detail", "code", ...}; domain errors are mapped to HTTP there.
+    "EXCEPTION_HANDLER": "mtc.api_errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "MTC Catalog Imports API",

@@ -1,15 +1,15 @@
-"""Top-level URLs: the admin (with the import screens) and the API.
+"""Top-level URLs: the admin and the API, each app's routes from its own URLconf.
 
-Everything under ``/api/`` is listed in ``api_patterns``: add an endpoint
-there (one line) and it is served, documented at ``/api/docs/`` and
-described in the OpenAPI schema at ``/api/schema/``.
+Everything under ``/api/`` is an app's ``urls.py`` (imports, the catalog,
+and the rollout kit's monitoring while it is installed) plus the schema and
+its documentation: an endpoint added to an app's URLconf is served,
+documented at ``/api/docs/`` and described at ``/api/schema/``.
 """
 
+from django.apps import apps
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-
-from imports.monitoring_apis import ImportHealthApi, ImportMetricsApi
 
 # The admin app is installed as SimpleAdminConfig (see settings): the admin
 # modules load with the URLs, not in every management command.
@@ -18,11 +18,11 @@ admin.autodiscover()
 api_patterns = [
     path("", include("imports.urls")),
     path("", include("catalog.urls")),
-    path("metrics/imports/", ImportMetricsApi.as_view(), name="import-metrics"),
-    path("health/imports/", ImportHealthApi.as_view(), name="import-health"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]
+if apps.is_installed("imports.rollout"):
+    api_patterns.append(path("", include("imports.rollout.urls")))
 
 urlpatterns = [
     path("admin/", admin.site.urls),

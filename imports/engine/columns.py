@@ -15,8 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from catalog.kinds import Column, Kind
 from imports.engine.errors import ImportRejected
-from imports.engine.kinds import KindSpec
 
 _SEPARATORS = re.compile(r"[\s\-_]+")
 
@@ -30,7 +30,7 @@ def canonical_header(header: str) -> str:
 class ColumnMap:
     """Where each present field sits in a row, and what was left out."""
 
-    kind: KindSpec
+    kind: Kind
     #: field name -> index of its cell in a row
     positions: dict[str, int]
     #: field name -> the header as written in the file
@@ -49,12 +49,12 @@ class ColumnMap:
         return [f"Ignored column(s) not used by {_an(self.kind.name)} import: {names}."]
 
 
-def map_columns(headers: list[str], kind: KindSpec) -> ColumnMap:
+def map_columns(headers: list[str], kind: Kind) -> ColumnMap:
     """Map a file's header row to the kind's fields, or reject the file (see the module doc)."""
     lookup: dict[str, str] = {}
-    for spec in kind.fields:
-        for name in (spec.name, *spec.aliases):
-            lookup[name] = spec.name
+    for column in kind.columns:
+        for name in (column.name, *column.aliases):
+            lookup[name] = column.name
     positions: dict[str, int] = {}
     written: dict[str, str] = {}
     unknown: list[str] = []
@@ -74,7 +74,7 @@ def map_columns(headers: list[str], kind: KindSpec) -> ColumnMap:
     missing = [name for name in kind.required if name not in positions]
     if missing:
         found = ", ".join(repr(str(h)) for h in headers if str(h).strip()) or "none"
-        expected = ", ".join(_expected(spec) for spec in kind.fields)
+        expected = ", ".join(_expected(column) for column in kind.columns)
         raise ImportRejected(
             f"Missing required column(s) {', '.join(missing)} for {_an(kind.name)} import. "
             f"Found: {found}. Expected: {expected}."
@@ -82,9 +82,9 @@ def map_columns(headers: list[str], kind: KindSpec) -> ColumnMap:
     return ColumnMap(kind=kind, positions=positions, headers=written, unknown=unknown)
 
 
-def _expected(spec) -> str:
-    notes = (["required"] if spec.required else []) + [f"or {alias}" for alias in spec.aliases]
-    return f"{spec.name} ({', '.join(notes)})" if notes else spec.name
+def _expected(column: Column) -> str:
+    notes = (["required"] if column.required else []) + [f"or {alias}" for alias in column.aliases]
+    return f"{column.name} ({', '.join(notes)})" if notes else column.name
 
 
 def _an(word: str) -> str:

@@ -3,12 +3,25 @@
 ``ImportRejected`` is raised before any master row is written (bad file,
 missing column, too many rows): the job fails and nothing changed.
 ``ImportStopped`` is raised between batches (timeout, cancel): what was
-committed stays and is reported.
+committed stays and is reported. ``RowsRefused`` is raised by a strategy
+that is all-or-nothing (the legacy importer) at its first bad row: nothing
+was kept, and the row's error is recorded.
 """
 
+from __future__ import annotations
 
-class ImportRejected(Exception):
+from typing import TYPE_CHECKING
+
+from mtc.errors import Refused
+
+if TYPE_CHECKING:
+    from imports.models import ImportRowError
+
+
+class ImportRejected(Refused):
     """The file cannot be imported at all; nothing was written."""
+
+    code = "invalid_file"
 
 
 class ImportStopped(Exception):
@@ -18,3 +31,12 @@ class ImportStopped(Exception):
         super().__init__(reason)
         self.reason = reason
         self.cancelled = cancelled
+
+
+class RowsRefused(Exception):
+    """Rows refused a run that keeps nothing unless every row is good; ``errors`` are recorded."""
+
+    def __init__(self, reason: str, *, errors: list[ImportRowError]):
+        super().__init__(reason)
+        self.reason = reason
+        self.errors = errors

@@ -1,25 +1,27 @@
 """Raw row -> normalised values, or every problem the row has.
 
-The rules, applied the same way to every file format:
+The rules, applied the same way to every file format, by column type
+(``catalog.kinds``: a column's type and limits come from its model field):
 
-* keys (item, color and size names) are trimmed, inner whitespace runs
+* names (``name``: item, color and size names) are trimmed, inner whitespace runs
   (spaces, tabs, line breaks, no-break spaces) collapsed to one space and
   NFC-normalised (``catalog.keys``); case is kept, so matching is exact. They
   must be non-empty when required and fit their column (``max_length``
   characters after normalisation; exactly at the limit is fine);
-* ``description`` is trimmed and its line breaks written ``\\n`` (a CRLF file
+* ``text`` (``description``) is trimmed and its line breaks written ``\\n`` (a CRLF file
   and an LF file give the same text); tabs and inner line breaks are kept;
-* ``sku`` is trimmed and must be one line (a tab or line break inside it is
+* ``code`` (``sku``) is trimmed and must be one line (a tab or line break inside it is
   refused) within its length;
-* ``price`` is a non-negative decimal with at most 2 decimal places that fits
-  ``numeric(12,2)`` (at most 9999999999.99). Trailing zeros are not decimal
+* ``decimal`` (``price``) is a non-negative decimal with at most the field's
+  decimal places that fits its digits (``numeric(12,2)``: 2 places, at most
+  9999999999.99). Trailing zeros are not decimal
   places: ``10.500`` is 10.50. Written as plain digits with an optional
   ``+`` and a ``.`` decimal point; a decimal comma or thousands separator,
   scientific notation (``1e2``, which is how spreadsheets write numbers they
   have already rounded), ``NaN``/``Infinity`` and currency signs are refused,
   each with its own reason. Numbers typed in the file (JSON numbers, XLSX
   numeric cells) are taken by value;
-* ``stock`` is a non-negative whole number that fits ``integer``. ``+5`` and
+* ``count`` (``stock``) is a non-negative whole number that fits ``integer``. ``+5`` and
   ``5.0`` (text, or an XLSX number 5.0) are 5; ``5.5`` is refused;
 * XLSX numbers are floats: they are read at Excel's own precision (15
   significant digits), so a cell Excel shows as 21.99 is 21.99, not
@@ -53,13 +55,13 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from catalog.keys import normalize_key
+from catalog.kinds import Column
 from imports.engine.columns import ColumnMap
-from imports.engine.kinds import FieldSpec
 from imports.engine.readers import ExcelError, NotAnObject, UnsavedFormula
+from mtc.cell_guard import unguard_cell
 
-MAX_PRICE = Decimal("9999999999.99")
-MAX_STOCK = 2_147_483_647
-CENTS = Decimal("0.01")
+#: The largest whole number a ``count`` column stores (PostgreSQL's ``integer``).
+MAX_COUNT = 2_147_483_647
 #: Control characters refused anywhere (everything but tab, LF and CR).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _LINE_BREAKS = re.compile(r"[\t\n\r]")
@@ -83,10 +85,6 @@ class CellProblem(Exception):
         self.reason = reason
 
 
-#: What a failed-rows export prefixes with ``'`` against formula injection.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
 def cell_text(cell: object) -> str:
     """Any cell value (CSV text, an XLSX number or date, a JSON value) as text.
 
@@ -97,9 +95,7 @@ def cell_text(cell: object) -> str:
     Raises :class:`CellProblem` for a value that is not a single value.
     """
     if type(cell) is str:
-        if cell[:1] == "'" and cell[1:2] in FORMULA_STARTS:
-            return cell[1:]
-        return cell
+        return unguard_cell(cell) if cell[:1] == "'" else cell
     if cell is None:
         return ""
     if isinstance(cell, ExcelError):
@@ -208,26 +204,35 @@ def _code_reader(max_length: int) -> Callable[[object], str]:
     return read
 
 
-_PRICE_EXAMPLE = "e.g. 19.99"
+_DECIMAL_EXAMPLE = "e.g. 19.99"
 
 
-def _price_reader(cell: object) -> Decimal | None:
-    value = _number_value(cell)
-    if value is None:
-        text = cell_text(cell).strip()
-        if not text:
-            return None
-        value = _parse_number(text, _PRICE_EXAMPLE)
-    if not value.is_finite():
-        raise CellProblem(f"is not a number ({_PRICE_EXAMPLE})")
-    if value < 0:
-        raise CellProblem("must be 0 or more")
-    if value > MAX_PRICE:
-        raise CellProblem(f"is larger than the maximum {MAX_PRICE}")
-    cents = value.quantize(CENTS)
-    if cents != value:
-        raise CellProblem("has more than 2 decimal places")
-    return cents + 0  # + 0 turns -0.00 into 0.00
+def _decimal_reader(column: Column) -> Callable[[object], Decimal | None]:
+    """A non-negative decimal within the column's digits and decimal places, or None for an empty cell."""
+    largest = column.max_value
+    places = column.decimal_places or 0
+    quantum = Decimal(10) ** -places
+    too_precise = f"has more than {places} decimal place{'s' if places != 1 else ''}"
+
+    def read(cell: object) -> Decimal | None:
+        value = _number_value(cell)
+        if value is None:
+            text = cell_text(cell).strip()
+            if not text:
+                return None
+            value = _parse_number(text, _DECIMAL_EXAMPLE)
+        if not value.is_finite():
+            raise CellProblem(f"is not a number ({_DECIMAL_EXAMPLE})")
+        if value < 0:
+            raise CellProblem("must be 0 or more")
+        if largest is not None and value > largest:
+            raise CellProblem(f"is larger than the maximum {largest}")
+        rounded = value.quantize(quantum)
+        if rounded != value:
+            raise CellProblem(too_precise)
+        return rounded + 0  # + 0 turns -0.00 into 0.00
+
+    return read
 
 
 _COUNT_EXAMPLE = "a whole number, e.g. 12"
@@ -251,30 +256,30 @@ def _count_reader(cell: object) -> int | None:
                 raise CellProblem(f"is not a number ({_COUNT_EXAMPLE})")
             if number < 0:
                 raise CellProblem("must be 0 or more")
-            if number > MAX_STOCK:
-                raise CellProblem(f"is larger than the maximum {MAX_STOCK}")
+            if number > MAX_COUNT:
+                raise CellProblem(f"is larger than the maximum {MAX_COUNT}")
             if number != number.to_integral_value():
                 raise CellProblem("must be a whole number")
         value = int(number)
     if value < 0:
         raise CellProblem("must be 0 or more")
-    if value > MAX_STOCK:
-        raise CellProblem(f"is larger than the maximum {MAX_STOCK}")
+    if value > MAX_COUNT:
+        raise CellProblem(f"is larger than the maximum {MAX_COUNT}")
     return value
 
 
-def _reader_for(spec: FieldSpec) -> Callable[[object], object]:
-    if spec.type == "name":
-        return _name_reader(spec.max_length, spec.required)
-    if spec.type == "text":
+def _reader_for(column: Column) -> Callable[[object], object]:
+    if column.type == "name":
+        return _name_reader(column.max_length or 0, column.required)
+    if column.type == "text":
         return _text_reader
-    if spec.type == "code":
-        return _code_reader(spec.max_length)
-    if spec.type == "price":
-        return _price_reader
-    if spec.type == "count":
+    if column.type == "code":
+        return _code_reader(column.max_length)
+    if column.type == "decimal":
+        return _decimal_reader(column)
+    if column.type == "count":
         return _count_reader
-    raise ValueError(f"unknown field type {spec.type!r}")
+    raise ValueError(f"unknown column type {column.type!r}")
 
 
 def _shown(cell: object) -> str:
@@ -303,14 +308,14 @@ def row_parser(columns: ColumnMap, *, width: int) -> RowParser:
     problem of the row. A problem's ``reason`` starts with the column's header
     as written in the file (``"Price must be 0 or more"``).
     """
-    fields = columns.kind.fields
+    kind_columns = columns.kind.columns
     plan = [
-        (slot, columns.positions[spec.name], _reader_for(spec), columns.headers[spec.name])
-        for slot, spec in enumerate(fields)
-        if spec.name in columns.positions
+        (slot, columns.positions[column.name], _reader_for(column), columns.headers[column.name])
+        for slot, column in enumerate(kind_columns)
+        if column.name in columns.positions
     ]
     labels = {header: header.strip() for _, _, _, header in plan}
-    empty = [None] * len(fields)
+    empty = [None] * len(kind_columns)
 
     def parse(cells: list) -> tuple[tuple | None, list[RowProblem]]:
         if cells and isinstance(cells[0], NotAnObject):
@@ -341,7 +346,12 @@ def row_parser(columns: ColumnMap, *, width: int) -> RowParser:
 
 # --- many rows at once ----------------------------------------------------------
 
-_PLAIN_PRICE = re.compile(r"[0-9]{1,10}(?:\.[0-9]{0,2})?")
+
+def _plain_decimal(column: Column) -> re.Pattern:
+    """Digits a ``decimal`` column stores as they are: at most its whole digits and places, no sign."""
+    places = column.decimal_places or 0
+    whole = (column.max_digits or 30) - places
+    return re.compile(rf"[0-9]{{1,{whole}}}(?:\.[0-9]{{0,{places}}})?")
 
 
 @dataclass
@@ -354,7 +364,7 @@ class ParsedRows:
     problems: dict[int, list[RowProblem]]
 
 
-def _fast_column(spec: FieldSpec, column: list) -> tuple[list, list[int]]:
+def _fast_column(spec: Column, column: list) -> tuple[list, list[int]]:
     """The values of a column's plainly valid cells, and the indexes of the doubtful ones.
 
     Whole-column checks (one ``join``, then ``isprintable``/``isascii``) clear
@@ -385,9 +395,9 @@ def _fast_column(spec: FieldSpec, column: list) -> tuple[list, list[int]]:
             doubtful += [i for i, v in enumerate(values) if len(v) > spec.max_length]
         return values, doubtful
     values = [cell.strip() or None for cell in column]
-    if spec.type == "price":
-        # Plain digits are already a valid price: the staging column reads "10.5" as 10.50.
-        plain = _PLAIN_PRICE.fullmatch
+    if spec.type == "decimal":
+        # Plain digits are already a valid value: the staging column reads "10.5" as 10.50.
+        plain = _plain_decimal(spec).fullmatch
         doubtful += [i for i, v in enumerate(values) if v is not None and not plain(v)]
         return values, doubtful
     doubtful += [i for i, v in enumerate(values) if v is not None and not (v.isdigit() and v.isascii() and len(v) < 10)]
@@ -411,7 +421,7 @@ def chunk_parser(columns: ColumnMap, *, width: int) -> ChunkParser:
     table's typed columns read it as such.
     """
     parse_row = row_parser(columns, width=width)
-    specs = columns.kind.fields
+    specs = columns.kind.columns
     plan = [(slot, columns.positions[s.name], s) for slot, s in enumerate(specs) if s.name in columns.positions]
 
     def parse(rows: list[list]) -> ParsedRows:

@@ -3,8 +3,10 @@
     read -> map columns -> validate -> stage -> batch -> upsert -> record -> report
 
 ``run_job`` takes a job that its caller has claimed (status ``running``) and
-brings it to an end state. It is also how a job resumes: batches up to the
-job's ``checkpoint_row`` are already committed, so they are skipped.
+brings it to an end state with the job's strategy (``strategies``): this
+module's :class:`UpsertRun`, the engine's own. It is also how a job resumes:
+batches up to the job's ``checkpoint_row`` are already committed, so they
+are skipped.
 
 Rules of the road:
 
@@ -26,7 +28,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
@@ -34,16 +35,15 @@ from django.conf import settings
 from django.db import DatabaseError, DataError, IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
-from imports.engine import record
+from imports.engine import record, strategies
 from imports.engine.columns import ColumnMap, map_columns
-from imports.engine.errors import ImportRejected, ImportStopped
-from imports.engine.kinds import get_kind
+from imports.engine.errors import ImportRejected
 from imports.engine.readers import Table, open_stored_table
 from imports.engine.rows import ParsedRows, chunk_parser
 from imports.engine.staging import INVALID, WRITE, Batch, Staging
+from imports.engine.strategies import ProgressCallback, Strategy
 from imports.engine.upsert import WriteCounts, classify_range, write_range
-from imports.models import ImportJob, ImportResult
-from imports.progress import Progress
+from imports.models import ImportJob, ImportResult, ImportStage, ImportSystem
 
 logger = logging.getLogger(__name__)
 
@@ -53,28 +53,28 @@ RETRY_BACKOFF_SECONDS = (0.2, 0.8, 2.0)
 #: PostgreSQL SQLSTATEs worth retrying: serialization_failure, deadlock_detected.
 TRANSIENT_SQLSTATES = frozenset({"40001", "40P01"})
 
-ProgressCallback = Callable[[Progress], None]
-
 
 def run_job(job: ImportJob, *, on_progress: ProgressCallback | None = None) -> ImportJob:
-    """Run (or resume) a claimed job to its end state and return it."""
-    if job.system == "legacy":
-        from imports.engine.legacy import run_legacy_job
+    """Run (or resume) a claimed job to its end state with its system's strategy, and return it."""
+    strategy = strategies.strategy_for(job.system)
+    if strategy is None:
+        return record.failed(
+            job,
+            f"This import was routed to the {job.system} importer, which is not installed here; "
+            f"nothing was imported. Start it again to use the {ImportSystem.UPSERT.label.lower()} importer.",
+        )
+    return strategy(job, on_progress).execute()
 
-        return run_legacy_job(job, on_progress=on_progress)
-    return _Run(job, on_progress).execute()
 
+class UpsertRun(Strategy):
+    """The engine's strategy: stage the file, then upsert it batch by batch (see the module docstring)."""
 
-class _Run:
-    def __init__(self, job: ImportJob, on_progress: ProgressCallback | None):
-        self.job = job
-        self.kind = get_kind(job.kind)
-        self.on_progress = on_progress
-        self.started = time.monotonic()
-        self.timeout = settings.IMPORT_TIMEOUT_SECONDS
+    system = ImportSystem.UPSERT
+
+    def __init__(self, job: ImportJob, on_progress: ProgressCallback | None = None):
+        super().__init__(job, on_progress)
         options = job.options or {}
         self.batch_size = int(options.get("batch_size") or settings.IMPORT_BATCH_SIZE)
-        self.max_rows = int(options.get("max_rows") or settings.IMPORT_MAX_ROWS)
         if "batch_size" not in options:
             # A resumed run must cut the file into the same batches.
             job.options = {**options, "batch_size": self.batch_size}
@@ -83,28 +83,19 @@ class _Run:
         self.tally = _Tally.of(job)
         self.rows_resumed = self.tally.done
 
-    def execute(self) -> ImportJob:
-        job = self.job
+    def write(self) -> None:
+        columns = self._stage()
+        with _batch_session():
+            self._write(columns)
+
+    def clean_up(self) -> None:
         try:
-            columns = self._stage()
-            with _batch_session():
-                self._write(columns)
-        except ImportRejected as exc:
-            logger.info("Import %s rejected: %s", job.import_id, exc)
-            return record.failed(job, str(exc))
-        except ImportStopped as exc:
-            logger.info("Import %s stopped: %s", job.import_id, exc.reason)
-            return record.stopped(job, exc)
-        except DatabaseError as exc:
-            logger.exception("Import %s failed on a database error", job.import_id)
-            return record.failed(job, f"Database error, committed batches kept; retry resumes: {exc}")
-        finally:
-            try:
-                self.staging.drop()
-            except DatabaseError:
-                logger.warning("Could not drop staging table of import %s", job.import_id, exc_info=True)
-        self._report("done")
-        return record.completed(job)
+            self.staging.drop()
+        except DatabaseError:
+            logger.warning("Could not drop staging table of import %s", self.job.import_id, exc_info=True)
+
+    def kept(self) -> str:
+        return f"rows up to {self.job.checkpoint_row:,} are committed and kept (retry resumes from there)"
 
     # --- read, map, validate, stage ----------------------------------------
 
@@ -128,18 +119,14 @@ class _Run:
         total = 0
         for row_number, cells in table.rows:
             total += 1
-            if total > self.max_rows:
-                raise ImportRejected(
-                    f"{self.job.file_name} has more than {self.max_rows:,} data rows, the limit "
-                    f"(IMPORT_MAX_ROWS, or --max-rows for one run). Nothing was imported; split the file."
-                )
+            self.count_row(total)
             numbers.append(row_number)
             chunk.append(cells)
             if len(chunk) >= STAGE_CHUNK_ROWS:
                 self._stage_chunk(numbers, chunk, parse(chunk), table.headers)
                 numbers, chunk = [], []
-                self._check_stop()
-                self._report("reading", rows_done=total, fraction=_fraction_read(table, self.job.file_size))
+                self.check_stop()
+                self._report_reading(total, _fraction_read(table, self.job.file_size))
         self._stage_chunk(numbers, chunk, parse(chunk), table.headers)
         return total
 
@@ -158,9 +145,9 @@ class _Run:
         present = columns.present
         self.headers = columns.headers
         for batch in self.staging.batches(size=self.batch_size, after_row=self.job.checkpoint_row):
-            self._check_stop()
+            self.check_stop()
             self._write_batch(batch, present)
-            self._report("writing")
+            self.report(ImportStage.WRITING)
 
     def _write_batch(self, batch: Batch, present: frozenset[str]) -> None:
         """Commit one batch, retrying transient errors; redo it row-isolating if the database refuses a row."""
@@ -253,7 +240,7 @@ class _Run:
             row_number, *values = row
             data = {
                 self.headers[name]: _as_text(value)
-                for name, value in zip(self.kind.field_names, values, strict=True)
+                for name, value in zip(self.kind.column_names, values, strict=True)
                 if name in self.headers
             }
             errors.append(
@@ -266,40 +253,19 @@ class _Run:
             )
         return errors
 
-    # --- stop and report ----------------------------------------------------
+    # --- report -------------------------------------------------------------
 
-    def _check_stop(self) -> None:
-        elapsed = time.monotonic() - self.started
-        if elapsed > self.timeout:
-            raise ImportStopped(
-                f"Timed out after {elapsed:.0f}s (IMPORT_TIMEOUT_SECONDS={self.timeout}); "
-                f"rows up to {self.job.checkpoint_row} are committed and kept. Retry resumes from there."
-            )
-        if ImportJob.objects.filter(pk=self.job.pk, cancel_requested=True).exists():
-            raise ImportStopped(
-                f"Cancelled; rows up to {self.job.checkpoint_row} are committed and kept.", cancelled=True
-            )
+    def progress_figures(self) -> dict:
+        return {
+            "rows_done": self.tally.done,
+            "rows_resumed": self.rows_resumed,
+            **asdict(self.tally),
+        }
 
-    def _report(self, stage: str, *, rows_done: int | None = None, fraction: float | None = None) -> None:
-        if self.on_progress is None:
-            return
-        total = self.job.total_rows
-        if rows_done is None:
-            rows_done = self.tally.done
-        elif fraction and total is None:
-            # While reading, the total is not known yet: estimate it from the bytes read.
-            total = int(rows_done / fraction)
-        self.on_progress(
-            Progress(
-                import_id=self.job.import_id,
-                stage=stage,
-                rows_done=rows_done,
-                rows_total=total,
-                elapsed_seconds=round(time.monotonic() - self.started, 3),
-                rows_resumed=self.rows_resumed if stage != "reading" else 0,
-                **asdict(self.tally),
-            )
-        )
+    def _report_reading(self, rows_read: int, fraction: float | None) -> None:
+        # While reading, the total is not known yet: estimate it from the bytes read.
+        total = int(rows_read / fraction) if fraction and self.job.total_rows is None else self.job.total_rows
+        self.report(ImportStage.READING, rows_done=rows_read, rows_total=total, rows_resumed=0)
 
 
 @dataclass
@@ -382,3 +348,6 @@ def _as_text(value: object) -> str:
     if isinstance(value, dict | list | bool):
         return json.dumps(value, default=str, ensure_ascii=False)
     return str(value)
+
+
+strategies.register(UpsertRun)

@@ -11,9 +11,10 @@ Row states: ``WRITE`` (a valid row that wins its key), ``SUPERSEDED`` (a valid
 row whose key comes again later) and ``INVALID`` (the row's problems are kept
 as JSON with the original cells).
 
-For a variants file, sealing also lists each item, color and size once with
-the row where it is first needed (``first_row``), and each item with the
-description of its last valid row. A batch then creates exactly the masters
+For a kind with parents (a variants file names items, colors and sizes),
+sealing also lists each parent once with the row where it is first needed
+(``first_row``), and with the values the file carries for it (an item's
+description) from its last valid row. A batch then creates exactly the masters
 first needed in it (a few index lookups) instead of re-checking every name it
 mentions, and an item's description is written once, with its final value.
 """
@@ -26,15 +27,17 @@ from dataclasses import dataclass, field
 
 from django.db import connection
 
-from imports.engine.kinds import KindSpec
+from catalog.kinds import Column, Kind, Parent
 
 WRITE, SUPERSEDED, INVALID = 0, 1, 2
 
-_COLUMN_TYPES = {"name": "text", "text": "text", "code": "text", "price": "numeric(12,2)", "count": "integer"}
 
-
-#: The masters a variants file names, by the staging column holding the name.
-MASTER_COLUMNS = {"items": "item_name", "colors": "color_name", "sizes": "size_name"}
+def _sql_type(column: Column) -> str:
+    if column.type == "decimal":
+        return f"numeric({column.max_digits},{column.decimal_places})"
+    if column.type == "count":
+        return "integer"
+    return "text"
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,7 @@ class Batch:
     to_write: int
     superseded: int
     invalid: int
-    #: How many items/colors/sizes are first needed in this batch (variants files).
+    #: Parent relation (``item``) -> how many of them are first needed in this batch.
     first_seen: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -57,19 +60,18 @@ class Batch:
 class Staging:
     """The TEMP tables of one import run (on the default connection)."""
 
-    def __init__(self, *, kind: KindSpec, run_id: int | str):
+    def __init__(self, *, kind: Kind, run_id: int | str):
         self.kind = kind
         self.table = f"import_staging_{run_id}"
-        self.masters = tuple(MASTER_COLUMNS) if kind.name == "variants" else ()
-        self.fields = kind.field_names
+        self.fields = kind.column_names
         self.vendor = connection.vendor
-        self._nullable = [f.name for f in kind.fields if f.type in ("price", "count")] + ["problems", "raw"]
+        self._nullable = [c.name for c in kind.columns if c.type in ("decimal", "count")] + ["problems", "raw"]
 
     # --- life cycle ---------------------------------------------------------
 
     def create(self) -> None:
         self.drop()
-        columns = ", ".join(f"{f.name} {_COLUMN_TYPES[f.type]}" for f in self.kind.fields)
+        columns = ", ".join(f"{column.name} {_sql_type(column)}" for column in self.kind.columns)
         with connection.cursor() as cursor:
             cursor.execute(
                 f"CREATE TEMP TABLE {self.table} ("
@@ -79,13 +81,13 @@ class Staging:
 
     def drop(self) -> None:
         with connection.cursor() as cursor:
-            for master in MASTER_COLUMNS:
-                cursor.execute(f"DROP TABLE IF EXISTS {self.first_seen_table(master)}")
+            for parent in self.kind.parents:
+                cursor.execute(f"DROP TABLE IF EXISTS {self.first_seen_table(parent)}")
             cursor.execute(f"DROP TABLE IF EXISTS {self.table}")
 
-    def first_seen_table(self, master: str) -> str:
-        """The table listing each item/color/size of the file once, with its ``first_row``."""
-        return f"{self.table}_{master}"
+    def first_seen_table(self, parent: Parent) -> str:
+        """The table listing each item (color, size) of the file once, with its ``first_row``."""
+        return f"{self.table}_{parent.relation}"
 
     # --- loading ------------------------------------------------------------
 
@@ -126,24 +128,26 @@ class Staging:
                 f") repeated WHERE {same_key} AND {self.table}.row_number < repeated.last_row"
                 f" AND {self.table}.state = {WRITE}"
             )
-            for master in self.masters:
-                self._list_master(cursor, master)
+            for parent in self.kind.parents:
+                self._list_parent(cursor, parent)
 
-    def _list_master(self, cursor, master: str) -> None:
-        column = MASTER_COLUMNS[master]
-        table = self.first_seen_table(master)
-        if master == "items" and "description" in self.fields:
-            # The description is the last valid row's. That row always wins its
-            # key, so every item listed here has a first_row.
+    def _list_parent(self, cursor, parent: Parent) -> None:
+        """``first_seen_table(parent)``: each parent once, under its master's key column, with ``first_row``."""
+        column = parent.column
+        name = parent.master.name_column
+        table = self.first_seen_table(parent)
+        if parent.values:
+            # The parent's values are its last valid row's. That row always wins
+            # its key, so every parent listed here has a first_row.
+            values = "".join(f", latest.{value} AS {self.kind.column(value).db_column}" for value in parent.values)
             cursor.execute(
-                f"CREATE TEMP TABLE {table} AS SELECT listed.name, latest.description, listed.first_row FROM ("
-                f" SELECT {column} AS name, MIN(CASE WHEN state = {WRITE} THEN row_number END) AS first_row,"
+                f"CREATE TEMP TABLE {table} AS SELECT listed.{name}{values}, listed.first_row FROM ("
+                f" SELECT {column} AS {name}, MIN(CASE WHEN state = {WRITE} THEN row_number END) AS first_row,"
                 f"  MAX(row_number) AS last_row"
                 f" FROM {self.table} WHERE state <> {INVALID} GROUP BY {column}"
                 f") listed JOIN {self.table} latest ON latest.row_number = listed.last_row"
             )
         else:
-            name = "name" if master == "items" else column
             cursor.execute(
                 f"CREATE TEMP TABLE {table} AS SELECT {column} AS {name}, MIN(row_number) AS first_row "
                 f"FROM {self.table} WHERE state = {WRITE} GROUP BY {column}"
@@ -178,14 +182,14 @@ class Staging:
             for batch, state, count, max_row in cursor.fetchall():
                 tally.setdefault(int(batch), [0, 0, 0])[state] = count
                 last[int(batch)] = max(last.get(int(batch), 0), max_row)
-            for master in self.masters:
+            for parent in self.kind.parents:
                 cursor.execute(
-                    f"SELECT (first_row - 1) / %s, COUNT(*) FROM {self.first_seen_table(master)} "
+                    f"SELECT (first_row - 1) / %s, COUNT(*) FROM {self.first_seen_table(parent)} "
                     f"WHERE first_row > %s GROUP BY 1",
                     [size, after_row],
                 )
                 for batch, count in cursor.fetchall():
-                    first_seen.setdefault(int(batch), {})[master] = count
+                    first_seen.setdefault(int(batch), {})[parent.relation] = count
         return [
             Batch(
                 first_row=max(batch * size + 1, after_row + 1),
@@ -193,7 +197,7 @@ class Staging:
                 to_write=counts[WRITE],
                 superseded=counts[SUPERSEDED],
                 invalid=counts[INVALID],
-                first_seen={master: first_seen.get(batch, {}).get(master, 0) for master in self.masters},
+                first_seen={p.relation: first_seen.get(batch, {}).get(p.relation, 0) for p in self.kind.parents},
             )
             for batch, counts in sorted(tally.items())
         ]

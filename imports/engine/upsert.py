@@ -16,9 +16,10 @@ Django 5.2's ``bulk_create(update_conflicts=True)`` emits ``ON CONFLICT
   so no UPDATE (no dead tuple, no row lock, no WAL) reaches them; the
   ``IS DISTINCT FROM`` guard repeats the check for rows a concurrent import
   changed in between;
-* keys are sorted in every statement, and tables are always written in the
-  order items, colors, sizes, variants, so concurrent imports take row locks
-  in one global order and cannot deadlock on each other;
+* keys are sorted in every statement, and tables are always written in one
+  order (a kind's parents in ``catalog.kinds`` order, items, colors, sizes,
+  then its own master, variants), so concurrent imports take row locks in
+  one global order and cannot deadlock on each other;
 * only ROW EXCLUSIVE locks are taken on the masters (never ``LOCK TABLE``).
 
 SQLite (the embedded default) runs the same statements. Only the counting
@@ -26,6 +27,9 @@ differs: PostgreSQL reports inserted vs updated rows from the statement itself
 (``xmax = 0`` marks a fresh insert), SQLite from a classification query just
 before it, exact there because SQLite admits one writer at a time. The same
 classification, run alone, is the dry run: exact would-be figures, no write.
+
+Which table, key and columns a kind writes, and what a new row gets for a
+column the file lacks, all come from ``catalog.kinds``.
 """
 
 from __future__ import annotations
@@ -34,30 +38,8 @@ from dataclasses import dataclass, field
 
 from django.db import connection
 
-from imports.engine.staging import MASTER_COLUMNS, WRITE, Staging
-
-
-@dataclass(frozen=True)
-class Master:
-    """A master table as the upsert sees it."""
-
-    table: str
-    pk: str
-    key: tuple[str, ...]
-    #: Updatable columns -> the SQL value stored when the file lacks that column.
-    values: dict[str, str]
-
-
-ITEMS = Master("item_master", "item_id", ("name",), {"description": "''"})
-COLORS = Master("color_master", "color_id", ("color_name",), {})
-SIZES = Master("size_master", "size_id", ("size_name",), {})
-VARIANTS = Master(
-    "item_variant",
-    "variant_id",
-    ("item_id", "color_id", "size_id"),
-    {"sku": "''", "price": "NULL", "stock": "NULL"},
-)
-MASTERS = {"items": ITEMS, "colors": COLORS, "sizes": SIZES}
+from catalog.kinds import Column, Kind, Master
+from imports.engine.staging import WRITE, Staging
 
 
 @dataclass
@@ -95,6 +77,10 @@ class _Range:
     present: frozenset[str]
 
     @property
+    def kind(self) -> Kind:
+        return self.staging.kind
+
+    @property
     def condition(self) -> str:
         return f"st.row_number BETWEEN %(first)s AND %(last)s AND st.state = {WRITE}"
 
@@ -117,28 +103,26 @@ def write_range(
 ) -> WriteCounts:
     """Upsert the ``expected`` winning staged rows numbered ``first_row..last_row``.
 
-    For a variants file, ``first_seen`` (from the batch) says how many items,
-    colors and sizes are first needed in this range: only those are written.
-    Without it (a range split off to isolate a bad row) every master the range
-    names is ensured.
+    For a kind with parents, ``first_seen`` (from the batch) says how many
+    items, colors and sizes are first needed in this range: only those are
+    written. Without it (a range split off to isolate a bad row) every
+    parent the range names is ensured.
     """
     span = _Range(staging, first_row, last_row, present)
     params = span.params(now)
-    kind = staging.kind.name
-    if kind != "variants":
-        master = ITEMS if kind == "items" else MASTERS[kind]
-        values = _present(master, present)
-        return _merge(master, _own_rows_source(span, master, values), values, params, count=True)
+    kind = span.kind
+    values = _present(kind.master, kind, present)
+    if not kind.parents:
+        return _merge(kind.master, _rows_source(span, values), values, params, count=True)
 
-    _ensure_masters(span, params, first_seen)
-    values = _present(VARIANTS, present)
-    counts = _merge(VARIANTS, _variants_source(span, values), values, params, count=True)
+    _ensure_parents(span, params, first_seen)
+    counts = _merge(kind.master, _rows_source(span, values), values, params, count=True)
     if counts.written < expected:
-        # A master first needed earlier was deleted by someone else meanwhile:
+        # A parent first needed earlier was deleted by someone else meanwhile:
         # create it again (a new live row beside the deleted one) and retry those rows.
         orphans = _orphaned_rows(span)
-        _ensure_masters(span, params, None)
-        retry = _merge(VARIANTS, _variants_source(span, values, only=orphans), values, params, count=True)
+        _ensure_parents(span, params, None)
+        retry = _merge(kind.master, _rows_source(span, values, only=orphans), values, params, count=True)
         counts = counts + retry
         counts.orphaned = _orphaned_rows(span) if retry.written < len(orphans) else []
     return counts
@@ -147,15 +131,9 @@ def write_range(
 def classify_range(*, staging: Staging, first_row: int, last_row: int, present: frozenset[str]) -> WriteCounts:
     """The dry run: what ``write_range`` would do to a range, reading only."""
     span = _Range(staging, first_row, last_row, present)
-    kind = staging.kind.name
-    if kind == "variants":
-        values = _present(VARIANTS, present)
-        source = _variants_source(span, values, join="LEFT JOIN")
-        master = VARIANTS
-    else:
-        master = ITEMS if kind == "items" else MASTERS[kind]
-        values = _present(master, present)
-        source = _own_rows_source(span, master, values)
+    master = span.kind.master
+    values = _present(master, span.kind, present)
+    source = _rows_source(span, values, join="LEFT JOIN")
     with connection.cursor() as cursor:
         cursor.execute(_classify_sql(master, source, values), span.params())
         rows, existing, unchanged = cursor.fetchone()
@@ -165,44 +143,50 @@ def classify_range(*, staging: Staging, first_row: int, last_row: int, present: 
 # --- sources: the rows to write, as SELECTs over the staging tables -------------
 
 
-def _present(master: Master, present: frozenset[str]) -> tuple[str, ...]:
-    return tuple(column for column in master.values if column in present)
-
-
-def _own_rows_source(span: _Range, master: Master, values: tuple[str, ...]) -> str:
-    """Items, colors or sizes files: the staged rows are the master rows."""
-    key = master.key[0]
-    columns = "".join(f", st.{c} AS {c}" for c in values)
-    return f"SELECT st.{key} AS {key}{columns} FROM {span.staging.table} st WHERE {span.condition}"
-
-
-def _variants_source(span: _Range, values: tuple[str, ...], *, join: str = "JOIN", only: list[int] = ()) -> str:
-    columns = "".join(f", st.{c} AS {c}" for c in values)
-    rows = f" AND st.row_number IN ({', '.join(str(int(n)) for n in only)})" if only else ""
-    return (
-        f"SELECT i.item_id AS item_id, c.color_id AS color_id, z.size_id AS size_id{columns} "
-        f"FROM {span.staging.table} st "
-        f"{join} item_master i ON i.name = st.item_name AND i.deleted_at IS NULL "
-        f"{join} color_master c ON c.color_name = st.color_name AND c.deleted_at IS NULL "
-        f"{join} size_master z ON z.size_name = st.size_name AND z.deleted_at IS NULL "
-        f"WHERE {span.condition}{rows}"
+def _present(master: Master, kind: Kind, present: frozenset[str]) -> tuple[Column, ...]:
+    """The value columns of ``master`` that the file carries (a kind's own, or a parent's)."""
+    return tuple(
+        column
+        for column in kind.columns
+        if column.master is master and column.db_column in master.values and column.name in present
     )
 
 
-def _ensure_masters(span: _Range, params: dict, first_seen: dict[str, int] | None) -> None:
-    """Write the items, colors and sizes a range of a variants file needs."""
-    for name, master in MASTERS.items():
-        if first_seen is not None and not first_seen.get(name):
+def _rows_source(span: _Range, values: tuple[Column, ...], *, join: str = "JOIN", only: list[int] = ()) -> str:
+    """The kind's own rows: its key (parents resolved to their live ids) and its values."""
+    kind = span.kind
+    selected, joins = [], []
+    for name in kind.key:
+        column = kind.column(name)
+        parent = next((p for p in kind.parents if p.column == name), None)
+        if parent is None:
+            selected.append(f"st.{column.name} AS {column.db_column}")
             continue
-        listed = span.staging.first_seen_table(name)
-        values = ("description",) if name == "items" and "description" in span.present else ()
-        key = master.key[0]
-        columns = "".join(f", m.{c} AS {c}" for c in values)
+        alias, master = f"p_{parent.relation}", parent.master
+        selected.append(f"{alias}.{master.pk} AS {parent.fk_column}")
+        joins.append(
+            f" {join} {master.table} {alias} ON {alias}.{master.name_column} = st.{parent.column}"
+            f" AND {alias}.deleted_at IS NULL"
+        )
+    selected += [f"st.{column.name} AS {column.db_column}" for column in values]
+    rows = f" AND st.row_number IN ({', '.join(str(int(n)) for n in only)})" if only else ""
+    return f"SELECT {', '.join(selected)} FROM {span.staging.table} st{''.join(joins)} WHERE {span.condition}{rows}"
+
+
+def _ensure_parents(span: _Range, params: dict, first_seen: dict[str, int] | None) -> None:
+    """Write the items, colors and sizes (a kind's parents) that a range needs."""
+    for parent in span.kind.parents:
+        if first_seen is not None and not first_seen.get(parent.relation):
+            continue
+        master = parent.master
+        listed = span.staging.first_seen_table(parent)
+        values = _present(master, span.kind, span.present)
+        key = master.name_column
+        columns = "".join(f", m.{column.db_column} AS {column.db_column}" for column in values)
         if first_seen is not None:
             where = "m.first_row BETWEEN %(first)s AND %(last)s"
         else:
-            column = MASTER_COLUMNS[name]
-            where = f"m.{key} IN (SELECT st.{column} FROM {span.staging.table} st WHERE {span.condition})"
+            where = f"m.{key} IN (SELECT st.{parent.column} FROM {span.staging.table} st WHERE {span.condition})"
         source = f"SELECT m.{key} AS {key}{columns} FROM {listed} m WHERE {where}"
         _merge(master, source, values, params, count=False)
 
@@ -210,16 +194,18 @@ def _ensure_masters(span: _Range, params: dict, first_seen: dict[str, int] | Non
 # --- the statements ------------------------------------------------------------
 
 
-def _merge(master: Master, source: str, values: tuple[str, ...], params: dict, *, count: bool) -> WriteCounts:
+def _merge(master: Master, source: str, values: tuple[Column, ...], params: dict, *, count: bool) -> WriteCounts:
+    updatable = tuple(column.db_column for column in values)
+    params = {**params, **_absent_params(master)}
     with connection.cursor() as cursor:
         if not count:
-            cursor.execute(_upsert_sql(master, f"({source}) src", values), params)
+            cursor.execute(_upsert_sql(master, f"({source}) src", updatable), params)
             return WriteCounts()
         if connection.vendor == "postgresql":
             # One statement: the source is materialised once, counted and written.
             cursor.execute(
                 f"WITH src AS MATERIALIZED ({source}), "
-                f"written AS ({_upsert_sql(master, 'src', values)} RETURNING (xmax = 0) AS inserted) "
+                f"written AS ({_upsert_sql(master, 'src', updatable)} RETURNING (xmax = 0) AS inserted) "
                 f"SELECT (SELECT COUNT(*) FROM src), COUNT(*) FILTER (WHERE inserted), "
                 f"COUNT(*) FILTER (WHERE NOT inserted) FROM written",
                 params,
@@ -228,8 +214,13 @@ def _merge(master: Master, source: str, values: tuple[str, ...], params: dict, *
             return WriteCounts(inserted=inserted, updated=updated, unchanged=rows - inserted - updated)
         cursor.execute(_classify_sql(master, source, values), params)
         rows, existing, unchanged = cursor.fetchone()
-        cursor.execute(_upsert_sql(master, f"({source}) src", values), params)
+        cursor.execute(_upsert_sql(master, f"({source}) src", updatable), params)
     return WriteCounts(inserted=rows - existing, updated=existing - unchanged, unchanged=unchanged)
+
+
+def _absent_params(master: Master) -> dict:
+    """What a new row gets for each value column the file lacks (``''``, NULL), as parameters."""
+    return {f"absent_{column}": value for column, value in master.values.items()}
 
 
 def _key_match(master: Master) -> str:
@@ -248,22 +239,23 @@ def _distinct(columns: tuple[str, ...], stored: str) -> str:
     return " OR ".join(f"{stored}.{c} IS DISTINCT FROM EXCLUDED.{c}" for c in columns)
 
 
-def _classify_sql(master: Master, source: str, values: tuple[str, ...]) -> str:
+def _classify_sql(master: Master, source: str, values: tuple[Column, ...]) -> str:
     """Rows of the source, how many have a live row, how many of those are identical."""
+    updatable = tuple(column.db_column for column in values)
     return (
         f"SELECT COUNT(*), COUNT(t.{master.pk}), "
-        f"COALESCE(SUM(CASE WHEN t.{master.pk} IS NOT NULL{_same(values)} THEN 1 ELSE 0 END), 0) "
+        f"COALESCE(SUM(CASE WHEN t.{master.pk} IS NOT NULL{_same(updatable)} THEN 1 ELSE 0 END), 0) "
         f"FROM ({source}) src LEFT JOIN {master.table} t ON {_key_match(master)} AND t.deleted_at IS NULL"
     )
 
 
 def _upsert_sql(master: Master, source: str, values: tuple[str, ...]) -> str:
-    """``source`` is a FROM item that yields the rows as ``src``."""
+    """``source`` is a FROM item that yields the rows as ``src``; ``values`` the columns it updates."""
     defaults = [column for column in master.values if column not in values]
     columns = [*master.key, *values, *defaults, "created_at", "updated_at"]
     selected = [
         *(f"src.{c}" for c in (*master.key, *values)),
-        *(master.values[c] for c in defaults),
+        *(f"%(absent_{c})s" for c in defaults),
         "%(now)s",
         "%(now)s",
     ]
@@ -285,14 +277,16 @@ def _upsert_sql(master: Master, source: str, values: tuple[str, ...]) -> str:
 
 
 def _orphaned_rows(span: _Range) -> list[int]:
-    """Winning rows of a variants range whose item, color or size has no live row."""
+    """Winning rows of a range whose item, color or size (a parent) has no live row."""
+    exists = " AND ".join(
+        f"EXISTS (SELECT 1 FROM {p.master.table} m WHERE m.{p.master.name_column} = st.{p.column}"
+        f" AND m.deleted_at IS NULL)"
+        for p in span.kind.parents
+    )
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT st.row_number FROM {span.staging.table} st WHERE {span.condition} AND NOT ("
-            " EXISTS (SELECT 1 FROM item_master i WHERE i.name = st.item_name AND i.deleted_at IS NULL)"
-            " AND EXISTS (SELECT 1 FROM color_master c WHERE c.color_name = st.color_name AND c.deleted_at IS NULL)"
-            " AND EXISTS (SELECT 1 FROM size_master z WHERE z.size_name = st.size_name AND z.deleted_at IS NULL)"
-            ") ORDER BY st.row_number",
+            f"SELECT st.row_number FROM {span.staging.table} st WHERE {span.condition} AND NOT ({exists}) "
+            "ORDER BY st.row_number",
             span.params(),
         )
         return [row_number for (row_number,) in cursor.fetchall()]

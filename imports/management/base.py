@@ -1,28 +1,68 @@
-"""What the import commands share: exit codes scripts can rely on, file arguments."""
+"""What the import commands share: exit codes scripts can rely on, refusals, pipes, file arguments.
+
+Exit codes: 0 = done, 1 = the import failed or was refused (or, for
+``compare_importers``, the importers disagree), 2 = usage error (as
+argparse's own; Django's is 1), 3 = done with failed rows. A refusal from a
+service (``mtc.errors``: a refused file, a job whose state does not allow
+the action) prints its message on stderr, and with ``--json`` also
+``{"detail", "code"}`` as the last line of stdout, then exits 1.
+
+Output is best effort: when the reader of stdout goes away (``| head``), the
+rest of the output is dropped quietly and the command still ends with its
+own exit code (an import that ran is not reported as failed because nobody
+read its summary), never with a ``BrokenPipeError`` traceback.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+from typing import BinaryIO
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-EXIT_USAGE = 2
+from catalog.kinds import KINDS
+from imports.engine.readers import FORMATS
+from mtc.errors import DomainError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_ROW_ERRORS = 0, 1, 2, 3
 
 
 class ImportCommand(BaseCommand):
-    """A command whose usage errors exit 2, as argparse's own do (not Django's 1).
-
-    The import commands give 1 its own meaning (the import failed), so a
-    script must be able to tell a mistyped call from a failed import.
-    """
+    """A command of the import tooling (see the module docstring for its contract)."""
 
     def execute(self, *args, **options):
+        self.stdout._out = PipeSafe(self.stdout._out)
         try:
             return super().execute(*args, **options)
         except CommandError as exc:
-            self.stderr.write(f"{self.__module__.rsplit('.', 1)[-1]}: error: {exc}")
+            self.stderr.write(f"{self.name}: error: {exc}")
             sys.exit(EXIT_USAGE)
+        except DomainError as exc:
+            self.stderr.write(f"{self.name}: {exc}")
+            if options.get("json"):
+                self.stdout.write(json.dumps({"detail": str(exc), "code": exc.code}))
+            sys.exit(EXIT_FAILED)
+
+    @property
+    def name(self) -> str:
+        return self.__module__.rsplit(".", 1)[-1]
+
+    def binary_stdout(self) -> BinaryIO:
+        """Where binary output (an XLSX workbook) goes: stdout's bytes, quiet once the reader has gone."""
+        return PipeSafe(sys.stdout.buffer)
+
+    # --- arguments of the commands that read an import file ------------------------------------
+
+    @staticmethod
+    def add_file_arguments(parser: CommandParser) -> None:
+        parser.add_argument("path", help="the file to import")
+        parser.add_argument("--kind", choices=KINDS.names(), default=KINDS.default, help="what the file holds")
+        parser.add_argument("--format", choices=FORMATS, help="default: told from the file's content and name")
+        parser.add_argument("--max-rows", type=int, help="override IMPORT_MAX_ROWS for this run")
+        parser.add_argument("--sheet", help="XLSX: the sheet to read (default: the first)")
+        parser.add_argument("--encoding", help="CSV/JSONL: the file's encoding (default: detected)")
 
     @staticmethod
     def check_file_options(options: dict) -> None:
@@ -31,3 +71,50 @@ class ImportCommand(BaseCommand):
             raise CommandError(f"{options['path']}: no such file")
         if options.get("max_rows") is not None and options["max_rows"] < 1:
             raise CommandError("--max-rows must be at least 1")
+
+    @staticmethod
+    def reader_options(options: dict) -> dict:
+        """The options a job keeps for reading its file again (retry, resume)."""
+        return {key: options[key] for key in ("max_rows", "sheet", "encoding")}
+
+
+class PipeSafe:
+    """A stream whose writes stop quietly once its reader has gone (a closed pipe).
+
+    After the first ``BrokenPipeError`` the descriptor is pointed at
+    ``/dev/null``, so neither later writes nor the interpreter's final flush
+    can raise again.
+    """
+
+    def __init__(self, stream):
+        self._stream = stream
+        self.reader_gone = False
+
+    def write(self, data):
+        if self.reader_gone:
+            return len(data)
+        try:
+            return self._stream.write(data)
+        except BrokenPipeError:
+            self._silence()
+            return len(data)
+
+    def flush(self) -> None:
+        if self.reader_gone:
+            return
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._silence()
+
+    def _silence(self) -> None:
+        self.reader_gone = True
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError):
+            pass
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)

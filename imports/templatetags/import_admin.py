@@ -8,21 +8,12 @@ from __future__ import annotations
 
 from django import template
 
-from imports.models import ImportStatus
+from imports.models import ImportStage, ImportStatus
 
 register = template.Library()
 
 #: What each engine stage means to someone watching an import.
-STAGE_LABELS = {
-    "": "",
-    "waiting": "Waiting for the background worker",
-    "starting": "Starting",
-    "reading": "Reading and checking the file",
-    "writing": "Saving rows",
-    "resuming": "Resuming after an interruption",
-    "requeued": "Waiting to resume",
-    "done": "Finished",
-}
+STAGE_LABELS = {"": "", **dict(ImportStage.choices)}
 
 
 @register.filter

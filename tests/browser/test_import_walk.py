@@ -23,7 +23,8 @@ from playwright.sync_api import expect
 
 from catalog.models import ItemVariant
 from imports.models import ImportJob, ImportResult
-from imports.services import create_import_job, run_import_now
+from imports.runtime import run_import_now
+from imports.services import create_import_job
 from tests.imports.engine.job_runs import VARIANT_HEADER, csv_bytes, make_variant
 from tests.imports.files import stream, variants_csv
 

@@ -17,10 +17,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from import_export.formats.base_formats import CSV, XLSX
 
+from catalog.kinds import KINDS
 from catalog.models import Color, Item, ItemVariant, Size
-from catalog.resources import RESOURCES, VariantResource
+from catalog.resources import resource_for
 from catalog.services import soft_delete
-from imports.engine.kinds import KINDS
 from tests.imports.engine.job_runs import counts, run_import
 
 pytestmark = pytest.mark.django_db
@@ -57,12 +57,12 @@ def catalog(make_item, make_color, make_size, make_variant):
 
 
 def test_each_resource_writes_exactly_its_import_kinds_columns():
-    for kind, resource in RESOURCES.items():
-        assert resource().get_export_headers() == list(KINDS[kind].field_names)
+    for kind in KINDS:
+        assert resource_for(kind.name)().get_export_headers() == list(kind.column_names)
 
 
 def test_variants_export_writes_values_as_the_importer_reads_them(catalog):
-    rows = {row["sku"]: row for row in VariantResource().export().dict}
+    rows = {row["sku"]: row for row in resource_for("variants")().export().dict}
 
     assert rows["OXF-NAV-M"] == {
         "item_name": "Oxford Shirt",
@@ -84,20 +84,20 @@ def test_variants_export_writes_values_as_the_importer_reads_them(catalog):
 
 def test_exports_hold_live_rows_unless_deleted_ones_are_asked_for(catalog):
     def skus(rows):
-        return sorted(row["sku"] for row in VariantResource(rows=rows).export().dict)
+        return sorted(row["sku"] for row in resource_for("variants")(rows=rows).export().dict)
 
     assert "GONE" not in skus("active")
     assert skus("deleted") == ["GONE"]
     assert "GONE" in skus("all")
     assert len(skus("all")) == len(skus("active")) + 1
     with pytest.raises(ValueError, match="rows must be one of"):
-        VariantResource(rows="everything")
+        resource_for("variants")(rows="everything")
 
 
-@pytest.mark.parametrize("kind", sorted(RESOURCES))
+@pytest.mark.parametrize("kind", KINDS.names())
 @pytest.mark.parametrize("file_format", ["csv", "xlsx"])
 def test_an_export_imports_back_with_every_row_unchanged(catalog, media, kind, file_format):
-    dataset = RESOURCES[kind]().export(force_native_type=file_format == "xlsx")
+    dataset = resource_for(kind)().export(force_native_type=file_format == "xlsx")
     content = CSV().export_data(dataset).encode() if file_format == "csv" else XLSX().export_data(dataset)
     before = {model: list(model.objects.values()) for model in (Item, Color, Size, ItemVariant)}
 
@@ -112,7 +112,7 @@ def test_an_export_imports_back_with_every_row_unchanged(catalog, media, kind, f
 
 
 def test_an_edited_export_imports_the_edits(catalog, media):
-    dataset = VariantResource().export()
+    dataset = resource_for("variants")().export()
     for index, row in enumerate(dataset.dict):
         if row["sku"] == "OXF-NAV-M":
             dataset[index] = (*dataset[index][:5], "52.00", "7")
@@ -181,7 +181,7 @@ def test_admin_xlsx_export_opens_as_a_workbook_with_typed_cells(admin_client, ca
 
     sheet = openpyxl.load_workbook(io.BytesIO(response.content), read_only=True).active
     rows = list(sheet.iter_rows(values_only=True))
-    assert list(rows[0]) == list(KINDS["variants"].field_names)
+    assert list(rows[0]) == list(KINDS.get("variants").column_names)
     by_sku = {row[4]: row for row in rows[1:]}
     assert by_sku["OXF-NAV-M"][5] == pytest.approx(49.9)
     assert by_sku["OXF-NAV-M"][6] == 10

@@ -27,7 +27,7 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.db import connection
 
-from imports.health import record_worker_heartbeat
+from imports.runtime import record_worker_heartbeat
 from tests.scripts.test_docs_and_scripts import keys_read_by_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -181,7 +181,7 @@ def test_the_runbook_runs_as_written(runbook_database, tmp_path):
 
     assert len(ran) >= 20
     grep = output_of("LOCK TABLE")
-    assert [line.split(":", 1)[0] for line in grep.splitlines()] == ["imports/engine/legacy.py"]
+    assert [line.split(":", 1)[0] for line in grep.splitlines()] == ["imports/rollout/legacy.py"]
     assert "(variants, upsert): completed" in output_of("user_set.add")
     assert "Result: AGREE" in output_of("compare_importers var/demo/sample_clean.csv")
     assert "Expected difference: the legacy importer is all-or-nothing" in output_of(

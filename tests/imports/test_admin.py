@@ -194,7 +194,7 @@ def test_confirming_imports_the_same_stored_file_once(admin_client, catalog):
     assert response.status_code == 302
     assert response["Location"] == job_url(job)
     assert job.file_checksum == dry_run.file_checksum
-    assert job.options["checked_by_dry_run"] == dry_run.pk
+    assert job.checked_by == dry_run
     assert job.status == "completed_with_errors"
     assert (job.result.inserted, job.result.updated, job.result.unchanged, job.result.failed) == (2, 1, 1, 2)
     assert ItemVariant.objects.get(sku="SKU-1").price == Decimal("52.00")
@@ -463,7 +463,7 @@ def test_row_errors_from_the_admin_keep_the_original_row(admin_client, catalog):
 
 
 def test_a_large_file_is_checked_and_imported_in_the_background(admin_client, settings):
-    from imports.services import execute_import
+    from imports.runtime import execute_import
 
     settings.IMPORT_BACKGROUND_THRESHOLD = 3
     dry_run = checked(admin_client, variants_csv(8))

@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django_q.models import OrmQ
 
 from catalog.models import Item, ItemVariant
-from imports import services
+from imports import runtime, services
 from imports.models import ImportJob, ImportStatus
 from tests.imports.conftest import token_client
 from tests.imports.files import stream, variants_csv
@@ -124,7 +124,10 @@ def test_missing_or_invalid_fields_are_400(api, fields, field):
     data = {"file": upload(variants_csv(2)), **fields} if field != "file" else fields
     response = api.post(URL, data, format="multipart")
     assert response.status_code == 400
-    assert field in response.json()
+    body = response.json()
+    assert body["code"] == "invalid"
+    assert body["detail"].startswith(f"{field}: ")
+    assert field in body["errors"]
 
 
 def test_a_file_that_fails_in_the_engine_ends_failed_with_its_reason(api, settings):
@@ -172,7 +175,7 @@ def test_users_see_their_own_jobs_staff_see_all(api, importer, other_user, staff
 
 
 def test_list_filters_by_status_and_kind_and_paginates(api, importer):
-    done = [services.run_import_now(job=_job_of(importer)) for _ in range(3)]
+    done = [runtime.run_import_now(job=_job_of(importer)) for _ in range(3)]
     waiting = _job_of(importer)
     assert [j["import_id"] for j in api.get(URL, {"status": "pending"}).json()["results"]] == [waiting.pk]
     page = api.get(URL, {"status": "completed", "page_size": 2}).json()
@@ -186,7 +189,7 @@ def test_list_filters_by_status_and_kind_and_paginates(api, importer):
 
 def test_list_costs_the_same_queries_for_any_number_of_jobs(api, importer, django_assert_max_num_queries):
     for _ in range(8):
-        services.run_import_now(job=_job_of(importer))
+        runtime.run_import_now(job=_job_of(importer))
     with django_assert_max_num_queries(4):  # user by token, count, page with results and users
         assert api.get(URL).json()["count"] == 8
 
@@ -217,7 +220,7 @@ def test_the_throttle_counts_per_user(api, other_user, settings):
 
 def test_detail_shows_status_progress_counts_timings_warnings_and_errors(api, importer):
     content = b"item_name,color_name,size_name,price,notes\nShirt,Red,M,1,a\nShirt,Red,L,-2,b\n"
-    job = services.run_import_now(job=_job_of(importer, content=content))
+    job = runtime.run_import_now(job=_job_of(importer, content=content))
     body = api.get(f"{URL}{job.pk}/").json()
     assert body["status"] == "completed_with_errors"
     assert (body["inserted"], body["failed"], body["total_rows"]) == (1, 1, 2)
@@ -232,7 +235,7 @@ def test_detail_shows_status_progress_counts_timings_warnings_and_errors(api, im
 @pytest.fixture
 def job_with_errors(importer):
     content = b"item_name,color_name,size_name,price\nShirt,Red,M,1\n=cmd(),Red,L,-2\nShirt,,S,3\n"
-    return services.run_import_now(job=_job_of(importer, content=content))
+    return runtime.run_import_now(job=_job_of(importer, content=content))
 
 
 def test_failed_rows_as_csv(api, job_with_errors):
@@ -275,7 +278,7 @@ def test_cancel_a_waiting_import_then_retry_it(api, importer):
 
 def test_cancel_a_running_import_flags_it(api, importer):
     job = _job_of(importer)
-    services.claim_job(job_id=job.pk)
+    runtime.claim_job(job_id=job.pk)
     body = api.post(f"{URL}{job.pk}/cancel/").json()
     assert (body["status"], body["cancel_requested"]) == ("running", True)
 

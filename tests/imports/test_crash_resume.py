@@ -29,7 +29,7 @@ from django.conf import settings
 from django.db import connection
 
 from catalog.models import Color, Item, ItemVariant, Size
-from imports import services
+from imports import runtime, services
 from imports.models import ImportJob, ImportResult, ImportRowError, ImportStatus
 from tests.imports.engine.job_runs import counts, live_variants
 from tests.imports.files import COLORS, SIZES, stream, variant_row, variants_csv
@@ -193,7 +193,7 @@ def test_a_worker_killed_mid_import_is_resumed_by_the_next_one_with_the_figures_
     log = tmp_path / "qcluster.log"
 
     with qcluster(log) as first:
-        services.queue_import(job=job)
+        runtime.queue_import(job=job)
         wait_for(
             lambda: ImportJob.objects.filter(pk=job.pk, checkpoint_row__gte=20 * BATCH).exists(),
             "some batches to be committed",
@@ -208,7 +208,7 @@ def test_a_worker_killed_mid_import_is_resumed_by_the_next_one_with_the_figures_
     assert crashed.result.batches_committed == crashed.checkpoint_row // BATCH
     assert crashed.attempts == 1
     # The dead worker's database session goes away with it, and with it the job lock.
-    wait_for(lambda: services.find_orphaned_jobs(), "the dead worker's session to end", log)
+    wait_for(lambda: runtime.find_orphaned_jobs(), "the dead worker's session to end", log)
 
     with qcluster(log):
         wait_for(lambda: _job(job.pk).is_finished, "the job to be resumed and finished", log, every=0.1)
@@ -224,7 +224,7 @@ def test_a_worker_killed_mid_import_is_resumed_by_the_next_one_with_the_figures_
     clean_job = services.create_import_job(
         stream=stream(content), file_name="clean.csv", kind="variants", system="upsert", options={"batch_size": BATCH}
     )
-    clean = outcome(_job(services.run_import_now(job=clean_job).pk))
+    clean = outcome(_job(runtime.run_import_now(job=clean_job).pk))
 
     assert clean["status"] == ImportStatus.COMPLETED_WITH_ERRORS
     assert clean["counts"]["updated"] > 0

@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 from django_q.models import OrmQ
 
-from imports import services
+from imports import runtime, services
 from imports.management.commands import import_status
 from imports.models import ImportJob, ImportStatus
 from tests.imports.files import stream, variants_csv
@@ -34,7 +34,7 @@ def run(*args) -> tuple[int, str, str]:
 
 
 def test_a_finished_import_shows_status_and_a_full_bar(db):
-    job = services.run_import_now(job=_job(variants_csv(20)))
+    job = runtime.run_import_now(job=_job(variants_csv(20)))
     code, out, _ = run("import_status", str(job.pk))
     assert code == 0
     first, bar = out.splitlines()[:2]
@@ -52,7 +52,7 @@ def test_a_finished_import_shows_status_and_a_full_bar(db):
     ],
 )
 def test_exit_codes_follow_import_catalog(db, content, status, code):
-    job = services.run_import_now(job=_job(content))
+    job = runtime.run_import_now(job=_job(content))
     assert job.status == status
     assert run("import_status", str(job.pk))[0] == code
 
@@ -71,7 +71,7 @@ def test_follow_redraws_until_the_import_finishes(db, monkeypatch):
 
     def worker_runs_meanwhile(seconds):
         looks.append(seconds)
-        services.execute_import(import_id=job.pk)
+        runtime.execute_import(import_id=job.pk)
 
     monkeypatch.setattr(import_status.time, "sleep", worker_runs_meanwhile)
     code, out, _ = run("import_status", str(job.pk), "--follow", "--interval", "0.2")

@@ -7,7 +7,7 @@ import json
 import pytest
 import redis
 
-from imports import services
+from imports import runtime, services
 from imports.models import ImportJob, ImportStatus
 from imports.progress import Progress, _key, publish_progress, read_progress, render_bar
 from tests.imports.files import stream, variants_csv
@@ -55,7 +55,7 @@ def test_render_bar_shows_bar_percent_rows_rate_and_eta():
 
 
 def test_without_redis_progress_comes_from_the_job_row(db):
-    job = services.run_import_now(job=_job(40, batch_size=10))
+    job = runtime.run_import_now(job=_job(40, batch_size=10))
     assert publish_progress(Progress(job.pk, "writing", 1, 2, 0.1)) is False
     job = ImportJob.objects.select_related("result").get(pk=job.pk)
     data = read_progress(job=job)
@@ -82,7 +82,7 @@ def test_every_batch_is_published_to_redis_with_the_expiry(db, redis_tracker):
     def snapshot(progress):
         stored.append((json.loads(redis_tracker.get(_key(job.pk))), redis_tracker.ttl(_key(job.pk))))
 
-    services.run_import_now(job=job, on_progress=snapshot)
+    runtime.run_import_now(job=job, on_progress=snapshot)
     writing = [data for data, _ in stored if data["stage"] == "writing"]
     assert [data["rows_done"] for data in writing] == [10, 20, 30, 40]
     assert [data["percent"] for data in writing] == [25.0, 50.0, 75.0, 100.0]
@@ -91,7 +91,7 @@ def test_every_batch_is_published_to_redis_with_the_expiry(db, redis_tracker):
 
 def test_a_running_job_reads_from_redis_and_a_finished_one_from_its_row(db, redis_tracker):
     job = _job(40, batch_size=10)
-    services.claim_job(job_id=job.pk)
+    runtime.claim_job(job_id=job.pk)
     publish_progress(Progress(job.pk, "reading", 5000, 20000, 2.0, inserted=0))
     job.refresh_from_db()
     live = read_progress(job=job)
@@ -112,7 +112,7 @@ def test_a_running_job_reads_from_redis_and_a_finished_one_from_its_row(db, redi
 
 def test_an_unreachable_redis_never_stops_an_import(db, settings):
     settings.RATELIMIT_STORAGE_URL = "redis://127.0.0.1:1/0"
-    job = services.run_import_now(job=_job(20, batch_size=10))
+    job = runtime.run_import_now(job=_job(20, batch_size=10))
     assert job.status == ImportStatus.COMPLETED
     assert read_progress(job=progress_job(job))["source"] == "database"
 

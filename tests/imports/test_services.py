@@ -10,10 +10,11 @@ from django.utils import timezone
 from django_q.models import OrmQ
 
 from catalog.models import ItemVariant
-from imports import services
+from imports import runtime, services
 from imports.file_checks import FileRefused
-from imports.models import ImportJob, ImportRowError, ImportStatus
+from imports.models import ImportJob, ImportRowError, ImportStage, ImportStatus
 from imports.services import JobStateError
+from mtc.errors import Conflict
 from tests.imports.engine.job_runs import counts, live_variants
 from tests.imports.files import stream, variants_csv
 
@@ -69,17 +70,17 @@ def test_refused_file_creates_no_job(db):
 
 def test_execute_import_runs_a_pending_job_and_is_a_no_op_once_finished(db):
     job = _new_job(variants_csv(25))
-    done = services.execute_import(import_id=job.pk, worker="w1")
+    done = runtime.execute_import(import_id=job.pk, worker="w1")
     assert done.status == ImportStatus.COMPLETED
     assert (done.attempts, done.worker) == (1, "w1")
-    again = services.execute_import(import_id=job.pk, worker="w2")
+    again = runtime.execute_import(import_id=job.pk, worker="w2")
     assert again.status == ImportStatus.COMPLETED
     assert _finished(job).worker == "w1"
     assert counts(_finished(job))["inserted"] == 25
 
 
 def test_execute_import_of_a_missing_job_does_nothing(db):
-    assert services.execute_import(import_id=987654) is None
+    assert runtime.execute_import(import_id=987654) is None
 
 
 def _crash_after_batches(job: ImportJob, batches: int) -> ImportJob:
@@ -97,9 +98,9 @@ def _crash_after_batches(job: ImportJob, batches: int) -> ImportJob:
             if seen == batches:
                 raise WorkerDied
 
-    claimed = services.claim_job(job_id=job.pk, worker="doomed")
+    claimed = runtime.claim_job(job_id=job.pk, worker="doomed")
     with pytest.raises(WorkerDied):
-        services.run_job(claimed, on_progress=die)
+        runtime.run_job(claimed, on_progress=die)
     job.refresh_from_db()
     assert job.status == ImportStatus.RUNNING
     return job
@@ -107,7 +108,7 @@ def _crash_after_batches(job: ImportJob, batches: int) -> ImportJob:
 
 def test_orphaned_job_resumes_from_its_checkpoint_with_exact_counts(db, settings):
     content = variants_csv(100, bad_every=7, repeat_every=10)
-    clean = _finished(services.run_import_now(job=_new_job(content, batch_size=10)))
+    clean = _finished(runtime.run_import_now(job=_new_job(content, batch_size=10)))
     clean_counts, clean_state = counts(clean), live_variants()
     clean_errors = list(ImportRowError.objects.filter(job=clean).values_list("row_number", "reason"))
     ItemVariant.all_objects.all().delete()
@@ -117,7 +118,7 @@ def test_orphaned_job_resumes_from_its_checkpoint_with_exact_counts(db, settings
     settings.IMPORT_STALE_SECONDS = 60
     ImportJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=61))
 
-    resumed = _finished(services.execute_import(import_id=job.pk, worker="rescuer"))
+    resumed = _finished(runtime.execute_import(import_id=job.pk, worker="rescuer"))
     assert resumed.status == ImportStatus.COMPLETED_WITH_ERRORS
     assert (resumed.attempts, resumed.worker) == (2, "rescuer")
     assert counts(resumed) == clean_counts
@@ -129,9 +130,9 @@ def test_a_job_that_loses_its_worker_three_times_fails_keeping_its_batches(db, s
     settings.IMPORT_STALE_SECONDS = 60
     job = _crash_after_batches(_new_job(variants_csv(40), batch_size=10), batches=2)
     ImportJob.objects.filter(pk=job.pk).update(
-        attempts=services.MAX_ATTEMPTS, heartbeat_at=timezone.now() - timedelta(seconds=61)
+        attempts=runtime.MAX_ATTEMPTS, heartbeat_at=timezone.now() - timedelta(seconds=61)
     )
-    failed = _finished(services.execute_import(import_id=job.pk))
+    failed = _finished(runtime.execute_import(import_id=job.pk))
     assert failed.status == ImportStatus.FAILED
     assert "stopped 3 times" in failed.failure_reason
     assert "rows up to 20" in failed.failure_reason
@@ -143,7 +144,7 @@ def test_a_fresh_heartbeat_protects_a_running_job_only_where_there_is_no_job_loc
     PostgreSQL the free job lock already says it (the crashed run here holds none)."""
     settings.IMPORT_STALE_SECONDS = 60
     job = _crash_after_batches(_new_job(variants_csv(40), batch_size=10), batches=1)
-    taken = services.execute_import(import_id=job.pk)
+    taken = runtime.execute_import(import_id=job.pk)
     if connection.vendor == "postgresql":
         assert taken.status == ImportStatus.COMPLETED
     else:
@@ -161,23 +162,23 @@ def test_job_lock_held_elsewhere_means_nobody_else_runs_the_job(transactional_db
     other = psycopg2.connect(**params)
     try:
         with other.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_lock(%s, %s)", [services.LOCK_NAMESPACE, job.pk])
-        assert services.execute_import(import_id=job.pk) is None
+            cursor.execute("SELECT pg_advisory_lock(%s, %s)", [runtime.LOCK_NAMESPACE, job.pk])
+        assert runtime.execute_import(import_id=job.pk) is None
         assert _finished(job).status == ImportStatus.PENDING
-        with pytest.raises(RuntimeError, match="not pending"):
-            services.run_import_now(job=job)
-        claimed = services.claim_job(job_id=job.pk, worker="elsewhere")
+        with pytest.raises(Conflict, match="cannot be started here: another process is running it"):
+            runtime.run_import_now(job=job)
+        claimed = runtime.claim_job(job_id=job.pk, worker="elsewhere")
         assert claimed is not None
-        assert services.find_orphaned_jobs() == []  # running, but its lock is held: alive
+        assert runtime.find_orphaned_jobs() == []  # running, but its lock is held: alive
     finally:
         other.close()
-    assert [j.pk for j in services.find_orphaned_jobs()] == [job.pk]  # the holder is gone
+    assert [j.pk for j in runtime.find_orphaned_jobs()] == [job.pk]  # the holder is gone
 
 
 @pytest.mark.postgresql
 def test_job_lock_is_released_after_a_run(db):
-    job = services.run_import_now(job=_new_job(variants_csv(5)))
-    with services.job_lock(import_id=job.pk) as locked:
+    job = runtime.run_import_now(job=_new_job(variants_csv(5)))
+    with runtime.job_lock(import_id=job.pk) as locked:
         assert locked
 
 
@@ -188,13 +189,13 @@ def test_recover_orphaned_jobs_queues_each_orphan_once(db, settings):
     settings.IMPORT_STALE_SECONDS = 60
     job = _crash_after_batches(_new_job(variants_csv(40), batch_size=10), batches=1)
     ImportJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=61))
-    assert services.recover_orphaned_jobs() == [job.pk]
+    assert runtime.recover_orphaned_jobs() == [job.pk]
     job.refresh_from_db()
-    assert job.stage == services.STAGE_REQUEUED
+    assert job.stage == ImportStage.REQUEUED
     assert job.task_id
-    assert services.recover_orphaned_jobs() == []  # queued already, waiting for a worker
+    assert runtime.recover_orphaned_jobs() == []  # queued already, waiting for a worker
     assert _queued_task_count() == 1
-    resumed = _finished(services.execute_import(import_id=job.pk))
+    resumed = _finished(runtime.execute_import(import_id=job.pk))
     assert resumed.status == ImportStatus.COMPLETED
     assert counts(resumed)["inserted"] == 40
 
@@ -204,9 +205,9 @@ def test_recover_queues_a_pending_job_whose_process_died_before_queueing_it(db, 
     fresh = _new_job(variants_csv(3))
     old = _new_job(variants_csv(3))
     ImportJob.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(seconds=61))
-    assert services.recover_orphaned_jobs() == [old.pk]
+    assert runtime.recover_orphaned_jobs() == [old.pk]
     assert ImportJob.objects.get(pk=fresh.pk).task_id == ""
-    assert services.recover_orphaned_jobs() == []
+    assert runtime.recover_orphaned_jobs() == []
 
 
 # --- cancel --------------------------------------------------------------------------------
@@ -218,7 +219,7 @@ def test_cancel_a_pending_job_at_once(db):
     assert cancelled.status == ImportStatus.CANCELLED
     assert cancelled.finished_at is not None
     assert "before it started" in cancelled.failure_reason
-    assert services.execute_import(import_id=job.pk).status == ImportStatus.CANCELLED  # the queued task: no-op
+    assert runtime.execute_import(import_id=job.pk).status == ImportStatus.CANCELLED  # the queued task: no-op
     assert ItemVariant.objects.count() == 0
 
 
@@ -229,7 +230,7 @@ def test_cancel_a_running_job_stops_at_the_next_batch_and_keeps_committed_ones(d
         if progress.stage == "writing" and progress.rows_done == 20:
             assert services.cancel_import(job=job).cancel_requested
 
-    done = _finished(services.run_import_now(job=job, on_progress=cancel_after_two_batches))
+    done = _finished(runtime.run_import_now(job=job, on_progress=cancel_after_two_batches))
     assert done.status == ImportStatus.CANCELLED
     assert done.checkpoint_row == 20
     assert done.result.batches_committed == 2
@@ -238,7 +239,7 @@ def test_cancel_a_running_job_stops_at_the_next_batch_and_keeps_committed_ones(d
 
 
 def test_cancel_a_finished_job_is_refused(db):
-    job = services.run_import_now(job=_new_job(variants_csv(5)))
+    job = runtime.run_import_now(job=_new_job(variants_csv(5)))
     with pytest.raises(JobStateError, match="already finished"):
         services.cancel_import(job=job)
 
@@ -248,12 +249,12 @@ def test_cancel_a_finished_job_is_refused(db):
 
 def test_retry_a_cancelled_job_finishes_it_with_the_counts_of_one_clean_run(db):
     content = variants_csv(60, bad_every=9, repeat_every=8)
-    clean_counts = counts(_finished(services.run_import_now(job=_new_job(content, batch_size=10))))
+    clean_counts = counts(_finished(runtime.run_import_now(job=_new_job(content, batch_size=10))))
     clean_state = live_variants()
     ItemVariant.all_objects.all().delete()
 
     job = _new_job(content, batch_size=10)
-    services.run_import_now(
+    runtime.run_import_now(
         job=job,
         on_progress=lambda p: services.cancel_import(job=job) if p.stage == "writing" and p.rows_done == 30 else None,
     )
@@ -277,7 +278,7 @@ def test_retry_of_a_large_job_is_queued(db, settings):
 
 
 def test_retry_a_failed_job_that_was_rejected_runs_the_file_again(db):
-    job = services.run_import_now(job=_new_job(b"item_name,color_name\nShirt,Red\n"))
+    job = runtime.run_import_now(job=_new_job(b"item_name,color_name\nShirt,Red\n"))
     assert job.status == ImportStatus.FAILED
     again = services.retry_import(job=_finished(job))
     assert again.status == ImportStatus.FAILED
@@ -285,7 +286,7 @@ def test_retry_a_failed_job_that_was_rejected_runs_the_file_again(db):
 
 
 def test_retry_refuses_jobs_that_did_not_fail(db):
-    job = services.run_import_now(job=_new_job(variants_csv(3)))
+    job = runtime.run_import_now(job=_new_job(variants_csv(3)))
     with pytest.raises(JobStateError, match="only failed or cancelled"):
         services.retry_import(job=job)
 
@@ -300,7 +301,7 @@ def test_retry_refuses_a_stored_file_that_changed(db):
 
 
 def test_progress_reports_keep_the_heartbeat_while_the_file_is_still_being_read(db, monkeypatch):
-    monkeypatch.setattr(services, "HEARTBEAT_EVERY_SECONDS", 0.0)
+    monkeypatch.setattr(runtime, "HEARTBEAT_EVERY_SECONDS", 0.0)
     job = _new_job(variants_csv(5001), batch_size=5001)
     beats = []
 
@@ -308,7 +309,7 @@ def test_progress_reports_keep_the_heartbeat_while_the_file_is_still_being_read(
         if progress.stage == "reading":
             beats.append(ImportJob.objects.values_list("heartbeat_at", "started_at").get(pk=job.pk))
 
-    services.run_import_now(job=job, on_progress=look)
+    runtime.run_import_now(job=job, on_progress=look)
     assert len(beats) == 1, "one report per 5,000 rows read, before any batch"
     heartbeat, claimed_at = beats[0]
     assert heartbeat > claimed_at

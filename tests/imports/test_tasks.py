@@ -12,8 +12,8 @@ from django.utils import timezone
 from django_q.models import OrmQ, Schedule
 from django_q.signals import post_spawn
 
-from imports import services, tasks
-from imports.models import ImportJob, ImportStatus
+from imports import runtime, services, tasks
+from imports.models import ImportJob, ImportStage, ImportStatus
 from tests.imports.files import stream, variants_csv
 
 pytestmark = pytest.mark.usefixtures("import_env")
@@ -32,19 +32,19 @@ def test_worker_settings_follow_the_import_timeout():
     q = settings.Q_CLUSTER
     assert q["timeout"] > settings.IMPORT_TIMEOUT_SECONDS
     assert q["retry"] > q["timeout"]
-    assert q["max_attempts"] == services.MAX_ATTEMPTS == 3
+    assert q["max_attempts"] == runtime.MAX_ATTEMPTS == 3
 
 
 def test_run_import_runs_the_job_and_reports_its_status(db):
     job = _job()
     assert tasks.run_import(job.pk) == {"import_id": job.pk, "status": ImportStatus.COMPLETED}
     job.refresh_from_db()
-    assert job.worker == services.worker_name()
+    assert job.worker == runtime.worker_name()
     assert tasks.run_import(job.pk) == {"import_id": job.pk, "status": ImportStatus.COMPLETED}  # re-delivered
 
 
 def test_queue_import_puts_the_task_on_the_broker(db):
-    job = services.queue_import(job=_job())
+    job = runtime.queue_import(job=_job())
     task = OrmQ.objects.get()
     assert (task.func(), task.task["args"]) == ("imports.tasks.run_import", (job.pk,))
     assert task.task_id() == ImportJob.objects.get(pk=job.pk).task_id
@@ -53,17 +53,17 @@ def test_queue_import_puts_the_task_on_the_broker(db):
 def test_a_worker_process_starting_queues_orphaned_jobs(db, settings):
     settings.IMPORT_STALE_SECONDS = 30
     job = _job()
-    services.claim_job(job_id=job.pk, worker="dead-worker")
+    runtime.claim_job(job_id=job.pk, worker="dead-worker")
     ImportJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=31))
     post_spawn.send(sender="django_q", proc_name="Process-1:1")
     assert OrmQ.objects.get().task["args"] == (job.pk,)
-    assert ImportJob.objects.get(pk=job.pk).stage == services.STAGE_REQUEUED
+    assert ImportJob.objects.get(pk=job.pk).stage == ImportStage.REQUEUED
 
 
 def test_the_sweeper_task_queues_orphaned_jobs(db, settings):
     settings.IMPORT_STALE_SECONDS = 30
     job = _job()
-    services.claim_job(job_id=job.pk, worker="dead-worker")
+    runtime.claim_job(job_id=job.pk, worker="dead-worker")
     ImportJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=31))
     assert tasks.recover_orphaned_imports() == [job.pk]
     assert tasks.recover_orphaned_imports() == []

@@ -30,35 +30,6 @@ def test_read_positive_int_refuses_anything_else_naming_key_value_and_accepted(r
     assert str(refused.value) == f"IMPORT_BATCH_SIZE={raw!r} is not valid: expected a whole number of at least 1."
 
 
-@pytest.mark.parametrize(
-    ("raw", "mode", "percentage", "text"),
-    [
-        ("false", "false", 0, "false"),
-        ("TRUE", "true", 0, "true"),
-        (" test_users_only ", "test_users_only", 0, "test_users_only"),
-        ("percentage:0", "percentage", 0, "percentage:0"),
-        ("percentage:25", "percentage", 25, "percentage:25"),
-        ("percentage:100", "percentage", 100, "percentage:100"),
-        ("", "false", 0, "false"),
-    ],
-)
-def test_rollout_flag_accepts_the_guides_values(raw, mode, percentage, text):
-    flag = config.parse_rollout_flag(raw)
-
-    assert (flag.mode, flag.percentage, str(flag)) == (mode, percentage, text)
-
-
-@pytest.mark.parametrize("raw", ["percentage:150", "maybe", "percentage:", "percentage:-1", "50%", "percent:50"])
-def test_rollout_flag_refuses_anything_else(raw):
-    with pytest.raises(ImproperlyConfigured) as refused:
-        config.parse_rollout_flag(raw)
-
-    assert str(refused.value) == (
-        f"USE_NEW_IMPORT_SYSTEM={raw!r} is not valid: expected false, true, test_users_only "
-        f"or percentage:N with N from 0 to 100."
-    )
-
-
 @pytest.mark.parametrize(("raw", "expected"), [("1", True), ("Yes", True), ("off", False), ("", False)])
 def test_read_bool(raw, expected):
     assert config.read_bool({"DEBUG": raw}, "DEBUG", default=False) is expected

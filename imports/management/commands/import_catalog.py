@@ -1,12 +1,16 @@
 """``manage.py import_catalog PATH``: import a file from the command line.
 
-Exit codes (relied on by scripts): 0 = no failed row, 3 = completed with
-failed rows, 1 = the job failed or was rejected, 2 = usage error. With
-``--json`` the last line of stdout is the job as one JSON object.
+The same way in as every door (``services.start_import``): the file is
+checked first (size, type by content, header, data rows) and a refused file
+never becomes a job. It then runs here (a progress bar on a terminal), or,
+with ``--background``, is queued for the worker (``manage.py qcluster``),
+its ``import_id`` printed; ``import_status IMPORT_ID --follow`` watches it.
 
-``--background`` queues the file for the worker (``manage.py qcluster``)
-whatever its size, prints its ``import_id`` (with ``--json``, the job with
-status ``pending``) and exits 0; ``import_status IMPORT_ID --follow`` watches it.
+Exit codes (relied on by scripts): 0 = no failed row (or queued), 3 =
+completed with failed rows, 1 = the file was refused or the job failed, 2 =
+usage error. With ``--json`` the last line of stdout is the job as one JSON
+object (``imports.serializers.JobSerializer``), or ``{"detail", "code"}``
+for a refused file.
 """
 
 from __future__ import annotations
@@ -17,15 +21,12 @@ import sys
 from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError
 
-from imports.engine.kinds import KINDS
-from imports.engine.readers import FORMATS
-from imports.management.base import ImportCommand
-from imports.models import ImportStatus, ImportSystem
+from imports.engine.strategies import systems
+from imports.management.base import EXIT_FAILED, EXIT_ROW_ERRORS, ImportCommand
+from imports.models import ImportJob, ImportSource, ImportStatus
 from imports.progress import render_bar
-from imports.selectors import job_summary
-from imports.services import create_import_job, queue_import, run_import_now
-
-EXIT_OK, EXIT_FAILED, EXIT_ROW_ERRORS = 0, 1, 3  # and 2: a usage error (ImportCommand)
+from imports.serializers import JobSerializer
+from imports.services import start_import
 
 
 class Command(ImportCommand):
@@ -35,20 +36,13 @@ class Command(ImportCommand):
     requires_system_checks = []
 
     def add_arguments(self, parser):
-        parser.add_argument("path", help="the file to import")
-        parser.add_argument("--kind", choices=sorted(KINDS), default="variants")
-        parser.add_argument("--format", choices=FORMATS, help="default: told from the file's content and name")
+        self.add_file_arguments(parser)
         parser.add_argument("--json", action="store_true", help="print the job as JSON (last stdout line)")
         parser.add_argument("--dry-run", action="store_true", help="validate and count, write nothing")
-        parser.add_argument("--max-rows", type=int, help="override IMPORT_MAX_ROWS for this run")
         parser.add_argument("--user", help="username the job is recorded for (and routed by)")
         parser.add_argument(
-            "--system",
-            choices=ImportSystem.values,
-            help="upsert or legacy; default: the USE_NEW_IMPORT_SYSTEM rollout flag",
+            "--system", choices=systems(), help="which importer runs it; default: chosen per user (the rollout)"
         )
-        parser.add_argument("--sheet", help="XLSX: the sheet to read (default: the first)")
-        parser.add_argument("--encoding", help="CSV/JSONL: the file's encoding (default: detected)")
         parser.add_argument(
             "--background", action="store_true", help="queue it for the background worker and print its import_id"
         )
@@ -57,39 +51,35 @@ class Command(ImportCommand):
         self.check_file_options(options)
         path = options["path"]
         user = self._user(options["user"])
+        show_bar = not options["background"] and self.stderr.isatty()
+        on_progress = (lambda progress: self.stderr.write("\r" + render_bar(progress), ending="")) if show_bar else None
         with open(path, "rb") as stream:
-            job = create_import_job(
+            job = start_import(
                 stream=stream,
                 file_name=path,
                 kind=options["kind"],
                 user=user,
-                source="cli",
+                source=ImportSource.CLI,
                 dry_run=options["dry_run"],
                 file_format=options["format"] or "",
                 system=options["system"] or "",
-                options={
-                    "max_rows": options["max_rows"],
-                    "sheet": options["sheet"],
-                    "encoding": options["encoding"],
-                },
+                options=self.reader_options(options),
+                background=options["background"],
+                on_progress=on_progress,
             )
-        if options["background"]:
-            job = queue_import(job=job)
-            self.stdout.write(json.dumps(job_summary(job)) if options["json"] else str(job.import_id))
-            return
-        show_bar = self.stderr.isatty()
-        on_progress = (lambda progress: self.stderr.write("\r" + render_bar(progress), ending="")) if show_bar else None
-        job = run_import_now(job=job, on_progress=on_progress)
         if show_bar:
             self.stderr.write("")
-        summary = job_summary(job)
+        job = ImportJob.objects.select_related("result", "user").get(pk=job.pk)
+        summary = JobSerializer(job).data
         if options["json"]:
             self.stdout.write(json.dumps(summary))
+        elif options["background"]:
+            self.stdout.write(str(job.import_id))
         else:
             self._print_summary(summary)
         if job.status == ImportStatus.FAILED:
             sys.exit(EXIT_FAILED)
-        if summary["failed"]:
+        if job.is_finished and summary["failed"]:
             sys.exit(EXIT_ROW_ERRORS)
 
     def _user(self, username: str | None):

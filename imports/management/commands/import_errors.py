@@ -1,35 +1,42 @@
-"""``manage.py import_errors IMPORT_ID``: a job's failed rows, ready to fix and re-import."""
+"""``manage.py import_errors IMPORT_ID``: a job's failed rows, ready to fix and import again.
+
+The file's own columns + ``row_number`` + ``error``, as CSV (default), JSON
+or XLSX, to stdout or ``-o FILE``. An XLSX workbook is binary: it is written
+to a file or a pipe, never to a terminal (exit 2, asking for ``-o``).
+Exit codes as the other import commands: 0 = written, 2 = usage error (no
+such import, XLSX to a terminal).
+"""
 
 from __future__ import annotations
 
 import sys
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from imports import error_reports
+from imports.management.base import ImportCommand
 from imports.models import ImportJob
 from imports.selectors import row_errors
+from imports.serializers import ERROR_FORMATS
 
 
-class Command(BaseCommand):
+class Command(ImportCommand):
     help = "Write the failed rows of an import (the file's columns + row_number + error) to stdout or a file."
 
     def add_arguments(self, parser):
         parser.add_argument("import_id", type=int)
-        parser.add_argument("--format", choices=("csv", "json", "xlsx"), default="csv")
+        parser.add_argument("--format", choices=ERROR_FORMATS, default="csv")
         parser.add_argument("-o", "--output", help="write to this file instead of stdout")
 
     def handle(self, *args, import_id, format, output, **options):
-        try:
-            job = ImportJob.objects.get(pk=import_id)
-        except ImportJob.DoesNotExist:
-            raise CommandError(f"import {import_id} does not exist") from None
+        job = ImportJob.objects.filter(pk=import_id).first()
+        if job is None:
+            raise CommandError(f"import {import_id} does not exist")
+        if format == "xlsx" and not output and sys.stdout.isatty():
+            raise CommandError("an XLSX workbook is binary: write it to a file with -o FILE, or redirect stdout")
         errors = row_errors(job=job).iterator(chunk_size=2000)
         if format == "xlsx":
-            if output:
-                error_reports.write_xlsx(job, errors, output)
-            else:
-                error_reports.write_xlsx(job, errors, sys.stdout.buffer)
+            error_reports.write_xlsx(job, errors, output or self.binary_stdout())
             return
         chunks = error_reports.iter_csv(job, errors) if format == "csv" else error_reports.iter_json(job, errors)
         if output:

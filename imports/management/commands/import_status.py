@@ -6,7 +6,8 @@ per change when stdout is not a terminal) and then exits like
 ``import_catalog``: 0 = completed, 3 = completed with failed rows, 1 = failed
 or cancelled. Without ``--follow`` it exits 0 for a job still waiting or
 running. 2 = usage error (e.g. no such import). ``--json`` prints the job
-with its progress as one JSON object (the last line).
+with its progress as one JSON object (the last line): the API's job
+(``imports.serializers.JobDetailSerializer``).
 """
 
 from __future__ import annotations
@@ -17,12 +18,11 @@ import time
 
 from django.core.management.base import CommandError
 
-from imports.management.base import ImportCommand
+from imports.management.base import EXIT_FAILED, EXIT_OK, EXIT_ROW_ERRORS, ImportCommand
 from imports.models import ImportJob, ImportStatus
 from imports.progress import Progress, read_progress, render_bar
-from imports.selectors import job_summary
+from imports.serializers import JobDetailSerializer
 
-EXIT_OK, EXIT_FAILED, EXIT_ROW_ERRORS = 0, 1, 3  # and 2: a usage error (ImportCommand)
 EXIT_BY_STATUS = {
     ImportStatus.COMPLETED: EXIT_OK,
     ImportStatus.COMPLETED_WITH_ERRORS: EXIT_ROW_ERRORS,
@@ -46,11 +46,10 @@ class Command(ImportCommand):
         job = self._job(options["import_id"])
         if options["follow"]:
             job = self._follow(job, interval=options["interval"], quiet=options["json"])
-        progress = read_progress(job=job)
         if options["json"]:
-            self.stdout.write(json.dumps({**job_summary(job), "progress": progress}, default=str))
+            self.stdout.write(json.dumps(JobDetailSerializer(job).data, default=str))
         else:
-            self._print(job, progress)
+            self._print(job, read_progress(job=job))
         if job.is_finished and EXIT_BY_STATUS[job.status]:
             sys.exit(EXIT_BY_STATUS[job.status])
 

@@ -8,7 +8,8 @@ from decimal import Decimal
 
 from catalog.models import Color, Item, ItemVariant, Size
 from imports.models import ImportJob
-from imports.services import create_import_job, run_import_now
+from imports.runtime import run_import_now
+from imports.services import create_import_job
 
 VARIANT_HEADER = ("item_name", "description", "color_name", "size_name", "sku", "price", "stock")
 

@@ -19,9 +19,9 @@ import openpyxl
 import pytest
 from openpyxl.styles import Font
 
+from catalog.kinds import KINDS
 from imports.engine.columns import map_columns
 from imports.engine.errors import ImportRejected
-from imports.engine.kinds import KINDS
 from imports.engine.readers import (
     ExcelError,
     NotAnObject,
@@ -51,7 +51,7 @@ def rejection(data: bytes, **options) -> str:
 def parsed(data: bytes, kind: str = "variants", **options) -> list[tuple[int, tuple | None, list[str]]]:
     """``[(row_number, values, [reasons])]``: the file read, mapped and validated."""
     with open_table(io.BytesIO(data), **options) as table:
-        parse = row_parser(map_columns(table.headers, KINDS[kind]), width=len(table.headers))
+        parse = row_parser(map_columns(table.headers, KINDS.get(kind)), width=len(table.headers))
         result = []
         for row_number, cells in table.rows:
             values, problems = parse(cells)
@@ -683,7 +683,7 @@ def _peak_while_reading(path, kind: str = "variants", **options) -> tuple[int, i
         baseline = tracemalloc.get_traced_memory()[0]
         rows = 0
         with path.open("rb") as stream, open_table(stream, file_name=path.name, **options) as table:
-            parse = row_parser(map_columns(table.headers, KINDS[kind]), width=len(table.headers))
+            parse = row_parser(map_columns(table.headers, KINDS.get(kind)), width=len(table.headers))
             for _, cells in table.rows:
                 values, problems = parse(cells)
                 assert values is not None, problems

@@ -8,23 +8,23 @@ from decimal import Decimal
 
 import pytest
 
+from catalog.kinds import KINDS
 from imports.engine.columns import map_columns
-from imports.engine.kinds import KINDS
 from imports.engine.readers import ExcelError, NotAnObject, UnsavedFormula
 from imports.engine.rows import CellProblem, RowProblem, cell_text, row_parser
 
-VARIANTS = KINDS["variants"]
+VARIANTS = KINDS.get("variants")
 KEYS = {"item_name": "Oxford Shirt", "color_name": "Navy", "size_name": "M"}
 
 
 def parse_row(cells: dict, *, kind: str = "variants", extra: list | None = None):
     """``(values by field or None, [reasons])`` of one row whose header is ``cells``' keys."""
     headers = list(cells)
-    spec = KINDS[kind]
+    spec = KINDS.get(kind)
     parse = row_parser(map_columns(headers, spec), width=len(headers))
     values, problems = parse([*cells.values(), *(extra or [])])
     assert (values is None) == bool(problems)
-    return (None if values is None else dict(zip(spec.field_names, values, strict=True))), [p.reason for p in problems]
+    return (None if values is None else dict(zip(spec.column_names, values, strict=True))), [p.reason for p in problems]
 
 
 def value_of(field: str, cell: object) -> object:
@@ -523,7 +523,7 @@ PLAIN_POOL = {
     ],
     "text": ["Cotton", "", "  padded  ", "Z" * 5000],
     "code": ["SKU-1", "", " S ", "X" * 64, "X" * 65, " " + "Q" * 64 + " ", "'-5"],
-    "price": [
+    "decimal": [
         "1.234",
         "0.001",
         "10.5",
@@ -553,7 +553,7 @@ ODD_TEXT_POOL = {
     "name": ["Caf\u00e9", "Cafe\u0301", "a\tb", "a\x01b", "\u00a0Navy\u00a0", "\u00c5land"],
     "text": ["two\nlines", "cr\r\nlf", "bad\x00nul", "\u00e9t\u00e9"],
     "code": ["A\tB", "AB\n", "\u00e9", "a\x1fb"],
-    "price": ["\u0665", "1\u00a0000"],
+    "decimal": ["\u0665", "1\u00a0000"],
     "count": ["\u0665", "\t5"],
 }
 #: Typed cells (XLSX, JSON): a column holding any of these goes the careful way whole.
@@ -561,7 +561,7 @@ TYPED_POOL = {
     "name": [None, 42, 4.5],
     "text": [None, 7],
     "code": [None, 12],
-    "price": [None, 10.25, 3],
+    "decimal": [None, 10.25, 3],
     "count": [None, 5.0, True],
 }
 POOLS = (PLAIN_POOL, ODD_TEXT_POOL, TYPED_POOL)
@@ -582,7 +582,7 @@ def test_chunk_parser_gives_the_same_values_and_problems_as_row_parser(seed, poo
     from imports.engine.rows import chunk_parser
 
     rng = random.Random(seed)
-    headers = list(VARIANTS.field_names)
+    headers = list(VARIANTS.column_names)
     columns = map_columns(headers, VARIANTS)
     by_row = row_parser(columns, width=len(headers))
     by_chunk = chunk_parser(columns, width=len(headers))
@@ -591,7 +591,7 @@ def test_chunk_parser_gives_the_same_values_and_problems_as_row_parser(seed, poo
     for _ in range(400):
         cells = list(plain)
         for index in rng.sample(range(len(headers)), rng.randint(0, 2)):
-            field_type = VARIANTS.fields[index].type
+            field_type = VARIANTS.columns[index].type
             pool = [cell for chosen in POOLS[:pools] for cell in chosen[field_type]]
             cells[index] = rng.choice(pool)
         if rng.random() < 0.05:

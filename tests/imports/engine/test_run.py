@@ -19,7 +19,8 @@ from django.utils import timezone
 from catalog.models import Color, Item, ItemVariant, Size
 from imports.engine.run import run_job
 from imports.models import ImportJob, ImportRowError, ImportStatus
-from imports.services import claim_job, create_import_job
+from imports.runtime import claim_job
+from imports.services import create_import_job
 from tests.imports.engine.job_runs import (
     VARIANT_HEADER,
     counts,

@@ -1,14 +1,15 @@
 """Old versus new on the same file, keeping nothing: the guide's section 3.2 parallel test.
 
 ``compare_importers`` runs the file through each system exactly as an import
-would (``create_import_job`` + ``run_import_now``, the job routed explicitly),
+would (``services.start_import``, run here, the job routed explicitly),
 each inside its own transaction that is rolled back at the end, so no master
 row, job record or row error is kept; the stored copy of the file is deleted
 too. The printed (or JSON) report is the only record.
 
 Inside each run's transaction, before the rollback, it reads back every live
 master row the run wrote (``updated_at`` at or after the run's start), keyed
-by names, not ids (the two runs' ids differ). Rows a run did not write are as
+by names, not ids (the two runs' ids differ), kind by kind (``catalog.kinds``:
+the variants, items, colors and sizes a file may write). Rows a run did not write are as
 they were before both runs, so two runs produce the same live rows exactly
 when, for every key either run wrote, the values agree.
 
@@ -38,11 +39,13 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.utils import timezone
 
-from imports.engine.kinds import get_kind
-from imports.metrics import improvement_percent
-from imports.models import ImportStatus, ImportSystem
-from imports.selectors import job_summary, row_errors
-from imports.services import create_import_job, run_import_now
+from catalog.kinds import KINDS
+from catalog.selectors import live_rows
+from imports.models import ImportSource, ImportStatus, ImportSystem
+from imports.rollout.metrics import improvement_percent
+from imports.selectors import row_errors
+from imports.serializers import JobSerializer
+from imports.services import start_import
 
 ORDER = (ImportSystem.UPSERT, ImportSystem.LEGACY)
 COUNTED = ("inserted", "updated", "unchanged", "superseded")
@@ -50,21 +53,6 @@ COUNTED = ("inserted", "updated", "unchanged", "superseded")
 MAX_ROW_DIFFERENCES = 50
 #: Row errors kept per run in a report.
 MAX_ROW_ERRORS = 5
-
-#: master -> (SELECT of its live rows: key columns first, then values; the key columns, qualified)
-_LIVE_ROWS = {
-    "item": ("SELECT t.name, t.description FROM item_master t WHERE t.deleted_at IS NULL", ("t.name",)),
-    "color": ("SELECT t.color_name FROM color_master t WHERE t.deleted_at IS NULL", ("t.color_name",)),
-    "size": ("SELECT t.size_name FROM size_master t WHERE t.deleted_at IS NULL", ("t.size_name",)),
-    "variant": (
-        "SELECT i.name, c.color_name, z.size_name, t.sku, t.price, t.stock FROM item_variant t "
-        "JOIN item_master i ON i.item_id = t.item_id "
-        "JOIN color_master c ON c.color_id = t.color_id "
-        "JOIN size_master z ON z.size_id = t.size_id "
-        "WHERE t.deleted_at IS NULL",
-        ("i.name", "c.color_name", "z.size_name"),
-    ),
-}
 
 
 class ComparisonUnavailable(Exception):
@@ -77,7 +65,7 @@ class RunOutcome:
 
     system: str
     summary: dict
-    #: master -> {key: values} of the live rows the run wrote
+    #: kind -> {key: values} of the live rows the run wrote
     written: dict[str, dict[tuple, tuple]]
     row_errors: list[dict]
 
@@ -94,7 +82,7 @@ class RunOutcome:
         return self.summary["duration_seconds"]
 
     def written_counts(self) -> dict[str, int]:
-        return {master: len(rows) for master, rows in self.written.items()}
+        return {kind: len(rows) for kind, rows in self.written.items()}
 
 
 @dataclass(frozen=True)
@@ -161,7 +149,7 @@ class Comparison:
 
 def compare_importers(*, path: str, kind: str = "variants", file_format: str = "", options: dict | None = None):
     """Run ``path`` through both systems, keep nothing, and say whether they agree."""
-    get_kind(kind)
+    KINDS.get(kind)
     if connection.vendor != "postgresql":
         raise ComparisonUnavailable(
             f"compare_importers needs PostgreSQL: the legacy importer uses LOCK TABLE ({connection.vendor} here)."
@@ -182,22 +170,22 @@ def run_and_roll_back(*, system: str, path: str, kind: str, file_format: str = "
     try:
         with transaction.atomic():
             with open(path, "rb") as stream:
-                job = create_import_job(
+                job = start_import(
                     stream=stream,
                     file_name=path,
                     kind=kind,
-                    source="cli",
+                    source=ImportSource.CLI,
                     system=system,
                     file_format=file_format,
                     options=options,
+                    background=False,
                 )
             stored = (job.file.storage, job.file.name)
-            job = run_import_now(job=job)
             errors = [
                 {"row_number": error.row_number, "reason": error.reason}
                 for error in row_errors(job=job)[:MAX_ROW_ERRORS]
             ]
-            outcome = RunOutcome(system, job_summary(job), live_rows_written(since=since), errors)
+            outcome = RunOutcome(system, dict(JobSerializer(job).data), live_rows_written(since=since), errors)
             transaction.set_rollback(True)
     finally:
         if stored is not None:
@@ -207,27 +195,8 @@ def run_and_roll_back(*, system: str, path: str, kind: str, file_format: str = "
 
 
 def live_rows_written(*, since: datetime) -> dict[str, dict[tuple, tuple]]:
-    """master -> {key: values} of the live rows written at or after ``since``, keyed by names."""
-    written = {}
-    with connection.cursor() as cursor:
-        for master, (select, key) in _LIVE_ROWS.items():
-            cursor.execute(f"{select} AND t.updated_at >= %s", [since])
-            written[master] = {tuple(row[: len(key)]): tuple(row[len(key) :]) for row in cursor.fetchall()}
-    return written
-
-
-def _live_rows(master: str, keys: list[tuple]) -> dict[tuple, tuple]:
-    """The live rows with these keys as they are now (as both runs found them)."""
-    if not keys:
-        return {}
-    select, key = _LIVE_ROWS[master]
-    arrays = ", ".join(["%s::text[]"] * len(key))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"{select} AND ({', '.join(key)}) IN (SELECT * FROM unnest({arrays}))",
-            [list(column) for column in zip(*keys, strict=True)],
-        )
-        return {tuple(row[: len(key)]): tuple(row[len(key) :]) for row in cursor.fetchall()}
+    """kind -> {key: values} of the live rows written at or after ``since``, keyed by names."""
+    return {kind.name: live_rows(kind=kind, written_since=since) for kind in KINDS}
 
 
 def _compare(comparison: Comparison) -> None:
@@ -236,9 +205,10 @@ def _compare(comparison: Comparison) -> None:
         comparison.differences.append(f"processed: legacy {legacy.processed:,}, upsert {upsert.processed:,}")
     if upsert.failed != legacy.failed:
         comparison.differences.append(f"failed: legacy {legacy.failed:,}, upsert {upsert.failed:,}")
-    for master in _LIVE_ROWS:
+    for kind in KINDS:
+        master = kind.name
         mine, theirs = upsert.written[master], legacy.written[master]
-        before = _live_rows(master, list(mine.keys() ^ theirs.keys()))
+        before = live_rows(kind=kind, keys=mine.keys() ^ theirs.keys())
         for key in sorted(mine.keys() | theirs.keys(), key=_sort_key):
             new = mine.get(key, before.get(key))
             old = theirs.get(key, before.get(key))

@@ -1,4 +1,4 @@
-"""The import health checks (imports.health, the import_health command, the hourly schedule).
+"""The import health checks (imports.rollout.health, the import_health command, the hourly schedule).
 
 Each check fires on the real condition: seeded bad metrics, a LOCK TABLE held
 from a second connection, a missing and an invalid unique index, a silent
@@ -16,7 +16,6 @@ import subprocess
 import sys
 import time
 from datetime import timedelta
-from importlib import import_module
 from pathlib import Path
 
 import pytest
@@ -25,12 +24,13 @@ from django.db import connection
 from django.utils import timezone
 from django_q.models import Schedule
 
-from imports import health
-from imports.health import health_report, record_worker_heartbeat, scheduled_health_check
 from imports.models import ImportJob, ImportResult, WorkerHeartbeat
+from imports.rollout import health
+from imports.rollout.health import health_report, scheduled_health_check
+from imports.runtime import cluster_name, record_worker_heartbeat
 from tests.postgres import second_connection
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def checks(report: dict) -> dict[str, dict]:
@@ -233,14 +233,14 @@ def test_an_invalid_unique_index_left_by_a_failed_concurrent_build_fails_the_che
 
 @pytest.mark.django_db
 def test_the_scheduled_check_logs_what_fires(caplog):
-    with caplog.at_level(logging.INFO, logger="imports.health"):
+    with caplog.at_level(logging.INFO, logger="imports.rollout.health"):
         report = scheduled_health_check()
     assert not report["healthy"]
     assert "Import health check worker FAILED: no background worker has ever reported" in caplog.text
 
     caplog.clear()
     record_worker_heartbeat()
-    with caplog.at_level(logging.INFO, logger="imports.health"):
+    with caplog.at_level(logging.INFO, logger="imports.rollout.health"):
         assert scheduled_health_check()["healthy"]
     assert "Import health: all checks pass" in caplog.text
 
@@ -259,9 +259,11 @@ def test_the_json_is_the_report(healthy):
 @pytest.mark.django_db(transaction=True)
 def test_a_running_qcluster_keeps_the_worker_check_green():
     """The real background worker (ORM broker, in-process cache) runs the heartbeat schedule."""
-    # The schedules the migration creates (a transactional test starts from emptied tables).
-    for spec in import_module("imports.migrations.0004_import_monitoring").SCHEDULES:
-        Schedule.objects.get_or_create(func=spec["func"], defaults={**spec, "next_run": timezone.now()})
+    # The heartbeat schedule the migrations create (a transactional test starts from emptied tables).
+    Schedule.objects.get_or_create(
+        func="imports.tasks.record_worker_heartbeat",
+        defaults={"name": "imports: worker heartbeat", "schedule_type": "I", "minutes": 1, "next_run": timezone.now()},
+    )
     assert checks(health_report())["worker"]["status"] == "fail"
 
     settings = connection.settings_dict
@@ -290,4 +292,4 @@ def test_a_running_qcluster_keeps_the_worker_check_green():
             os.killpg(cluster.pid, signal.SIGKILL)
             cluster.wait(10)
     assert worker["status"] == "ok", worker
-    assert worker["data"]["worker"] == health.worker_name()
+    assert worker["data"]["worker"] == cluster_name()

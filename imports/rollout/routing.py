@@ -14,7 +14,10 @@ The guide's phases 3 and 4, for every door (admin, API, commands):
 
 An explicit choice (``import_catalog --system``) wins. The decision and its
 reason are stored on the job (``ImportJob.system`` and ``routing``), which
-every door creates through ``services.create_import_job``.
+every door creates through ``services.create_import_job``: the rollout app
+installs :func:`choose_system` as the engine's router at start-up
+(``strategies.set_router``) and checks the flag then, so a typo stops the
+process with a message naming the key.
 
 The legacy importer needs PostgreSQL (LOCK TABLE): on another database a
 flag that would pick it picks the new importer instead, saying so in the
@@ -25,20 +28,44 @@ reason, so the embedded SQLite default works out of the box. An explicit
 from __future__ import annotations
 
 import hashlib
-from typing import NamedTuple
+import re
+from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 
+from imports.engine.strategies import Routing
 from imports.models import ImportSystem
-from mtc.config import RolloutFlag, parse_rollout_flag
+
+FLAG = "USE_NEW_IMPORT_SYSTEM"
+FLAG_ACCEPTED = "false, true, test_users_only or percentage:N with N from 0 to 100"
 
 
-class Routing(NamedTuple):
-    """The system a job runs on, and why (stored on the job as ``system`` and ``routing``)."""
+@dataclass(frozen=True)
+class RolloutFlag:
+    """The parsed ``USE_NEW_IMPORT_SYSTEM`` value (the guide's phases 3 and 4).
 
-    system: str
-    reason: str
+    ``mode`` is one of ``false``, ``true``, ``test_users_only`` or
+    ``percentage``; ``percentage`` is only meaningful for the last.
+    """
+
+    mode: str
+    percentage: int = 0
+
+    def __str__(self) -> str:
+        return f"percentage:{self.percentage}" if self.mode == "percentage" else self.mode
+
+
+def parse_rollout_flag(raw: str) -> RolloutFlag:
+    """``raw`` as a flag, or ImproperlyConfigured naming the key, the value and what is accepted."""
+    text = (raw or "false").strip().lower()
+    if text in ("false", "true", "test_users_only"):
+        return RolloutFlag(mode=text)
+    match = re.fullmatch(r"percentage:(\d{1,3})", text)
+    if match and int(match.group(1)) <= 100:
+        return RolloutFlag(mode="percentage", percentage=int(match.group(1)))
+    raise ImproperlyConfigured(f"{FLAG}={raw!r} is not valid: expected {FLAG_ACCEPTED}.")
 
 
 def rollout_bucket(user_id: int | None) -> int:
@@ -55,11 +82,8 @@ def is_test_user(user) -> bool:
     return user.groups.filter(name=settings.IMPORT_TEST_USERS_GROUP).exists()
 
 
-def choose_system(*, user=None, explicit: str = "") -> Routing:
-    if explicit:
-        if explicit not in ImportSystem.values:
-            raise ValueError(f"Unknown import system {explicit!r}: expected {' or '.join(ImportSystem.values)}.")
-        return Routing(explicit, "chosen explicitly")
+def choose_system(*, user=None) -> Routing:
+    """The router the rollout app installs: the flag's decision, on a database that can run it."""
     decision = flag_decision(user)
     if decision.system == ImportSystem.LEGACY and connection.vendor != "postgresql":
         return Routing(

@@ -11,11 +11,13 @@ import io
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.db import connection
 
+from imports.engine.strategies import route
 from imports.models import ImportJob, ImportSystem
-from imports.routing import choose_system, flag_decision, rollout_bucket
+from imports.rollout.routing import choose_system, flag_decision, parse_rollout_flag, rollout_bucket
 from imports.services import create_import_job
 from tests.imports.conftest import token_client
 from tests.imports.engine.job_runs import VARIANT_HEADER, csv_bytes
@@ -83,10 +85,49 @@ def test_test_users_only_routes_listed_ids_and_group_members_to_the_new_importer
 
 def test_an_explicit_choice_wins_over_the_flag(settings):
     settings.USE_NEW_IMPORT_SYSTEM = "true"
-    assert choose_system(explicit="legacy").system == ImportSystem.LEGACY
-    assert choose_system(explicit="legacy").reason == "chosen explicitly"
-    with pytest.raises(ValueError, match="Unknown import system"):
-        choose_system(explicit="fast")
+    assert route(explicit="legacy").system == ImportSystem.LEGACY
+    assert route(explicit="legacy").reason == "chosen explicitly"
+    with pytest.raises(ValueError, match=r"Unknown import system 'fast': expected upsert or legacy\."):
+        route(explicit="fast")
+
+
+def test_the_rollout_app_routes_every_new_job_through_the_flag(settings):
+    settings.USE_NEW_IMPORT_SYSTEM = "true"
+    assert route(user=None) == ("upsert", "USE_NEW_IMPORT_SYSTEM=true")
+    settings.USE_NEW_IMPORT_SYSTEM = "false"
+    assert route(user=None) == choose_system(user=None)
+
+
+# --- The flag's values (checked when the app starts) ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "mode", "percentage", "text"),
+    [
+        ("false", "false", 0, "false"),
+        ("TRUE", "true", 0, "true"),
+        (" test_users_only ", "test_users_only", 0, "test_users_only"),
+        ("percentage:0", "percentage", 0, "percentage:0"),
+        ("percentage:25", "percentage", 25, "percentage:25"),
+        ("percentage:100", "percentage", 100, "percentage:100"),
+        ("", "false", 0, "false"),
+    ],
+)
+def test_rollout_flag_accepts_the_guides_values(raw, mode, percentage, text):
+    flag = parse_rollout_flag(raw)
+
+    assert (flag.mode, flag.percentage, str(flag)) == (mode, percentage, text)
+
+
+@pytest.mark.parametrize("raw", ["percentage:150", "maybe", "percentage:", "percentage:-1", "50%", "percent:50"])
+def test_rollout_flag_refuses_anything_else(raw):
+    with pytest.raises(ImproperlyConfigured) as refused:
+        parse_rollout_flag(raw)
+
+    assert str(refused.value) == (
+        f"USE_NEW_IMPORT_SYSTEM={raw!r} is not valid: expected false, true, test_users_only "
+        f"or percentage:N with N from 0 to 100."
+    )
 
 
 @pytest.mark.parametrize("flag", ["false", "percentage:0", "test_users_only"])

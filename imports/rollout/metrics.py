@@ -33,7 +33,7 @@ from django.db.models import Avg, Count, Max, Sum
 from django.utils import timezone
 
 from imports.models import ImportJob, ImportStatus, ImportSystem
-from imports.routing import rollout_flag
+from imports.rollout.routing import rollout_flag
 
 COMPLETED = (ImportStatus.COMPLETED, ImportStatus.COMPLETED_WITH_ERRORS)
 RATED = (*COMPLETED, ImportStatus.FAILED)

@@ -16,8 +16,8 @@ from django.db.models import Avg, Count, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from imports import metrics
 from imports.models import ImportJob, ImportStatus, ImportSystem
+from imports.rollout import metrics
 
 #: The windows the page offers, in days.
 WINDOWS = (7, 30, 90)

@@ -34,7 +34,6 @@ database); the system is healthy when nothing fails:
 from __future__ import annotations
 
 import logging
-import socket
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
@@ -44,9 +43,9 @@ from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from catalog.selectors import MASTERS
-from imports import metrics
+from catalog.kinds import KINDS
 from imports.models import ImportJob, ImportStatus, WorkerHeartbeat
+from imports.rollout import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -152,11 +151,11 @@ def _threshold_figures(name: str, figures: dict) -> dict:
 
 
 def unique_index_names() -> dict[str, str]:
-    """index name -> table, from the catalog models' partial unique constraints."""
+    """index name -> table, from the partial unique constraints of the masters imports write."""
     return {
-        constraint.name: model._meta.db_table
-        for model in MASTERS.values()
-        for constraint in model._meta.constraints
+        constraint.name: master.table
+        for master in KINDS.masters()
+        for constraint in master.model._meta.constraints
         if getattr(constraint, "condition", None) is not None
     }
 
@@ -197,7 +196,7 @@ def _unique_indexes() -> CheckResult:
 def _table_locks() -> CheckResult:
     if connection.vendor != "postgresql":
         return CheckResult("table_locks", SKIPPED, f"{connection.vendor} has no table locks to inspect")
-    tables = sorted({model._meta.db_table for model in MASTERS.values()})
+    tables = sorted(master.table for master in KINDS.masters())
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT l.pid, c.relname, l.mode, l.granted, a.application_name, "
@@ -259,17 +258,6 @@ def _connections() -> CheckResult:
 
 
 # --- worker and jobs -----------------------------------------------------------------------
-
-
-def worker_name() -> str:
-    return f"{socket.gethostname()}:{settings.Q_CLUSTER.get('name', 'cluster')}"
-
-
-def record_worker_heartbeat() -> str:
-    """The task the worker runs every minute (django-q2 schedule): its proof of life."""
-    name = worker_name()
-    WorkerHeartbeat.objects.update_or_create(worker=name, defaults={"beat_at": timezone.now()})
-    return name
 
 
 def _worker(*, now: datetime) -> CheckResult:

@@ -15,9 +15,9 @@ import pytest
 from django.core.management import call_command
 
 from catalog.models import Color, Item, ItemVariant, Size
-from imports.comparison import compare_importers
-from imports.engine.legacy import RowWriter
 from imports.models import ImportJob, ImportRowError
+from imports.rollout.comparison import compare_importers
+from imports.rollout.legacy import RowWriter
 from tests.imports.engine.job_runs import VARIANT_HEADER, csv_bytes, live_variants, make_variant
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.django_db]
@@ -96,14 +96,14 @@ def test_the_comparison_reads_both_runs_back_before_rolling_them_back(tmp_path, 
     assert legacy.failed == upsert.failed == 0
     # Both wrote the same rows: the updated Shirt/Red/M, two new variants and the new Hat, Blue and L.
     for run in (legacy, upsert):
-        assert run.written["variant"] == {
+        assert run.written["variants"] == {
             ("Shirt", "Red", "M"): ("S-1", Decimal("10.00"), 5),
             ("Shirt", "Blue", "M"): ("S-2", Decimal("10.00"), 5),
             ("Hat", "Red", "L"): ("H-2", Decimal("12.50"), 1),
         }
-        assert run.written["item"] == {("Hat",): ("Felt",)}
-        assert run.written["color"] == {("Blue",): ()}
-        assert run.written["size"] == {("L",): ()}
+        assert run.written["items"] == {("Hat",): ("Felt",)}
+        assert run.written["colors"] == {("Blue",): ()}
+        assert run.written["sizes"] == {("L",): ()}
     # Where they differ by design: counts of a key given twice.
     assert (legacy.summary["inserted"], legacy.summary["updated"], legacy.summary["superseded"]) == (2, 2, 0)
     assert (upsert.summary["inserted"], upsert.summary["updated"], upsert.summary["superseded"]) == (2, 1, 1)
@@ -112,7 +112,13 @@ def test_the_comparison_reads_both_runs_back_before_rolling_them_back(tmp_path, 
 
 def test_an_injected_disagreement_is_caught_and_named(tmp_path, media, stored_catalog, monkeypatch):
     # A bug in the old importer: a missing price becomes 0.00 instead of staying empty.
-    monkeypatch.setattr(RowWriter, "VARIANT_DEFAULTS", {"sku": "", "price": Decimal("0.00"), "stock": None})
+    real_absent = RowWriter.absent
+
+    def price_zero_when_absent(self, master):
+        absent = real_absent(self, master)
+        return {**absent, "price": Decimal("0.00")} if master.table == "item_variant" else absent
+
+    monkeypatch.setattr(RowWriter, "absent", price_zero_when_absent)
     path = write(
         tmp_path,
         [("Shirt", "Red", "M", "7"), ("Scarf", "Green", "S", "3")],
@@ -126,7 +132,7 @@ def test_an_injected_disagreement_is_caught_and_named(tmp_path, media, stored_ca
     assert report["agree"] is False
     assert report["differences"] == ["live rows: 1 differ"]
     assert report["row_differences"] == [
-        {"master": "variant", "key": ["Scarf", "Green", "S"], "upsert": ["", None, 3], "legacy": ["", "0.00", 3]}
+        {"master": "variants", "key": ["Scarf", "Green", "S"], "upsert": ["", None, 3], "legacy": ["", "0.00", 3]}
     ]
     assert report["runs"]["legacy"]["processed"] == report["runs"]["upsert"]["processed"] == 2
     assert_nothing_kept(before, media)
@@ -134,19 +140,17 @@ def test_an_injected_disagreement_is_caught_and_named(tmp_path, media, stored_ca
 
 def test_a_disagreement_in_an_existing_row_compares_with_what_was_stored(tmp_path, media, stored_catalog, monkeypatch):
     # A bug in the old importer: it never updates a stored variant.
-    real_save = RowWriter.save
+    real_values = RowWriter.values_of
 
-    def save_without_updates(self, table, pk, key, values, defaults):
-        if table == "item_variant":
-            values = {}
-        return real_save(self, table, pk, key, values, defaults)
+    def values_without_variants(self, master, row):
+        return {} if master.table == "item_variant" else real_values(self, master, row)
 
-    monkeypatch.setattr(RowWriter, "save", save_without_updates)
+    monkeypatch.setattr(RowWriter, "values_of", values_without_variants)
     code, output = run_command(write(tmp_path, CLEAN_ROWS[:1]))
 
     assert code == 1
     assert "live rows: 1 differ" in output
-    assert "variant Shirt / Red / M: legacy ('OLD', '9.00', '1') | upsert ('S-1', '10.00', '5')" in output
+    assert "variants Shirt / Red / M: legacy ('OLD', '9.00', '1') | upsert ('S-1', '10.00', '5')" in output
 
 
 def test_a_bad_row_is_the_documented_difference(tmp_path, media, stored_catalog):

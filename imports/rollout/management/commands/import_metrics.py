@@ -1,6 +1,6 @@
 """``manage.py import_metrics``: per-system import figures, the guide's section 3.3 dashboard.
 
-Same figures as ``/api/metrics/imports/`` (definitions in ``imports.metrics``).
+Same figures as ``/api/metrics/imports/`` (definitions in ``imports.rollout.metrics``).
 Dry runs are left out. Exit 0; 2 = usage error.
 """
 
@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
-from imports.metrics import import_metrics
+from imports.management.base import ImportCommand
 from imports.models import ImportSystem
+from imports.rollout.metrics import import_metrics
 
 ROWS = (
     ("imports", "count"),
@@ -27,7 +28,7 @@ ROWS = (
 )
 
 
-class Command(BaseCommand):
+class Command(ImportCommand):
     help = (
         "Import figures per system (legacy, upsert) over the last N days: count, average duration, success "
         "rate, error rate, errors, and the performance improvement of the new importer. Dry runs are left out."

@@ -6,9 +6,9 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from imports.health import record_worker_heartbeat
-from imports.metrics import import_metrics
 from imports.models import ImportJob, ImportResult
+from imports.rollout.metrics import import_metrics
+from imports.runtime import record_worker_heartbeat
 from tests.imports.conftest import token_client
 
 pytestmark = pytest.mark.django_db
@@ -50,7 +50,8 @@ def test_metrics_are_the_commands_figures(staff):
 def test_metrics_refuse_a_bad_window(staff):
     response = staff.get(METRICS, {"days": "-1"})
     assert response.status_code == 400
-    assert "days" in response.json()
+    assert response.json()["code"] == "invalid"
+    assert "days" in response.json()["errors"]
 
 
 def test_health_is_200_when_every_check_passes(staff):

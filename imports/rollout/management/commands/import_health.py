@@ -10,15 +10,16 @@ from __future__ import annotations
 import json
 import sys
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
-from imports.health import DEFAULT_WINDOW_HOURS, FAIL, health_report
+from imports.management.base import ImportCommand
+from imports.rollout.health import DEFAULT_WINDOW_HOURS, FAIL, health_report
 
 EXIT_HEALTHY, EXIT_UNHEALTHY = 0, 1
 MARKS = {"ok": "ok  ", "fail": "FAIL", "skipped": "skip"}
 
 
-class Command(BaseCommand):
+class Command(ImportCommand):
     help = (
         "Check the import system: alert thresholds (success rate, duration, error rate) over a window, the four "
         "unique indexes, table-level locks on the masters, connections in use, a live background worker, and "

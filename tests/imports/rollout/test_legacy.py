@@ -21,7 +21,8 @@ from django.test import override_settings
 
 from catalog.models import Color, Item, ItemVariant, Size
 from imports.models import ImportJob, ImportRowError, ImportStatus
-from imports.services import create_import_job, run_import_now
+from imports.runtime import run_import_now
+from imports.services import create_import_job
 from tests.imports.engine.job_runs import VARIANT_HEADER, counts, csv_bytes, live_variants, make_variant
 from tests.imports.engine.test_run import CASES, Case, _seed
 from tests.postgres import second_connection

@@ -1,6 +1,6 @@
 """``/api/metrics/imports/`` and ``/api/health/imports/``: the migration's monitoring, as JSON.
 
-Thin doors over :mod:`imports.metrics` and :mod:`imports.health`; the JSON is
+Thin doors over :mod:`imports.rollout.metrics` and :mod:`imports.rollout.health`; the JSON is
 exactly what ``import_metrics --json`` and ``import_health --json`` print.
 
 Staff only: the health report names database sessions, their queries and
@@ -19,8 +19,8 @@ from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from imports.health import DEFAULT_WINDOW_HOURS, health_report
-from imports.metrics import import_metrics
+from imports.rollout.health import DEFAULT_WINDOW_HOURS, health_report
+from imports.rollout.metrics import import_metrics
 
 
 @extend_schema(tags=["monitoring"])

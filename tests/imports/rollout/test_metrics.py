@@ -1,4 +1,4 @@
-"""Import metrics per system and the 4.2 alerts (imports.metrics, the import_metrics command),
+"""Import metrics per system and the 4.2 alerts (imports.rollout.metrics, the import_metrics command),
 and the guide's section 1.2 and 4.3 SQL, verbatim, on the import_logs views."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
-from imports.metrics import evaluate_alerts, import_metrics, improvement_percent
 from imports.models import ImportJob, ImportResult
+from imports.rollout.metrics import evaluate_alerts, import_metrics, improvement_percent
 
 pytestmark = pytest.mark.django_db
 

@@ -13,13 +13,12 @@ import sys
 
 from django.core.management.base import CommandError
 
-from imports.comparison import COUNTED, Comparison, ComparisonUnavailable, compare_importers
-from imports.engine.kinds import KINDS
-from imports.engine.readers import FORMATS
 from imports.management.base import ImportCommand
 from imports.models import ImportSystem
+from imports.rollout.comparison import COUNTED, Comparison, ComparisonUnavailable, compare_importers
+from mtc.errors import DomainError
 
-EXIT_AGREE, EXIT_DISAGREE = 0, 1  # and 2: a usage error (ImportCommand)
+EXIT_AGREE, EXIT_DISAGREE = 0, 1  # and 2: a usage error, or a file neither importer would take (ImportCommand)
 SHOWN_ROW_DIFFERENCES = 10
 
 
@@ -32,12 +31,7 @@ class Command(ImportCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("path", help="the file to import")
-        parser.add_argument("--kind", choices=sorted(KINDS), default="variants")
-        parser.add_argument("--format", choices=FORMATS, help="default: told from the file's content and name")
-        parser.add_argument("--max-rows", type=int, help="override IMPORT_MAX_ROWS for these runs")
-        parser.add_argument("--sheet", help="XLSX: the sheet to read (default: the first)")
-        parser.add_argument("--encoding", help="CSV/JSONL: the file's encoding (default: detected)")
+        self.add_file_arguments(parser)
         parser.add_argument("--json", action="store_true", help="print the comparison as JSON (last stdout line)")
 
     def handle(self, *args, **options):
@@ -48,9 +42,9 @@ class Command(ImportCommand):
                 path=path,
                 kind=options["kind"],
                 file_format=options["format"] or "",
-                options={key: options[key] for key in ("max_rows", "sheet", "encoding")},
+                options=self.reader_options(options),
             )
-        except ComparisonUnavailable as exc:
+        except (ComparisonUnavailable, DomainError) as exc:
             raise CommandError(str(exc)) from None
         if options["json"]:
             self.stdout.write(json.dumps(comparison.as_dict(), default=str))

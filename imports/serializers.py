@@ -1,0 +1,205 @@
+"""The public shape of an import job, declared once.
+
+The API's answers, every command's ``--json`` and the admin's figures are
+these serializers' output, so a key an outside script relies on is defined
+here and nowhere else (and the OpenAPI schema describes exactly it):
+
+* :class:`JobSerializer`: the job: status, routing, file, counts, timings,
+  warnings, failure reason (lists, ``import_catalog --json``);
+* :class:`JobDetailSerializer`: the job with its live progress, its failed
+  rows at a glance and its links (the API's job, ``import_status --json``);
+* :class:`QueuedSerializer`: a job handed to the background worker (202).
+
+Links are absolute when a request is in the context, else paths.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema_field, inline_serializer
+from rest_framework import serializers
+from rest_framework.reverse import reverse
+
+from catalog.kinds import KINDS
+from imports.models import ImportJob, ImportStatus
+from imports.progress import read_progress
+from imports.selectors import error_summary
+
+#: What happened to the data rows, from the job's result.
+COUNT_FIELDS = ("inserted", "updated", "unchanged", "superseded", "failed")
+#: The formats of the failed-rows download.
+ERROR_FORMATS = ("csv", "json", "xlsx")
+
+
+class KindField(serializers.ChoiceField):
+    """A kind of ``catalog.kinds``, read from the registry each time a serializer is made."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("help_text", "What the file holds: " + ", ".join(KINDS.names()))
+        super().__init__(choices=KINDS.choices(), **kwargs)
+
+
+class JobSerializer(serializers.ModelSerializer):
+    """An import job as every door shows it."""
+
+    kind = KindField()
+    user = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    file_checksum = serializers.CharField(help_text="SHA-256 of the stored file")
+    checked_by = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True, help_text="The dry run (preview) whose checked file this import imported"
+    )
+    total_rows = serializers.SerializerMethodField()
+    inserted = serializers.IntegerField(source="result.inserted")
+    updated = serializers.IntegerField(source="result.updated")
+    unchanged = serializers.IntegerField(source="result.unchanged")
+    superseded = serializers.IntegerField(source="result.superseded")
+    failed = serializers.IntegerField(source="result.failed")
+    duration_seconds = serializers.FloatField(source="result.duration_seconds", allow_null=True)
+    success_rate = serializers.FloatField(source="result.success_rate", allow_null=True)
+    rows_per_second = serializers.SerializerMethodField()
+    batches_committed = serializers.IntegerField(source="result.batches_committed")
+    warnings = serializers.ListField(child=serializers.CharField())
+
+    class Meta:
+        model = ImportJob
+        fields = (
+            "import_id",
+            "status",
+            "kind",
+            "system",
+            "routing",
+            "source",
+            "dry_run",
+            "checked_by",
+            "file_name",
+            "file_format",
+            "file_size",
+            "file_checksum",
+            "user",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "stage",
+            "total_rows",
+            *COUNT_FIELDS,
+            "duration_seconds",
+            "success_rate",
+            "rows_per_second",
+            "batches_committed",
+            "checkpoint_row",
+            "warnings",
+            "failure_reason",
+        )
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_total_rows(self, job: ImportJob) -> int | None:
+        """Data rows of the file: the result's count, or the job's while the result has none yet."""
+        counted = job.result.total_rows if _has_result(job) else 0
+        return counted or job.total_rows
+
+    @extend_schema_field(serializers.FloatField(allow_null=True))
+    def get_rows_per_second(self, job: ImportJob) -> float | None:
+        rate = job.result.rows_per_second if _has_result(job) else None
+        return round(rate, 1) if rate else None
+
+
+class ProgressSerializer(serializers.Serializer):
+    """Live progress (``imports.progress.read_progress``)."""
+
+    import_id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=ImportStatus.choices)
+    stage = serializers.CharField()
+    rows_done = serializers.IntegerField()
+    rows_total = serializers.IntegerField(allow_null=True)
+    percent = serializers.FloatField(allow_null=True)
+    rows_per_second = serializers.FloatField(allow_null=True)
+    eta_seconds = serializers.FloatField(allow_null=True)
+    elapsed_seconds = serializers.FloatField()
+    inserted = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    superseded = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    source = serializers.ChoiceField(choices=["redis", "database"])
+    updated_at = serializers.DateTimeField(allow_null=True)
+
+
+class ErrorSummarySerializer(serializers.Serializer):
+    """Failed rows at a glance (``imports.selectors.error_summary``)."""
+
+    failed_rows = serializers.IntegerField()
+    top_reasons = inline_serializer(
+        "TopReason", {"reason": serializers.CharField(), "rows": serializers.IntegerField()}, many=True
+    )
+    first_rows = inline_serializer(
+        "FailedRow",
+        {
+            "row_number": serializers.IntegerField(),
+            "column": serializers.CharField(),
+            "value": serializers.CharField(),
+            "error": serializers.CharField(),
+        },
+        many=True,
+    )
+
+
+LINKS = inline_serializer(
+    "ImportLinks",
+    {
+        "self": serializers.CharField(),
+        **{f"errors_{fmt}": serializers.CharField() for fmt in ERROR_FORMATS},
+        "cancel": serializers.CharField(),
+        "retry": serializers.CharField(),
+    },
+)
+
+
+class JobDetailSerializer(JobSerializer):
+    """The job with its progress, failed rows at a glance and links."""
+
+    progress = serializers.SerializerMethodField()
+    error_summary = serializers.SerializerMethodField()
+    links = serializers.SerializerMethodField()
+
+    class Meta(JobSerializer.Meta):
+        fields = (*JobSerializer.Meta.fields, "cancel_requested", "attempts", "progress", "error_summary", "links")
+        read_only_fields = fields
+
+    @extend_schema_field(ProgressSerializer)
+    def get_progress(self, job: ImportJob) -> dict:
+        return read_progress(job=job)
+
+    @extend_schema_field(ErrorSummarySerializer)
+    def get_error_summary(self, job: ImportJob) -> dict:
+        return error_summary(job=job)
+
+    @extend_schema_field(LINKS)
+    def get_links(self, job: ImportJob) -> dict:
+        return job_links(job, request=self.context.get("request"))
+
+
+class QueuedSerializer(serializers.Serializer):
+    """A job handed to the background worker: follow ``url``."""
+
+    import_id = serializers.IntegerField(source="pk")
+    status = serializers.ChoiceField(choices=ImportStatus.choices)
+    url = serializers.SerializerMethodField()
+
+    @extend_schema_field(serializers.CharField())
+    def get_url(self, job: ImportJob) -> str:
+        return reverse("imports:detail", args=[job.pk], request=self.context.get("request"))
+
+
+def job_links(job: ImportJob, *, request=None) -> dict[str, str]:
+    """The API's URLs of a job: itself, its failed rows in each format, cancel, retry."""
+    errors = reverse("imports:errors", args=[job.pk], request=request)
+    return {
+        "self": reverse("imports:detail", args=[job.pk], request=request),
+        **{f"errors_{fmt}": f"{errors}?format={fmt}" for fmt in ERROR_FORMATS},
+        "cancel": reverse("imports:cancel", args=[job.pk], request=request),
+        "retry": reverse("imports:retry", args=[job.pk], request=request),
+    }
+
+
+def _has_result(job: ImportJob) -> bool:
+    return hasattr(job, "result")

@@ -1,0 +1,38 @@
+"""Errors a person can act on, whatever door they came through.
+
+Services and the engine raise these; each door says them in its own way:
+the API's exception handler (``mtc.api_errors``) answers a status and
+``{"detail", "code"}``, the admin shows a form error or a message, the
+commands print the message and exit 1 (or 2 for a usage error). ``code`` is
+the machine-readable name a client may rely on (documented in the README
+and the OpenAPI schema).
+
+Kept at the ground of the project (nothing here imports an app), so that
+every app may raise them and one place may map them to HTTP.
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Something the request asked for cannot be done; ``str()`` says why, in the user's words."""
+
+    #: Machine-readable reason; subclasses and callers narrow it.
+    code = "error"
+
+    def __init__(self, message: str, *, code: str | None = None):
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+
+
+class Refused(DomainError):
+    """The input (a file, a field) is refused; nothing was written. HTTP 400 unless its code says otherwise."""
+
+    code = "refused"
+
+
+class Conflict(DomainError):
+    """The thing exists but its state does not allow this now (cancel a finished import). HTTP 409."""
+
+    code = "conflict"

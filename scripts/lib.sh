@@ -20,11 +20,16 @@ die()    { printf '%sERROR:%s %s\n' "$_R" "$_N" "$*" >&2; exit 1; }
 # A database URL with its password replaced by ***, for printing.
 mask_url() { sed -E 's#(://[^:/@]*:)[^@]*@#\1***@#' <<<"$1"; }
 
-# Create .venv with Python 3.11 if it is missing or broken, and install
-# requirements.txt unless the venv already holds exactly this file's packages
-# (a sha256 of requirements.txt is kept in .venv after a successful install).
+# ensure_venv LOCK: create .venv with Python 3.11 if it is missing or broken, and
+# install the lock file LOCK (requirements.txt: what production runs;
+# requirements-dev.txt: that plus the test and lint tools) unless the last install
+# in .venv was exactly this file: .venv/.installed-lock records the lock's name,
+# its sha256 and the Python version after a successful install. Switching between
+# the two locks costs a pip run that finds everything installed (about a second).
 ensure_venv() {
+    local lock="${1:?ensure_venv needs a lock file: requirements.txt or requirements-dev.txt}"
     local python="${PYTHON:-python3.11}"
+    [[ -f "$lock" ]] || die "$lock not found in $MTC_ROOT"
     if ! "$VENV_PY" -c 'import sys' >/dev/null 2>&1; then
         command -v "$python" >/dev/null 2>&1 \
             || die "$python not found: install Python 3.11 or set PYTHON=/path/to/python3.11"
@@ -32,10 +37,10 @@ ensure_venv() {
         "$python" -m venv --clear "$VENV"
     fi
 
-    local stamp="$VENV/.requirements.sha256" want
-    want="$(sha256sum requirements.txt | cut -d' ' -f1) $("$VENV_PY" -c 'import sys; print(sys.version.split()[0])')"
+    local stamp="$VENV/.installed-lock" want
+    want="$lock $(sha256sum "$lock" | cut -d' ' -f1) $("$VENV_PY" -c 'import sys; print(sys.version.split()[0])')"
     if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
-        info ".venv is up to date with requirements.txt"
+        info ".venv is up to date with $lock"
         return 0
     fi
 
@@ -46,8 +51,11 @@ ensure_venv() {
         exec 9>&-
         return 0
     fi
-    info "installing requirements.txt into .venv (first run or requirements changed)"
-    "$VENV_PY" -m pip install --disable-pip-version-check -qq -r requirements.txt
+    info "installing $lock into .venv (first run, or another or a changed lock file)"
+    rm -f "$stamp"
+    # The lock pins every package with its sha256: pip refuses any file whose hash
+    # is not listed, whichever index or wheel directory served it.
+    "$VENV_PY" -m pip install --disable-pip-version-check -qq --require-hashes -r "$lock"
     printf '%s\n' "$want" >"$stamp"
     exec 9>&-
     info "done"

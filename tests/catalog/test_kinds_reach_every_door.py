@@ -24,7 +24,7 @@ from catalog.kinds import KINDS
 from catalog.models import Color, ItemVariant
 from catalog.resources import resource_for
 from imports.models import ImportJob
-from tests.imports.conftest import token_client
+from tests.conftest import token_client
 from tests.imports.engine.job_runs import csv_bytes, make_variant
 from tests.imports.files import stream
 

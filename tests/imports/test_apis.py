@@ -14,7 +14,7 @@ from django_q.models import OrmQ
 from catalog.models import Item, ItemVariant
 from imports import runtime, services
 from imports.models import ImportJob, ImportStatus
-from tests.imports.conftest import token_client
+from tests.conftest import token_client
 from tests.imports.files import stream, variants_csv
 
 pytestmark = pytest.mark.usefixtures("import_env")

@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 from imports.models import ImportJob, ImportResult
 from imports.rollout.metrics import import_metrics
 from imports.runtime import record_worker_heartbeat
-from tests.imports.conftest import token_client
+from tests.conftest import token_client
 
 pytestmark = pytest.mark.django_db
 

@@ -19,7 +19,7 @@ from imports.engine.strategies import route
 from imports.models import ImportJob, ImportSystem
 from imports.rollout.routing import choose_system, flag_decision, parse_rollout_flag, rollout_bucket
 from imports.services import create_import_job
-from tests.imports.conftest import token_client
+from tests.conftest import token_client
 from tests.imports.engine.job_runs import VARIANT_HEADER, csv_bytes
 
 pytestmark = pytest.mark.django_db

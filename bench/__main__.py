@@ -26,6 +26,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import psycopg2
 from psycopg2 import sql
@@ -111,6 +112,7 @@ def run_measured(command: list[str], env: dict[str, str]) -> tuple[float, float,
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
+    assert child.stdout is not None  # started with stdout=PIPE
     stdout = child.stdout.read()
     child.wait()
     elapsed = time.perf_counter() - started
@@ -192,7 +194,7 @@ def main() -> None:
         f"floor {speed['floor_median_s']:.2f}s = {args.rows / speed['floor_median_s']:,.0f} rows/s; "
         f"engine/floor {speed['ratio_median']:.2f}x; engine counts {speed['engine_counts']}"
     )
-    report = {"speed": speed}
+    report: dict[str, Any] = {"speed": speed}
     if args.dji_rows:
         print(f"django-import-export vs engine, {args.dji_rows:,} rows:", flush=True)
         dji = bench_import_export(dsn, args.dji_rows)

@@ -22,7 +22,7 @@ django.setup()
 import tablib  # noqa: E402
 from import_export import fields, resources, widgets  # noqa: E402
 
-from catalog.models import Color, Item, ItemVariant, Size  # noqa: E402
+from catalog.models import CatalogRecord, Color, Item, ItemVariant, Size  # noqa: E402
 
 
 class VariantResource(resources.ModelResource):
@@ -43,11 +43,12 @@ class VariantResource(resources.ModelResource):
 def main(path: str) -> None:
     with open(path, encoding="utf-8") as source:
         dataset = tablib.Dataset().load(source.read(), format="csv")
-    existing = set(Item.objects.values_list("name", flat=True))
-    Item.objects.bulk_create([Item(name=name) for name in dict.fromkeys(dataset["item_name"]) if name not in existing])
-    for model, column, field in ((Color, "color_name", "color_name"), (Size, "size_name", "size_name")):
-        known = set(model.objects.values_list(field, flat=True))
-        model.objects.bulk_create([model(**{field: v}) for v in dict.fromkeys(dataset[column]) if v not in known])
+    for model, column, field in (
+        (Item, "item_name", "name"),
+        (Color, "color_name", "color_name"),
+        (Size, "size_name", "size_name"),
+    ):
+        _create_missing(model, names=dataset[column], field=field)
     started = time.perf_counter()
     result = VariantResource().import_data(dataset, dry_run=False, raise_errors=True)
     elapsed = time.perf_counter() - started
@@ -57,3 +58,9 @@ def main(path: str) -> None:
 
 if __name__ == "__main__":
     main(sys.argv[1])
+
+
+def _create_missing(model: type[CatalogRecord], *, names: list[str], field: str) -> None:
+    """The masters the file names that are not there yet (django-import-export needs them to exist)."""
+    known = set(model.objects.values_list(field, flat=True))
+    model.objects.bulk_create([model(**{field: name}) for name in dict.fromkeys(names) if name not in known])

@@ -20,6 +20,7 @@ a dry run, then the job page), the same engine as the API and the commands.
 """
 
 import copy
+from typing import ClassVar
 
 from django import forms
 from django.contrib import admin, messages
@@ -52,7 +53,8 @@ class StatusFilter(admin.SimpleListFilter):
         return [("active", "Active"), ("deleted", "Deleted (can be restored)"), ("all", "All")]
 
     def current(self) -> str:
-        return self.value() if self.value() in ("active", "deleted", "all") else self.default
+        value = self.value()
+        return value if value in ("active", "deleted", "all") else self.default
 
     def queryset(self, request, queryset):
         status = self.current()
@@ -105,9 +107,9 @@ class CatalogRecordAdmin(admin.ModelAdmin):
     """What every catalog master's admin shares: status filter, soft delete, restore."""
 
     form = CatalogRecordForm
-    list_filter = (StatusFilter,)
+    list_filter: ClassVar[tuple] = (StatusFilter,)
     list_per_page = 50
-    readonly_fields = TIMESTAMPS
+    readonly_fields: ClassVar[tuple[str, ...]] = TIMESTAMPS
     actions = ("soft_delete_selected", "restore_selected")
 
     def get_queryset(self, request):
@@ -279,9 +281,9 @@ class LiveVariantInline(admin.TabularInline):
 @admin.register(Item)
 class ItemAdmin(CatalogImportExportMixin, CatalogRecordAdmin):
     import_kind = "items"
-    list_display = ("name", "short_description", "is_active", "last_changed")
+    list_display: tuple[str, ...] = ("name", "short_description", "is_active", "last_changed")
     search_fields = ("name", "description")
-    readonly_fields = ("variants_link", *TIMESTAMPS)
+    readonly_fields: ClassVar[tuple[str, ...]] = ("variants_link", *TIMESTAMPS)
     inlines = (LiveVariantInline,)
 
     @admin.display(description="description")
@@ -302,23 +304,23 @@ class ItemAdmin(CatalogImportExportMixin, CatalogRecordAdmin):
 @admin.register(Color)
 class ColorAdmin(CatalogImportExportMixin, CatalogRecordAdmin):
     import_kind = "colors"
-    list_display = ("color_name", "is_active", "last_changed")
+    list_display: tuple[str, ...] = ("color_name", "is_active", "last_changed")
     search_fields = ("color_name",)
 
 
 @admin.register(Size)
 class SizeAdmin(CatalogImportExportMixin, CatalogRecordAdmin):
     import_kind = "sizes"
-    list_display = ("size_name", "is_active", "last_changed")
+    list_display: tuple[str, ...] = ("size_name", "is_active", "last_changed")
     search_fields = ("size_name",)
 
 
 @admin.register(ItemVariant)
 class ItemVariantAdmin(CatalogImportExportMixin, CatalogRecordAdmin):
     import_kind = "variants"
-    list_display = ("item", "color", "size", "sku_code", "price", "stock", "is_active", "last_changed")
+    list_display: tuple[str, ...] = ("item", "color", "size", "sku_code", "price", "stock", "is_active", "last_changed")
     list_select_related = ("item", "color", "size")
-    list_filter = (StatusFilter, "color", "size")
+    list_filter: ClassVar[tuple] = (StatusFilter, "color", "size")
     search_fields = ("sku", "item__name", "color__color_name", "size__size_name")
     autocomplete_fields = ("item", "color", "size")
 

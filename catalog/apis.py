@@ -11,7 +11,11 @@ unique indexes' ordering: ``manage.py benchmark_catalog_api`` measures them on
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import ClassVar
+
 from django import forms
+from django.db.models import QuerySet
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
@@ -139,7 +143,8 @@ DETAIL_SCHEMA = extend_schema(tags=["catalog"], parameters=[STATUS])
 class _CatalogReadMixin:
     """Querysets by the ``status`` filter; everything else is DRF's generic list/retrieve."""
 
-    rows = None  # a function(status=...) -> queryset
+    #: The selector giving the rows for a ``status`` value.
+    rows: ClassVar[Callable[..., QuerySet]]
 
     def get_queryset(self):
         status = self.request.query_params.get("status") or "active"

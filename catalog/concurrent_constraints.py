@@ -22,6 +22,7 @@ guide's rollback step 2 and migrating forward restores the index.
 from __future__ import annotations
 
 from django.db import migrations
+from django.db.models import UniqueConstraint
 
 from catalog.duplicates import fix_command
 from catalog.selectors import MASTERS, duplicate_keys_in_table
@@ -33,6 +34,7 @@ class DuplicateKeysError(RuntimeError):
 
 class AddUniqueConstraintConcurrently(migrations.AddConstraint):
     reduces_to_sql = False
+    constraint: UniqueConstraint
 
     def database_forwards(self, app_label, schema_editor, from_state, to_state):
         model = to_state.apps.get_model(app_label, self.model_name)
@@ -70,7 +72,7 @@ class AddUniqueConstraintConcurrently(migrations.AddConstraint):
     def _create_sql(self, model, schema_editor) -> str:
         quote = schema_editor.quote_name
         columns = ", ".join(quote(model._meta.get_field(f).column) for f in self.constraint.fields)
-        condition = self.constraint._get_condition_sql(model, schema_editor)
+        condition = self.constraint._get_condition_sql(model, schema_editor)  # type: ignore[attr-defined]  # Django's own, unstubbed
         return (
             f"CREATE UNIQUE INDEX CONCURRENTLY {quote(self.constraint.name)} "
             f"ON {quote(model._meta.db_table)} ({columns}) WHERE {condition}"

@@ -134,7 +134,7 @@ def _rename(model, key: KeyResolution) -> None:
     name_field = model.name_fields[0]
     max_length = model._meta.get_field(name_field).max_length
     for row_id in key.duplicate.ids[1:]:
-        old = key.duplicate.key[model._meta.get_field(name_field).column]
+        old = str(key.duplicate.key[model._meta.get_field(name_field).column])
         new = duplicate_name(old, row_id=row_id, max_length=max_length)
         taken = model.objects.filter(**{name_field: new}).exclude(pk=row_id).first()
         if taken is not None:

@@ -66,13 +66,12 @@ class Master:
 
     @classmethod
     def of(cls, model: type[CatalogRecord]) -> Master:
-        meta = model._meta
         return cls(
             model=model,
-            table=meta.db_table,
-            pk=meta.pk.column,
-            key=tuple(meta.get_field(name).column for name in model.key_fields),
-            values={f.column: _absent(f) for f in _value_fields(model)},
+            table=model._meta.db_table,
+            pk=_column(concrete_field(model, model._meta.pk.name)),
+            key=tuple(_column(concrete_field(model, name)) for name in model.key_fields),
+            values={_column(f): _absent(f) for f in _value_fields(model)},
         )
 
     @property
@@ -150,9 +149,9 @@ class Kind:
         parents: list[Parent] = []
         parent_values: list[Column] = []
         for field_name in model.key_fields:
-            model_field = model._meta.get_field(field_name)
+            model_field = concrete_field(model, field_name)
             if model_field.is_relation:
-                parent = Master.of(model_field.related_model)
+                parent = Master.of(model_field.related_model)  # type: ignore[arg-type]  # a CatalogRecord
                 naming = _name_column(parent, name=f"{field_name}_name", path=f"{field_name}__")
                 key_columns.append(naming)
                 carried = [
@@ -160,7 +159,7 @@ class Kind:
                 ]
                 parent_values += carried
                 parents.append(
-                    Parent(field_name, model_field.column, parent, naming.name, tuple(c.name for c in carried))
+                    Parent(field_name, _column(model_field), parent, naming.name, tuple(c.name for c in carried))
                 )
             else:
                 key_columns.append(_name_column(master, name=field_name, path=""))
@@ -267,6 +266,19 @@ def kind_choices() -> list[tuple[str, str]]:
 # --- derivation -----------------------------------------------------------------------------
 
 
+def concrete_field(model: type[models.Model], name: str) -> models.Field:
+    """The model's field called ``name``, which must be a field with a column (not a reverse relation)."""
+    field = model._meta.get_field(name)
+    if not isinstance(field, models.Field) or field.column is None:
+        raise ValueError(f"{model.__name__}.{name} is not a field with a database column")
+    return field
+
+
+def _column(field: models.Field) -> str:
+    assert field.column is not None  # concrete_field and concrete_fields guarantee it
+    return field.column
+
+
 def _value_fields(model: type[models.Model]) -> list[models.Field]:
     key = set(getattr(model, "key_fields", ()))
     return [
@@ -282,14 +294,14 @@ def _absent(model_field: models.Field) -> object:
 
 def _name_column(master: Master, *, name: str, path: str) -> Column:
     model = master.model
-    key_field = model._meta.get_field(model.key_fields[0])
-    model_name = model._meta.model_name
+    key_field = concrete_field(model, model.key_fields[0])
+    model_name = str(model._meta.model_name)
     aliases = tuple(alias for alias in (f"{model_name}_name", model_name) if alias != name)
     return Column(
         name=name,
         type="name",
         master=master,
-        db_column=key_field.column,
+        db_column=_column(key_field),
         path=f"{path}{key_field.name}",
         required=True,
         max_length=key_field.max_length,
@@ -303,13 +315,13 @@ def _value_column(master: Master, model_field: models.Field, *, path: str) -> Co
             name=model_field.name,
             type="decimal",
             master=master,
-            db_column=model_field.column,
+            db_column=_column(model_field),
             path=path,
             max_digits=model_field.max_digits,
             decimal_places=model_field.decimal_places,
         )
     if isinstance(model_field, models.IntegerField):  # also Small/Big/Positive integer fields
-        return Column(name=model_field.name, type="count", master=master, db_column=model_field.column, path=path)
+        return Column(name=model_field.name, type="count", master=master, db_column=_column(model_field), path=path)
     if isinstance(model_field, models.TextField):
         column_type = "text"
     elif isinstance(model_field, models.CharField):
@@ -320,7 +332,7 @@ def _value_column(master: Master, model_field: models.Field, *, path: str) -> Co
         name=model_field.name,
         type=column_type,
         master=master,
-        db_column=model_field.column,
+        db_column=_column(model_field),
         path=path,
         max_length=model_field.max_length,
     )

@@ -29,12 +29,12 @@ class SoftDeleteQuerySet(models.QuerySet):
         return self.filter(deleted_at__isnull=False)
 
 
-class LiveManager(models.Manager.from_queryset(SoftDeleteQuerySet)):
+AllRowsManager = models.Manager.from_queryset(SoftDeleteQuerySet)
+
+
+class LiveManager(AllRowsManager):
     def get_queryset(self):
         return super().get_queryset().filter(deleted_at__isnull=True)
-
-
-AllRowsManager = models.Manager.from_queryset(SoftDeleteQuerySet)
 
 
 class CatalogRecord(models.Model):

@@ -106,8 +106,11 @@ def _field(column: Column) -> fields.Field:
 
 def _resource(kind: Kind) -> type[CatalogResource]:
     names = kind.column_names
-    meta = type("Meta", (), {"model": kind.master.model, "name": f"{kind.label} (import format)", "fields": names})
-    meta.export_order = names
+    meta = type(
+        "Meta",
+        (),
+        {"model": kind.master.model, "name": f"{kind.label} (import format)", "fields": names, "export_order": names},
+    )
     attributes = {
         "__module__": __name__,
         "kind": kind.name,

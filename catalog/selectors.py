@@ -128,20 +128,23 @@ def variant_key_labels(duplicates: list[DuplicateKey]) -> dict[tuple[int, int, i
     Variant keys are ids; an operator deciding which row to keep needs the
     names. Deleted masters are named too (a variant may point at one).
     """
-    wanted = {column: {d.key[column] for d in duplicates} for column in ("item_id", "color_id", "size_id")}
-    names = {
-        "item_id": dict(Item.all_objects.filter(pk__in=wanted["item_id"]).values_list("pk", "name")),
-        "color_id": dict(Color.all_objects.filter(pk__in=wanted["color_id"]).values_list("pk", "color_name")),
-        "size_id": dict(Size.all_objects.filter(pk__in=wanted["size_id"]).values_list("pk", "size_name")),
-    }
-    labels = {}
-    for duplicate in duplicates:
-        key = (duplicate.key["item_id"], duplicate.key["color_id"], duplicate.key["size_id"])
-        labels[key] = " / ".join(
-            f"{names[column].get(duplicate.key[column], '?')} (#{duplicate.key[column]})"
-            for column in ("item_id", "color_id", "size_id")
-        )
+    keys = [(_row_id(d.key["item_id"]), _row_id(d.key["color_id"]), _row_id(d.key["size_id"])) for d in duplicates]
+    wanted = [{key[position] for key in keys} for position in range(3)]
+    names: list[dict[int, str]] = [
+        dict(Item.all_objects.filter(pk__in=wanted[0]).values_list("pk", "name")),
+        dict(Color.all_objects.filter(pk__in=wanted[1]).values_list("pk", "color_name")),
+        dict(Size.all_objects.filter(pk__in=wanted[2]).values_list("pk", "size_name")),
+    ]
+    labels: dict[tuple[int, int, int], str] = {}
+    for key in keys:
+        labels[key] = " / ".join(f"{names[position].get(pk, '?')} (#{pk})" for position, pk in enumerate(key))
     return labels
+
+
+def _row_id(value: object) -> int:
+    if not isinstance(value, int):
+        raise TypeError(f"expected a row id, found {value!r}")
+    return value
 
 
 def find_live_twin(*, row):

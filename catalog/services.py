@@ -24,6 +24,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from catalog.kinds import concrete_field
 from catalog.models import CatalogRecord, Color, Item, ItemVariant, Size
 
 #: The variant field that points at each master.
@@ -144,7 +145,11 @@ def _locked(model, rows: QuerySet) -> QuerySet:
 
 
 def _key(row: CatalogRecord) -> tuple:
-    return tuple(getattr(row, row._meta.get_field(field).attname) for field in row.key_fields)
+    return tuple(getattr(row, _attname(row, field)) for field in row.key_fields)
+
+
+def _attname(row: CatalogRecord, name: str) -> str:
+    return concrete_field(type(row), name).attname
 
 
 def _key_filter(model, keys: set[tuple]) -> Q:
@@ -158,7 +163,7 @@ def _key_filter(model, keys: set[tuple]) -> Q:
 def _twin_problems(model, deleted: list[CatalogRecord]) -> list[str]:
     keys = list({_key(row) for row in deleted})
     related = ("item", "color", "size") if model is ItemVariant else ()
-    twins = {}
+    twins: dict[tuple, CatalogRecord] = {}
     for start in range(0, len(keys), 500):
         chunk = set(keys[start : start + 500])
         for twin in model.objects.select_related(*related).filter(_key_filter(model, chunk)):

@@ -23,7 +23,10 @@ confirming, cancelling and retrying need "Can add import job"
 
 from __future__ import annotations
 
+from typing import Any, Protocol
+
 from django.contrib import messages
+from django.contrib.admin import AdminSite
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseRedirect
@@ -63,10 +66,20 @@ def api_links(job: ImportJob) -> dict[str, str]:
     }
 
 
+class MountingAdmin(Protocol):
+    """What a page needs of the ImportJobAdmin that mounts it (``imports.admin``)."""
+
+    admin_site: AdminSite
+
+    def has_view_permission(self, request, obj=None) -> bool: ...
+
+    def has_run_permission(self, request) -> bool: ...
+
+
 class AdminPage(View):
     """An admin page of the import screens (``model_admin`` is the ImportJobAdmin that mounts it)."""
 
-    model_admin = None
+    model_admin: MountingAdmin = None  # type: ignore[assignment]  # given by as_view(model_admin=...)
     template_name = ""
     title = ""
 
@@ -142,19 +155,19 @@ class ImportPreviewView(AdminPage):
         job = self.visible_job(request, import_id)
         if not job.dry_run:
             return HttpResponseRedirect(job_url(job))
-        context = {"job": job, "summary": JobSerializer(job).data, "api": api_links(job)}
+        summary = JobSerializer(job).data
+        context: dict[str, Any] = {"job": job, "summary": summary, "api": api_links(job)}
         if not job.is_finished:
             context["progress"] = read_progress(job=job)
         else:
             imported_as = confirmed_import(dry_run_job=job)
             checked = job.status in FINISHED_OK
-            result = context["summary"]
             context.update(
                 errors=error_summary(job=job, rows=PREVIEW_ERRORS),
                 sample=sample_changes(job=job) if checked else None,
                 imported_as=imported_as,
                 can_confirm=checked and imported_as is None and self.model_admin.has_run_permission(request),
-                would_write=result["inserted"] + result["updated"],
+                would_write=summary["inserted"] + summary["updated"],
                 legacy=job.system == ImportSystem.LEGACY,
             )
         return self.page(request, title=f"Check before importing: {job.file_name}", **context)

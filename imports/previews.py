@@ -91,7 +91,7 @@ def sample_changes(*, job: ImportJob, limit: int = 5, scan: int = SCAN_ROWS) -> 
                     break
                 read += 1
                 values, problems = parse(cells)
-                if problems:
+                if problems or values is None:
                     continue
                 record = dict(zip(spec.column_names, values, strict=True))
                 key = tuple(record[name] for name in spec.key)
@@ -104,14 +104,15 @@ def sample_changes(*, job: ImportJob, limit: int = 5, scan: int = SCAN_ROWS) -> 
     stored = {
         key: dict(zip(spec.values, values, strict=True)) for key, values in live_rows(kind=spec, keys=winners).items()
     }
-    inserts, updates = [], []
+    inserts: list[SampleRow] = []
+    updates: list[SampleRow] = []
     for key, (row_number, record) in sorted(winners.items(), key=lambda entry: entry[1][0]):
         label = " / ".join(key)
         current = stored.get(key)
         if current is None:
             if len(inserts) < limit:
-                values = [(headers[name], shown(record[name])) for name in spec.column_names if name in headers]
-                inserts.append(SampleRow(row_number, label, values=values))
+                cells = [(headers[name], shown(record[name])) for name in spec.column_names if name in headers]
+                inserts.append(SampleRow(row_number, label, values=cells))
             continue
         changes = [
             Change(headers[name], shown(current[name]), shown(record[name]))

@@ -42,9 +42,11 @@ class JobSerializer(serializers.ModelSerializer):
     """An import job as every door shows it."""
 
     kind = KindField()
-    user = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    user: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     file_checksum = serializers.CharField(help_text="SHA-256 of the stored file")
-    checked_by = serializers.PrimaryKeyRelatedField(
+    checked_by: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(
         read_only=True, allow_null=True, help_text="The dry run (preview) whose checked file this import imported"
     )
     total_rows = serializers.SerializerMethodField()
@@ -61,7 +63,7 @@ class JobSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ImportJob
-        fields = (
+        fields: tuple[str, ...] = (
             "import_id",
             "status",
             "kind",
@@ -103,25 +105,25 @@ class JobSerializer(serializers.ModelSerializer):
         return round(rate, 1) if rate else None
 
 
-class ProgressSerializer(serializers.Serializer):
-    """Live progress (``imports.progress.read_progress``)."""
-
-    import_id = serializers.IntegerField()
-    status = serializers.ChoiceField(choices=ImportStatus.choices)
-    stage = serializers.CharField()
-    rows_done = serializers.IntegerField()
-    rows_total = serializers.IntegerField(allow_null=True)
-    percent = serializers.FloatField(allow_null=True)
-    rows_per_second = serializers.FloatField(allow_null=True)
-    eta_seconds = serializers.FloatField(allow_null=True)
-    elapsed_seconds = serializers.FloatField()
-    inserted = serializers.IntegerField()
-    updated = serializers.IntegerField()
-    unchanged = serializers.IntegerField()
-    superseded = serializers.IntegerField()
-    failed = serializers.IntegerField()
-    source = serializers.ChoiceField(choices=["redis", "database"])
-    updated_at = serializers.DateTimeField(allow_null=True)
+#: Live progress (``imports.progress.read_progress``), described for the schema. (A mapping,
+#: not a class body: a field named ``source`` would shadow ``Field.source``.)
+PROGRESS = inline_serializer(
+    "ImportProgress",
+    {
+        "import_id": serializers.IntegerField(),
+        "status": serializers.ChoiceField(choices=ImportStatus.choices),
+        "stage": serializers.CharField(),
+        "rows_done": serializers.IntegerField(),
+        "rows_total": serializers.IntegerField(allow_null=True),
+        "percent": serializers.FloatField(allow_null=True),
+        "rows_per_second": serializers.FloatField(allow_null=True),
+        "eta_seconds": serializers.FloatField(allow_null=True),
+        "elapsed_seconds": serializers.FloatField(),
+        **{name: serializers.IntegerField() for name in COUNT_FIELDS},
+        "source": serializers.ChoiceField(choices=["redis", "database"]),
+        "updated_at": serializers.DateTimeField(allow_null=True),
+    },
+)
 
 
 class ErrorSummarySerializer(serializers.Serializer):
@@ -165,7 +167,7 @@ class JobDetailSerializer(JobSerializer):
         fields = (*JobSerializer.Meta.fields, "cancel_requested", "attempts", "progress", "error_summary", "links")
         read_only_fields = fields
 
-    @extend_schema_field(ProgressSerializer)
+    @extend_schema_field(PROGRESS)
     def get_progress(self, job: ImportJob) -> dict:
         return read_progress(job=job)
 

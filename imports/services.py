@@ -287,7 +287,7 @@ def _checksum(stream: BinaryIO) -> tuple[str, int]:
 
 
 def _verify_stored_file(job: ImportJob) -> None:
-    if not job.file or not job.file.storage.exists(job.file.name):
+    if not job.file.name or not job.file.storage.exists(job.file.name):
         raise JobStateError(
             f"Import #{job.pk}: its stored file is missing, so it cannot be run again.", code="file_missing"
         )

@@ -60,8 +60,9 @@ def _body(exc: exceptions.APIException) -> dict:
         return {"detail": _first_problem(errors), "code": "invalid", "errors": errors}
     codes = exc.get_codes()
     body = {"detail": str(exc.detail), "code": codes if isinstance(codes, str) else exc.default_code}
-    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-        body["retry_after"] = math.ceil(exc.wait)
+    wait = getattr(exc, "wait", None)  # Throttled's seconds to wait (not in the type stubs)
+    if isinstance(exc, exceptions.Throttled) and wait is not None:
+        body["retry_after"] = math.ceil(wait)
     return body
 
 

@@ -9,6 +9,7 @@ message naming the key, the value and what is accepted: a typo in
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -20,7 +21,7 @@ def _invalid(key: str, raw: str, accepted: str) -> ImproperlyConfigured:
     return ImproperlyConfigured(f"{key}={raw!r} is not valid: expected {accepted}.")
 
 
-def read_positive_int(env: dict[str, str], key: str, default: int) -> int:
+def read_positive_int(env: Mapping[str, str], key: str, default: int) -> int:
     """A whole number >= 1 (sizes, limits, timeouts)."""
     raw = env.get(key)
     if raw is None or raw.strip() == "":
@@ -31,7 +32,7 @@ def read_positive_int(env: dict[str, str], key: str, default: int) -> int:
     return int(text)
 
 
-def read_fraction_percent(env: dict[str, str], key: str, default: float) -> float:
+def read_fraction_percent(env: Mapping[str, str], key: str, default: float) -> float:
     """A percentage between 0 and 100 (alert thresholds)."""
     raw = env.get(key)
     if raw is None or raw.strip() == "":
@@ -45,7 +46,7 @@ def read_fraction_percent(env: dict[str, str], key: str, default: float) -> floa
     return value
 
 
-def read_bool(env: dict[str, str], key: str, default: bool) -> bool:
+def read_bool(env: Mapping[str, str], key: str, default: bool) -> bool:
     raw = env.get(key)
     if raw is None or raw.strip() == "":
         return default
@@ -57,21 +58,21 @@ def read_bool(env: dict[str, str], key: str, default: bool) -> bool:
     raise _invalid(key, raw, "true or false (also 1/0, yes/no, on/off)")
 
 
-def read_list(env: dict[str, str], key: str, default: list[str]) -> list[str]:
+def read_list(env: Mapping[str, str], key: str, default: list[str]) -> list[str]:
     raw = env.get(key)
     if raw is None or raw.strip() == "":
         return list(default)
     return [part.strip() for part in raw.split(",") if part.strip()]
 
 
-def read_int_list(env: dict[str, str], key: str) -> list[int]:
+def read_int_list(env: Mapping[str, str], key: str) -> list[int]:
     parts = read_list(env, key, [])
     if not all(re.fullmatch(r"\d+", part) for part in parts):
         raise _invalid(key, env.get(key, ""), "a comma-separated list of user ids, e.g. 1,2,3")
     return [int(part) for part in parts]
 
 
-def read_redis_url(env: dict[str, str], key: str) -> str:
+def read_redis_url(env: Mapping[str, str], key: str) -> str:
     raw = (env.get(key) or "").strip()
     if raw and not re.match(r"^rediss?://", raw):
         raise _invalid(key, raw, "a redis:// or rediss:// URL, or nothing for local memory")
@@ -92,7 +93,7 @@ RATE_PERIODS = {
 }
 
 
-def read_rate(env: dict[str, str], key: str, default: str) -> str:
+def read_rate(env: Mapping[str, str], key: str, default: str) -> str:
     """A request rate as DRF's throttles take it: ``N/second|minute|hour|day`` (N >= 1)."""
     raw = env.get(key)
     if raw is None or raw.strip() == "":

@@ -8,14 +8,14 @@ documented at ``/api/docs/`` and described at ``/api/schema/``.
 
 from django.apps import apps
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 # The admin app is installed as SimpleAdminConfig (see settings): the admin
 # modules load with the URLs, not in every management command.
 admin.autodiscover()
 
-api_patterns = [
+api_patterns: list[URLPattern | URLResolver] = [
     path("", include("imports.urls")),
     path("", include("catalog.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

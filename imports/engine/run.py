@@ -132,7 +132,9 @@ class UpsertRun(Strategy):
 
     def _stage_chunk(self, numbers: list[int], chunk: list[list], parsed: ParsedRows, headers: list[str]) -> None:
         size = len(numbers)
-        states, problems, originals = [WRITE] * size, [None] * size, [None] * size
+        states: list[int] = [WRITE] * size
+        problems: list[str | None] = [None] * size
+        originals: list[str | None] = [None] * size
         for i, row_problems in parsed.problems.items():
             states[i] = INVALID
             problems[i] = json.dumps([problem._asdict() for problem in row_problems])

@@ -34,7 +34,9 @@ column the file lacks, all come from ``catalog.kinds``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import connection
 
@@ -84,8 +86,8 @@ class _Range:
     def condition(self) -> str:
         return f"st.row_number BETWEEN %(first)s AND %(last)s AND st.state = {WRITE}"
 
-    def params(self, now=None) -> dict:
-        params = {"first": self.first_row, "last": self.last_row}
+    def params(self, now=None) -> dict[str, Any]:
+        params: dict[str, Any] = {"first": self.first_row, "last": self.last_row}
         if now is not None:
             params["now"] = connection.ops.adapt_datetimefield_value(now)
         return params
@@ -152,7 +154,7 @@ def _present(master: Master, kind: Kind, present: frozenset[str]) -> tuple[Colum
     )
 
 
-def _rows_source(span: _Range, values: tuple[Column, ...], *, join: str = "JOIN", only: list[int] = ()) -> str:
+def _rows_source(span: _Range, values: tuple[Column, ...], *, join: str = "JOIN", only: Sequence[int] = ()) -> str:
     """The kind's own rows: its key (parents resolved to their live ids) and its values."""
     kind = span.kind
     selected, joins = [], []

@@ -154,8 +154,8 @@ def compare_importers(*, path: str, kind: str = "variants", file_format: str = "
         raise ComparisonUnavailable(
             f"compare_importers needs PostgreSQL: the legacy importer uses LOCK TABLE ({connection.vendor} here)."
         )
-    runs = {
-        system: run_and_roll_back(system=system, path=path, kind=kind, file_format=file_format, options=options)
+    runs: dict[str, RunOutcome] = {
+        str(system): run_and_roll_back(system=system, path=path, kind=kind, file_format=file_format, options=options)
         for system in ORDER
     }
     comparison = Comparison(file_name=runs[ImportSystem.UPSERT].summary["file_name"], kind=kind, runs=runs)
@@ -180,7 +180,7 @@ def run_and_roll_back(*, system: str, path: str, kind: str, file_format: str = "
                     options=options,
                     background=False,
                 )
-            stored = (job.file.storage, job.file.name)
+            stored = (job.file.storage, str(job.file.name))
             errors = [
                 {"row_number": error.row_number, "reason": error.reason}
                 for error in row_errors(job=job)[:MAX_ROW_ERRORS]

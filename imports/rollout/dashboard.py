@@ -11,6 +11,7 @@ open them. Reading only.
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from typing import Any
 
 from django.db.models import Avg, Count, Q
 from django.db.models.functions import TruncDate
@@ -24,7 +25,7 @@ WINDOWS = (7, 30, 90)
 DEFAULT_WINDOW = 30
 #: The alert window: the one the hourly health check uses.
 ALERT_WINDOW_HOURS = 24
-SYSTEM_LABELS = {ImportSystem.UPSERT: "New importer", ImportSystem.LEGACY: "Legacy importer"}
+SYSTEM_LABELS: dict[str, str] = {ImportSystem.UPSERT: "New importer", ImportSystem.LEGACY: "Legacy importer"}
 
 
 def daily_runs(*, days: int, now=None) -> dict:
@@ -51,7 +52,7 @@ def daily_runs(*, days: int, now=None) -> dict:
     )
     calendar = [first + timedelta(days=n) for n in range(days)]
     position = {day: index for index, day in enumerate(calendar)}
-    series = {
+    series: dict[str, dict[str, Any]] = {
         system: {
             "label": SYSTEM_LABELS[system],
             "runs": [0] * days,

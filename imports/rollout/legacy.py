@@ -132,7 +132,7 @@ class LegacyRun(Strategy):
                 writer = RowWriter(cursor, kind=self.kind, present=columns.present, now=timezone.now())
                 for row_number, cells in table.rows:
                     values, problems = parse(cells)
-                    if problems:
+                    if problems or values is None:
                         raise self._refused(row_number, [p._asdict() for p in problems], _raw(headers, cells))
                     try:
                         self.counts[writer.write(values)] += 1

@@ -304,12 +304,20 @@ def test_readme_documents_every_knob_of_scripts_test():
 # --- The static checks of scripts/test, and pre-commit -----------------------------------
 
 
-def test_import_contract_ignores_only_the_known_import():
+def test_import_contracts_layer_the_apps_and_ignore_nothing():
     config = pyproject()["tool"]["importlinter"]
     assert config["root_packages"] == ["mtc", "catalog", "imports"]
-    [layers] = [c for c in config["contracts"] if c["type"] == "layers"]
-    assert layers["layers"] == ["imports", "catalog"]
-    assert layers.get("ignore_imports", []) == ["catalog.resources -> imports.error_reports"]
+    contracts = config["contracts"]
+    assert [c["layers"] for c in contracts if c["type"] == "layers" and "containers" not in c] == [
+        ["imports", "catalog", "mtc"]
+    ]
+    assert {c.get("containers", [None])[0] for c in contracts if c["type"] == "layers"} >= {
+        "imports",
+        "imports.engine",
+        "catalog",
+    }
+    assert [c["ancestors"] for c in contracts if c["type"] == "acyclic_siblings"] == [["mtc", "catalog", "imports"]]
+    assert all(not c.get("ignore_imports") for c in contracts), "an exception to the layers hides an upward import"
 
 
 def test_pre_commit_hooks_are_local_and_use_the_venv():

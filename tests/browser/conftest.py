@@ -23,7 +23,6 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
-from django.core.cache import cache
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -62,18 +61,7 @@ def browser():
 
 
 @pytest.fixture
-def browser_env(settings, tmp_path):
-    """What the live server runs with: the new importer, files in a temporary media root, no Redis."""
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    settings.USE_NEW_IMPORT_SYSTEM = "true"
-    settings.RATELIMIT_STORAGE_URL = ""
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture
-def page(browser, browser_env, live_server):
+def page(browser, import_env, live_server):  # the live server runs with import_env's settings
     context = browser.new_context(
         viewport={"width": 1280, "height": 900},
         accept_downloads=True,

@@ -1,7 +1,7 @@
 """What the import commands share: exit codes scripts can rely on, refusals, pipes, file arguments.
 
-Exit codes: 0 = done, 1 = the import failed or was refused (or, for
-``compare_importers``, the importers disagree), 2 = usage error (as
+Exit codes: 0 = done, 1 = the import failed, was cancelled or was refused
+(or, for ``compare_importers``, the importers disagree), 2 = usage error (as
 argparse's own; Django's is 1), 3 = done with failed rows. A refusal from a
 service (``mtc.errors``: a refused file, a job whose state does not allow
 the action) prints its message on stderr, and with ``--json`` also
@@ -15,18 +15,27 @@ read its summary), never with a ``BrokenPipeError`` traceback.
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 import sys
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from catalog.kinds import KINDS
 from imports.engine.readers import FORMATS
+from imports.models import ImportStatus
 from mtc.errors import DomainError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_ROW_ERRORS = 0, 1, 2, 3
+#: How a finished job ends a command (``import_catalog``, ``import_status``).
+EXIT_BY_STATUS = {
+    ImportStatus.COMPLETED: EXIT_OK,
+    ImportStatus.COMPLETED_WITH_ERRORS: EXIT_ROW_ERRORS,
+    ImportStatus.FAILED: EXIT_FAILED,
+    ImportStatus.CANCELLED: EXIT_FAILED,
+}
 
 
 class ImportCommand(BaseCommand):
@@ -51,7 +60,7 @@ class ImportCommand(BaseCommand):
 
     def binary_stdout(self) -> BinaryIO:
         """Where binary output (an XLSX workbook) goes: stdout's bytes, quiet once the reader has gone."""
-        return PipeSafe(sys.stdout.buffer)
+        return cast(BinaryIO, PipeSafe(sys.stdout.buffer))  # a BinaryIO by delegation
 
     # --- arguments of the commands that read an import file ------------------------------------
 
@@ -66,11 +75,21 @@ class ImportCommand(BaseCommand):
 
     @staticmethod
     def check_file_options(options: dict) -> None:
-        """The ``path`` and ``--max-rows`` arguments of a command that reads an import file."""
-        if not os.path.isfile(options["path"]):
-            raise CommandError(f"{options['path']}: no such file")
+        """The ``path``, ``--max-rows`` and ``--encoding`` arguments of a command that reads an import file."""
+        path = options["path"]
+        if not os.path.exists(path):
+            raise CommandError(f"{path}: no such file")
+        if not os.path.isfile(path):
+            raise CommandError(f"{path}: not a file")
         if options.get("max_rows") is not None and options["max_rows"] < 1:
             raise CommandError("--max-rows must be at least 1")
+        if options.get("encoding"):
+            try:
+                codec = codecs.lookup(options["encoding"])
+            except LookupError:
+                raise CommandError(f"--encoding {options['encoding']}: unknown encoding") from None
+            if not getattr(codec, "_is_text_encoding", True):  # e.g. zlib, base64: bytes to bytes
+                raise CommandError(f"--encoding {options['encoding']}: not a text encoding")
 
     @staticmethod
     def reader_options(options: dict) -> dict:

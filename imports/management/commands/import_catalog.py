@@ -7,10 +7,10 @@ with ``--background``, is queued for the worker (``manage.py qcluster``),
 its ``import_id`` printed; ``import_status IMPORT_ID --follow`` watches it.
 
 Exit codes (relied on by scripts): 0 = no failed row (or queued), 3 =
-completed with failed rows, 1 = the file was refused or the job failed, 2 =
-usage error. With ``--json`` the last line of stdout is the job as one JSON
-object (``imports.serializers.JobSerializer``), or ``{"detail", "code"}``
-for a refused file.
+completed with failed rows, 1 = the file was refused or the job failed or
+was cancelled, 2 = usage error. With ``--json`` the last line of stdout is
+the job as one JSON object (``imports.serializers.JobSerializer``), or
+``{"detail", "code"}`` for a refused file.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError
 
 from imports.engine.strategies import systems
-from imports.management.base import EXIT_FAILED, EXIT_ROW_ERRORS, ImportCommand
-from imports.models import ImportJob, ImportSource, ImportStatus
+from imports.management.base import EXIT_BY_STATUS, ImportCommand
+from imports.models import ImportJob, ImportSource
 from imports.progress import render_bar
 from imports.serializers import JobSerializer
 from imports.services import start_import
@@ -77,10 +77,8 @@ class Command(ImportCommand):
             self.stdout.write(str(job.import_id))
         else:
             self._print_summary(summary)
-        if job.status == ImportStatus.FAILED:
-            sys.exit(EXIT_FAILED)
-        if job.is_finished and summary["failed"]:
-            sys.exit(EXIT_ROW_ERRORS)
+        if job.is_finished and EXIT_BY_STATUS[job.status]:
+            sys.exit(EXIT_BY_STATUS[job.status])
 
     def _user(self, username: str | None):
         if not username:
@@ -98,9 +96,10 @@ class Command(ImportCommand):
             self.stdout.write(f"  {s['failure_reason']}")
         for warning in s["warnings"]:
             self.stdout.write(f"  warning: {warning}")
+        rows = "not counted" if s["total_rows"] is None else s["total_rows"]  # refused before they were read
         self.stdout.write(
-            "  rows {total_rows}: inserted {inserted}, updated {updated}, unchanged {unchanged}, "
-            "superseded {superseded}, failed {failed}".format(**s)
+            f"  rows {rows}: inserted {s['inserted']}, updated {s['updated']}, unchanged {s['unchanged']}, "
+            f"superseded {s['superseded']}, failed {s['failed']}"
         )
         if s["duration_seconds"] is not None:
             rate = f", {s['rows_per_second']:,.0f} rows/s" if s["rows_per_second"] else ""

@@ -4,12 +4,13 @@ The file's own columns + ``row_number`` + ``error``, as CSV (default), JSON
 or XLSX, to stdout or ``-o FILE``. An XLSX workbook is binary: it is written
 to a file or a pipe, never to a terminal (exit 2, asking for ``-o``).
 Exit codes as the other import commands: 0 = written, 2 = usage error (no
-such import, XLSX to a terminal).
+such import, XLSX to a terminal, an ``-o FILE`` that cannot be written).
 """
 
 from __future__ import annotations
 
 import sys
+from typing import IO
 
 from django.core.management.base import CommandError
 
@@ -36,12 +37,26 @@ class Command(ImportCommand):
             raise CommandError("an XLSX workbook is binary: write it to a file with -o FILE, or redirect stdout")
         errors = row_errors(job=job).iterator(chunk_size=2000)
         if format == "xlsx":
-            error_reports.write_xlsx(job, errors, output or self.binary_stdout())
+            if output:
+                with _open(output, "wb") as target:
+                    error_reports.write_xlsx(job, errors, target)
+            else:
+                error_reports.write_xlsx(job, errors, self.binary_stdout())
             return
         chunks = error_reports.iter_csv(job, errors) if format == "csv" else error_reports.iter_json(job, errors)
         if output:
-            with open(output, "w", encoding="utf-8", newline="") as target:
+            with _open(output, "w") as target:
                 target.writelines(chunks)
         else:
             for chunk in chunks:
                 self.stdout.write(chunk, ending="")
+
+
+def _open(path: str, mode: str) -> IO:
+    """``-o FILE``, opened before any row is read: a path that cannot be written is a usage error."""
+    try:
+        if "b" in mode:
+            return open(path, mode)  # the caller closes it
+        return open(path, mode, encoding="utf-8", newline="")
+    except OSError as exc:
+        raise CommandError(f"-o {path}: cannot write it ({exc.strerror})") from None

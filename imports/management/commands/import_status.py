@@ -18,17 +18,10 @@ import time
 
 from django.core.management.base import CommandError
 
-from imports.management.base import EXIT_FAILED, EXIT_OK, EXIT_ROW_ERRORS, ImportCommand
-from imports.models import ImportJob, ImportStatus
+from imports.management.base import EXIT_BY_STATUS, ImportCommand
+from imports.models import ImportJob
 from imports.progress import Progress, read_progress, render_bar
 from imports.serializers import JobDetailSerializer
-
-EXIT_BY_STATUS = {
-    ImportStatus.COMPLETED: EXIT_OK,
-    ImportStatus.COMPLETED_WITH_ERRORS: EXIT_ROW_ERRORS,
-    ImportStatus.FAILED: EXIT_FAILED,
-    ImportStatus.CANCELLED: EXIT_FAILED,
-}
 
 
 class Command(ImportCommand):

@@ -2,7 +2,8 @@
 
 Agreement on a clean file; a disagreement injected into the legacy importer
 is caught and named; the documented difference (a bad row) makes them
-disagree; and in every case no row, job or stored file is left behind.
+disagree; and in every case no row, job or stored file is left behind. The
+command's usage errors, refusals and JSON keys: management/test_compare_importers.py.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 
-from catalog.models import Color, Item, ItemVariant, Size
+from catalog.models import Color, Item, Size
 from imports.models import ImportJob, ImportRowError
 from imports.rollout.comparison import compare_importers
 from imports.rollout.legacy import RowWriter
@@ -166,10 +167,3 @@ def test_a_bad_row_is_the_documented_difference(tmp_path, media, stored_catalog)
     assert "Expected difference: the legacy importer is all-or-nothing" in output
     assert "row 6: price must be 0 or more" in output
     assert_nothing_kept(before, media)
-
-
-def test_usage_errors_exit_2(tmp_path, capsys):
-    code, _ = run_command(str(tmp_path / "missing.csv"))
-    assert code == 2
-    assert "no such file" in capsys.readouterr().err
-    assert not ItemVariant.objects.exists()

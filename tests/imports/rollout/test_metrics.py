@@ -1,54 +1,15 @@
-"""Import metrics per system and the 4.2 alerts (imports.rollout.metrics, the import_metrics command),
-and the guide's section 1.2 and 4.3 SQL, verbatim, on the import_logs views."""
+"""Import metrics per system and the 4.2 alerts (imports.rollout.metrics), and the guide's section 1.2
+and 4.3 SQL, verbatim, on the import_logs views. The import_metrics command: management/."""
 
 from __future__ import annotations
 
-import io
-import json
-from datetime import timedelta
-
 import pytest
-from django.core.management import call_command
 from django.db import connection
-from django.utils import timezone
 
-from imports.models import ImportJob, ImportResult
 from imports.rollout.metrics import evaluate_alerts, import_metrics, improvement_percent
+from tests.imports.rollout.runs import seed_run
 
 pytestmark = pytest.mark.django_db
-
-
-def seed_run(system="upsert", status="completed", *, duration=1.0, success_rate=100.0, rows=100, failed=0,
-             days_ago=0.0, dry_run=False, reason=""):  # fmt: skip
-    created = timezone.now() - timedelta(days=days_ago)
-    job = ImportJob.objects.create(
-        system=system,
-        status=status,
-        dry_run=dry_run,
-        file_name=f"{system}.csv",
-        created_at=created,
-        started_at=created,
-        finished_at=created + timedelta(seconds=duration) if duration is not None else None,
-        failure_reason=reason,
-    )
-    ImportResult.objects.create(
-        job=job, duration_seconds=duration, success_rate=success_rate, total_rows=rows, failed=failed
-    )
-    return job
-
-
-@pytest.fixture
-def mixed_runs():
-    """Ten days of both systems, plus what metrics must leave out."""
-    seed_run("legacy", duration=10.0, days_ago=1)
-    seed_run("legacy", duration=14.0, success_rate=98.0, failed=2, status="completed_with_errors", days_ago=2)
-    seed_run("legacy", duration=0.5, success_rate=0.0, status="failed", days_ago=3, reason="Row 7: price ...")
-    seed_run("upsert", duration=1.0, days_ago=1)
-    seed_run("upsert", duration=2.0, success_rate=90.0, failed=10, status="completed_with_errors", days_ago=2)
-    seed_run("upsert", status="cancelled", duration=0.2, success_rate=None, days_ago=1)
-    seed_run("upsert", status="running", duration=None, success_rate=None, days_ago=0)
-    seed_run("upsert", duration=50.0, dry_run=True)  # a dry run is not an import
-    seed_run("legacy", duration=99.0, days_ago=40)  # outside the window
 
 
 def test_per_system_figures_follow_the_documented_definitions(mixed_runs):
@@ -111,27 +72,6 @@ def test_thresholds_come_from_the_settings(settings):
     assert evaluate_alerts(import_metrics(days=1)) == []
     settings.IMPORT_ALERT_MIN_SUCCESS_RATE = 97
     assert [alert.check for alert in evaluate_alerts(import_metrics(days=1))] == ["import_success_rate"]
-
-
-def test_the_command_prints_the_table_and_the_improvement(mixed_runs):
-    out = io.StringIO()
-    call_command("import_metrics", "--days", "30", stdout=out)
-    text = out.getvalue()
-    assert "Performance improvement: 87.5%" in text
-    assert "avg duration (s)  1.5     12" in text
-    assert "legacy import #" in text
-    assert "failed: Row 7: price ..." in text
-
-
-def test_the_command_json_is_the_api_json(mixed_runs):
-    out = io.StringIO()
-    call_command("import_metrics", "--days", "30", "--json", stdout=out)
-    printed = json.loads(out.getvalue())
-    expected = import_metrics(days=30)
-    for document in (printed, expected):
-        document.pop("until")
-        document.pop("since")
-    assert printed == json.loads(json.dumps(expected))
 
 
 # --- The guide's SQL, verbatim (PostgreSQL views) -----------------------------------------------

@@ -120,6 +120,7 @@ PROGRESS = inline_serializer(
         "eta_seconds": serializers.FloatField(allow_null=True),
         "elapsed_seconds": serializers.FloatField(),
         **{name: serializers.IntegerField() for name in COUNT_FIELDS},
+        "rows_resumed": serializers.IntegerField(help_text="rows committed before this run started (a resumed job)"),
         "source": serializers.ChoiceField(choices=["redis", "database"]),
         "updated_at": serializers.DateTimeField(allow_null=True),
     },

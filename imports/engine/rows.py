@@ -55,7 +55,7 @@ from typing import NamedTuple
 from catalog.keys import normalize_key
 from imports.engine.columns import ColumnMap
 from imports.engine.kinds import FieldSpec
-from imports.engine.readers import ExcelError, NotAnObject, UnsavedFormula
+from imports.engine.tables import ExcelError, NotAnObject, UnsavedFormula
 
 MAX_PRICE = Decimal("9999999999.99")
 MAX_STOCK = 2_147_483_647

@@ -38,9 +38,10 @@ from imports.engine import record
 from imports.engine.columns import ColumnMap, map_columns
 from imports.engine.errors import ImportRejected, ImportStopped
 from imports.engine.kinds import get_kind
-from imports.engine.readers import Table, open_stored_table
+from imports.engine.readers import open_stored_table
 from imports.engine.rows import ParsedRows, chunk_parser
 from imports.engine.staging import INVALID, WRITE, Batch, Staging
+from imports.engine.tables import Table
 from imports.engine.upsert import WriteCounts, classify_range, write_range
 from imports.models import ImportJob, ImportResult
 from imports.progress import Progress

@@ -21,7 +21,7 @@ from openpyxl.xml.constants import SHEET_MAIN_NS
 from openpyxl.xml.functions import iterparse
 
 from imports.engine.errors import ImportRejected
-from imports.engine.readers import ExcelError, Table, UnsavedFormula, blank_cells
+from imports.engine.tables import ExcelError, Table, UnsavedFormula, blank_cells
 
 _SHEET_DATA_TAG = f"{{{SHEET_MAIN_NS}}}sheetData"
 

@@ -22,16 +22,9 @@ from openpyxl.styles import Font
 from imports.engine.columns import map_columns
 from imports.engine.errors import ImportRejected
 from imports.engine.kinds import KINDS
-from imports.engine.readers import (
-    ExcelError,
-    NotAnObject,
-    UnsavedFormula,
-    count_data_rows,
-    detect_encoding,
-    detect_format,
-    open_table,
-)
+from imports.engine.readers import count_data_rows, detect_encoding, detect_format, open_table
 from imports.engine.rows import row_parser
+from imports.engine.tables import ExcelError, NotAnObject, UnsavedFormula
 
 MB = 1024 * 1024
 

@@ -6,7 +6,9 @@ rows from 1 (the first row after the header) and ``cells`` line up with
 is not yielded; blank rows *before* the header are skipped. Nothing holds the
 whole file in memory: CSV and JSON Lines decode as they read, an XLSX sheet
 is parsed row by row (openpyxl's read-only workbook and cell parser, each row
-dropped once read), JSON is parsed incrementally by ijson.
+dropped once read; on an openpyxl release that way was not verified on, its
+public API, whose memory grows with the rows: see
+:mod:`imports.engine.xlsx_sheets`), JSON is parsed incrementally by ijson.
 
 Formats are told by content first (an XLSX is a zip, JSON starts with ``[``,
 JSON Lines with ``{``), the file name second, so a renamed file is still read

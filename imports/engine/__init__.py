@@ -10,4 +10,8 @@ It reads top to bottom, one module a step:
 ``record``   batch counters, row errors and the resume checkpoint, per batch
 ``run``      the pipeline itself, with timeout, cancel and retry rules
 ``legacy``   the old LOCK TABLE importer, kept as a strategy for the migration
+
+``tables`` holds what the readers hand on (``Table`` and the cell values that
+mark a problem), apart so that ``readers``, its XLSX half ``xlsx_sheets`` and
+``rows`` import it and never each other in a circle.
 """

@@ -6,7 +6,9 @@ rows from 1 (the first row after the header) and ``cells`` line up with
 is not yielded; blank rows *before* the header are skipped. Nothing holds the
 whole file in memory: CSV and JSON Lines decode as they read, an XLSX sheet
 is parsed row by row (openpyxl's read-only workbook and cell parser, each row
-dropped once read), JSON is parsed incrementally by ijson.
+dropped once read; on an openpyxl release that way was not verified on, its
+public API, whose memory grows with the rows: see
+:mod:`imports.engine.xlsx_sheets`), JSON is parsed incrementally by ijson.
 
 Formats are told by content first (an XLSX is a zip, JSON starts with ``[``,
 JSON Lines with ``{``), the file name second, so a renamed file is still read
@@ -25,13 +27,13 @@ Excel's ``sep=;`` first line is honoured. Quoting is strict: a field whose
 quote is never closed rejects the file (it would swallow every later row),
 while a row with a stray character after a closing quote becomes that row's
 problem. A row the reader cannot turn into cells is handed on as a single
-:class:`NotAnObject` cell, which the row parser reports as the row's problem.
+:class:`~imports.engine.tables.NotAnObject` cell, which the row parser reports as the row's problem.
 
 XLSX: the first worksheet or a named one (exact name, else a unique
 case-insensitive match); cells come typed (numbers, dates, booleans), formula
 cells give their saved value, and an error cell (``#N/A``...) or a formula
-whose result was never saved is marked (:class:`ExcelError`,
-:class:`UnsavedFormula`) so the row is refused instead of storing the error
+whose result was never saved is marked (:class:`~imports.engine.tables.ExcelError`,
+:class:`~imports.engine.tables.UnsavedFormula`) so the row is refused instead of storing the error
 as text or an empty value. Every row the sheet holds is read, whatever size
 the file declares.
 
@@ -50,15 +52,15 @@ import csv
 import io
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import BinaryIO
 
 import ijson
 
 from imports.engine.errors import ImportRejected
+from imports.engine.tables import NotAnObject, Table, blank_cells
 
 FORMATS = ("csv", "xlsx", "json", "jsonl")
 DELIMITERS = (",", ";", "\t", "|")
@@ -93,50 +95,6 @@ _SEP_HINT = re.compile(r"sep=(.)", re.IGNORECASE)
 _BLANK_LINE = re.compile(r'[\s,;|"\ufeff]+')
 _MARKUP = ("<!doctype", "<html", "<?xml", "<table", "<head", "<body")
 csv.field_size_limit(CSV_FIELD_LIMIT)
-
-
-@dataclass
-class Table:
-    """A file opened for import: its header and a one-pass stream of rows."""
-
-    headers: list[str]
-    rows: Iterator[tuple[int, list]]
-    file_format: str
-    #: What the reader worked out (encoding, delimiter, sheet), for the job's record.
-    details: dict[str, str] = field(default_factory=dict)
-    #: How many bytes of the file have been read so far, when known (progress while reading).
-    bytes_read: Callable[[], int] | None = None
-
-
-class NotAnObject:
-    """A row the reader could not turn into cells; the row parser reports it.
-
-    The name comes from JSON (an array element that is not an object), but a
-    broken JSON line or a CSV row with broken quoting is handed on the same
-    way. ``text`` is the reason; ``str()`` gives what the file held there, so
-    the row's original content reaches the failed-rows report.
-    """
-
-    def __init__(self, text: str, raw: str = ""):
-        self.text = text
-        self.raw = raw
-
-    def __str__(self) -> str:
-        return self.raw
-
-    def __repr__(self) -> str:
-        return f"NotAnObject({self.text!r})"
-
-
-class ExcelError(str):
-    """An XLSX cell holding an Excel error value such as ``#N/A``: never imported as text."""
-
-
-class UnsavedFormula(str):
-    """An XLSX formula cell whose result was never saved (the file was written by a program, not Excel).
-
-    Read as empty it would clear the stored value, so the row is refused instead.
-    """
 
 
 # --- format -----------------------------------------------------------------------
@@ -438,11 +396,6 @@ def _csv_rows(reader, label: str, encoding: str) -> Iterator[tuple[int, list]]:
             )
         except UnicodeDecodeError as exc:
             raise _not_valid(label, encoding, exc, f"near data row {row_number + 1}") from None
-
-
-def blank_cells(cells) -> bool:
-    """Every cell empty or whitespace: a blank row, skipped (XLSX, JSON)."""
-    return all(cell is None or (type(cell) is str and not cell.strip()) for cell in cells)
 
 
 # --- JSON and JSON Lines ----------------------------------------------------------

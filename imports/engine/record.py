@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from imports.engine.columns import ColumnMap
 from imports.engine.errors import ImportStopped
-from imports.engine.readers import Table
 from imports.engine.staging import Batch
+from imports.engine.tables import Table
 from imports.engine.upsert import WriteCounts
 from imports.models import ImportJob, ImportResult, ImportRowError, ImportStatus
 

@@ -57,7 +57,7 @@ from typing import NamedTuple
 from catalog.keys import normalize_key
 from catalog.kinds import Column
 from imports.engine.columns import ColumnMap
-from imports.engine.readers import ExcelError, NotAnObject, UnsavedFormula
+from imports.engine.tables import ExcelError, NotAnObject, UnsavedFormula
 from mtc.cell_guard import unguard_cell
 
 #: The largest whole number a ``count`` column stores (PostgreSQL's ``integer``).
@@ -242,7 +242,7 @@ def _count_reader(cell: object) -> int | None:
     if type(cell) is int:
         value = cell
     else:
-        number = _number_value(cell)
+        number: int | Decimal | None = _number_value(cell)
         if number is None:
             text = cell_text(cell).strip()
             if not text:
@@ -274,7 +274,7 @@ def _reader_for(column: Column) -> Callable[[object], object]:
     if column.type == "text":
         return _text_reader
     if column.type == "code":
-        return _code_reader(column.max_length)
+        return _code_reader(column.max_length or 0)
     if column.type == "decimal":
         return _decimal_reader(column)
     if column.type == "count":
@@ -315,12 +315,12 @@ def row_parser(columns: ColumnMap, *, width: int) -> RowParser:
         if column.name in columns.positions
     ]
     labels = {header: header.strip() for _, _, _, header in plan}
-    empty = [None] * len(kind_columns)
+    empty: list[object] = [None] * len(kind_columns)
 
     def parse(cells: list) -> tuple[tuple | None, list[RowProblem]]:
         if cells and isinstance(cells[0], NotAnObject):
             return None, [RowProblem("", str(cells[0]), cells[0].text)]
-        values = empty.copy()
+        values: list[object] = empty.copy()
         problems: list[RowProblem] = []
         size = len(cells)
         for slot, index, read, header in plan:
@@ -364,7 +364,7 @@ class ParsedRows:
     problems: dict[int, list[RowProblem]]
 
 
-def _fast_column(spec: Column, column: list) -> tuple[list, list[int]]:
+def _fast_column(spec: Column, column: list) -> tuple[list[str] | list[str | None], list[int]]:
     """The values of a column's plainly valid cells, and the indexes of the doubtful ones.
 
     Whole-column checks (one ``join``, then ``isprintable``/``isascii``) clear
@@ -383,17 +383,17 @@ def _fast_column(spec: Column, column: list) -> tuple[list, list[int]]:
         doubtful += [i for i, cell in enumerate(column) if cell[:1] == "'"]
     if spec.type == "name":
         if joined.isascii():
-            values = [" ".join(cell.split()) for cell in column]
+            names = [" ".join(cell.split()) for cell in column]
         else:
-            values = [" ".join(cell.split()) if cell.isascii() else normalize_key(cell) for cell in column]
-        limit, required = spec.max_length, spec.required
-        doubtful += [i for i, v in enumerate(values) if len(v) > limit or (required and not v)]
-        return values, doubtful
+            names = [" ".join(cell.split()) if cell.isascii() else normalize_key(cell) for cell in column]
+        limit, required = spec.max_length or 0, spec.required
+        doubtful += [i for i, v in enumerate(names) if len(v) > limit or (required and not v)]
+        return names, doubtful
     if spec.type in ("text", "code"):
-        values = [cell.strip() for cell in column]
+        stripped = [cell.strip() for cell in column]
         if spec.max_length:
-            doubtful += [i for i, v in enumerate(values) if len(v) > spec.max_length]
-        return values, doubtful
+            doubtful += [i for i, v in enumerate(stripped) if len(v) > spec.max_length]
+        return stripped, doubtful
     values = [cell.strip() or None for cell in column]
     if spec.type == "decimal":
         # Plain digits are already a valid value: the staging column reads "10.5" as 10.50.
@@ -440,7 +440,7 @@ def chunk_parser(columns: ColumnMap, *, width: int) -> ChunkParser:
         problems: dict[int, list[RowProblem]] = {}
         for i in doubtful:
             row_values, row_problems = parse_row(rows[i])
-            if row_problems:
+            if row_problems or row_values is None:
                 problems[i] = row_problems
                 row_values = (None,) * len(specs)
             for slot, value in enumerate(row_values):

@@ -38,10 +38,11 @@ from django.utils import timezone
 from imports.engine import record, strategies
 from imports.engine.columns import ColumnMap, map_columns
 from imports.engine.errors import ImportRejected
-from imports.engine.readers import Table, open_stored_table
+from imports.engine.readers import open_stored_table
 from imports.engine.rows import ParsedRows, chunk_parser
 from imports.engine.staging import INVALID, WRITE, Batch, Staging
 from imports.engine.strategies import ProgressCallback, Strategy
+from imports.engine.tables import Table
 from imports.engine.upsert import WriteCounts, classify_range, write_range
 from imports.models import ImportJob, ImportResult, ImportStage, ImportSystem
 

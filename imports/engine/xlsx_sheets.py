@@ -3,37 +3,79 @@
 Kept apart so that openpyxl is imported only when a workbook is read. The
 rules (which sheet, typed cells, error and unsaved-formula cells, every row
 read in flat memory) are described in :mod:`imports.engine.readers`.
+
+A sheet's rows are read one of two ways, with the same result (the XLSX
+tests run on both):
+
+* the fast path, :func:`_private_sheet_rows`: openpyxl's own cell parser
+  (its private ``WorkSheetParser``) over the sheet's XML, each ``<row>``
+  dropped once read. Memory stays flat whatever the number of rows.
+* the public path, :func:`_public_sheet_rows`: only openpyxl's public API
+  (``read_only``, ``reset_dimensions()``, ``iter_rows()``, ``data_type``).
+  It needs a second workbook over the same bytes, read in lock-step with
+  ``data_only=False``, to tell a formula whose result was never saved from
+  an empty cell; and openpyxl keeps every parsed ``<row>`` element attached
+  to ``<sheetData>`` until the sheet is read, in each workbook. So it takes
+  about three times as long and holds about 170 bytes per row read (a
+  million rows of the 7-column variants file: 173 s and 169 MB against
+  52 s and 0.6 MB).
+
+The fast path is used when openpyxl is a release it was verified on
+(:data:`VERIFIED_OPENPYXL`) and the private names it uses are there; any
+other openpyxl reads through the public path: slower and growing with the
+sheet, but the same rows. ``python -m bench.xlsx_reader`` measures both.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Generator, Iterator
 from contextlib import ExitStack
 from typing import BinaryIO
 from xml.etree.ElementTree import ParseError
 
 import openpyxl
-from openpyxl.worksheet._read_only import ReadOnlyWorksheet
-from openpyxl.worksheet._reader import FORMULA_TAG as _FORMULA_TAG
-from openpyxl.worksheet._reader import ROW_TAG as _ROW_TAG
-from openpyxl.worksheet._reader import WorkSheetParser
-from openpyxl.xml.constants import SHEET_MAIN_NS
-from openpyxl.xml.functions import iterparse
+from openpyxl.chartsheet import Chartsheet
 
 from imports.engine.errors import ImportRejected
-from imports.engine.readers import ExcelError, Table, UnsavedFormula, blank_cells
+from imports.engine.tables import ExcelError, Table, UnsavedFormula, blank_cells
 
-_SHEET_DATA_TAG = f"{{{SHEET_MAIN_NS}}}sheetData"
+#: The openpyxl releases the fast path is used on: from the first, up to (not including) the second.
+#: Verified on every 3.1 release, 3.1.0 to 3.1.5 (the XLSX tests, both paths); requirements.txt allows
+#: the same range, and the tests fail when the installed openpyxl is outside it.
+VERIFIED_OPENPYXL = ((3, 1, 0), (3, 2, 0))
+
+try:  # openpyxl's private names, for the fast path only: a release that moves them reads the public way
+    from openpyxl.worksheet._reader import FORMULA_TAG, ROW_TAG, WorkSheetParser
+    from openpyxl.xml.constants import SHEET_MAIN_NS
+    from openpyxl.xml.functions import iterparse
+except ImportError:
+    WorkSheetParser = None
+else:
+    _SHEET_DATA_TAG = f"{{{SHEET_MAIN_NS}}}sheetData"
+
+
+def fast_path_verified(version: str) -> bool:
+    """Whether openpyxl ``version`` is a release the fast path was verified on (never a pre-release)."""
+    release = re.fullmatch(r"(\d+)\.(\d+)\.(\d+)", version)
+    if release is None:
+        return False
+    first, beyond = VERIFIED_OPENPYXL
+    return first <= tuple(map(int, release.groups())) < beyond
+
+
+#: Whether rows are read by the fast path (the tests switch it off to check the public path).
+PRIVATE_PARSER = WorkSheetParser is not None and fast_path_verified(openpyxl.__version__)
 
 
 def xlsx_table(stream: BinaryIO, label: str, sheet: str, cleanup: ExitStack) -> Table:
-    try:
-        workbook = openpyxl.load_workbook(stream, read_only=True, data_only=True)
-    except Exception as exc:  # any failure to open untrusted input means: not a readable workbook
-        raise ImportRejected(f"{label} is not a readable XLSX workbook ({type(exc).__name__}: {exc}).") from None
+    workbook = _load(stream, label, data_only=True)
     cleanup.callback(workbook.close)
     worksheet = _pick_sheet(workbook, sheet, label)
-    rows = _sheet_rows(workbook, worksheet, label)
+    if PRIVATE_PARSER and _has_private_attributes(workbook, worksheet):
+        rows = _private_sheet_rows(workbook, worksheet, label)
+    else:
+        rows = _public_sheet_rows(stream, worksheet, label, cleanup)
     cleanup.callback(rows.close)
     header = next(((number, cells) for number, cells in rows if not blank_cells(cells)), None)
     if header is None:
@@ -50,6 +92,13 @@ def xlsx_table(stream: BinaryIO, label: str, sheet: str, cleanup: ExitStack) -> 
     )
 
 
+def _load(stream: BinaryIO, label: str, *, data_only: bool):
+    try:
+        return openpyxl.load_workbook(stream, read_only=True, data_only=data_only)
+    except Exception as exc:  # any failure to open untrusted input means: not a readable workbook
+        raise ImportRejected(f"{label} is not a readable XLSX workbook ({type(exc).__name__}: {exc}).") from None
+
+
 def _pick_sheet(workbook, sheet: str, label: str):
     names = workbook.sheetnames
     if not sheet:
@@ -63,12 +112,19 @@ def _pick_sheet(workbook, sheet: str, label: str):
             raise ImportRejected(f"{label} has no sheet named {sheet!r}; its sheets are: {listed}.")
         sheet = folded[0]
     worksheet = workbook[sheet]
-    if not isinstance(worksheet, ReadOnlyWorksheet):
+    if isinstance(worksheet, Chartsheet):
         raise ImportRejected(f"{label}: sheet {sheet!r} is a chart sheet, not a table of rows.")
     return worksheet
 
 
-def _sheet_rows(workbook, worksheet: ReadOnlyWorksheet, label: str) -> Iterator[tuple[int, list]]:
+def _has_private_attributes(workbook, worksheet) -> bool:
+    """Whether the workbook and sheet objects have the private attributes the fast path reads."""
+    return all(hasattr(worksheet, name) for name in ("_shared_strings", "_get_source")) and all(
+        hasattr(workbook, name) for name in ("_date_formats", "_timedelta_formats")
+    )
+
+
+def _private_sheet_rows(workbook, worksheet, label: str) -> Generator[tuple[int, list], None, None]:
     """``(sheet row number, values)`` of every row the sheet's XML holds, in flat memory.
 
     Why not ``worksheet.iter_rows()``: openpyxl's read-only parser leaves each
@@ -83,6 +139,11 @@ def _sheet_rows(workbook, worksheet: ReadOnlyWorksheet, label: str) -> Iterator[
     a sheet without ``<dimension>``, which Excel always writes and some
     libraries do not, ``load_workbook`` pre-scans the sheet and briefly holds
     those ~80 bytes a row.)
+
+    Private names used (verified on :data:`VERIFIED_OPENPYXL`):
+    ``WorkSheetParser``, ``ROW_TAG``, ``FORMULA_TAG``, the sheet's
+    ``_shared_strings`` and ``_get_source()``, the workbook's
+    ``_date_formats`` and ``_timedelta_formats``.
     """
     parser = WorkSheetParser(
         None,
@@ -100,7 +161,7 @@ def _sheet_rows(workbook, worksheet: ReadOnlyWorksheet, label: str) -> Iterator[
                     if element.tag == _SHEET_DATA_TAG:
                         sheet_data = element
                     continue
-                if element.tag == _ROW_TAG:
+                if element.tag == ROW_TAG:
                     number, cells = parser.parse_row(element)
                     values = [None] * max((cell["column"] for cell in cells), default=0)
                     for cell, cell_element in zip(cells, element, strict=True):
@@ -110,7 +171,7 @@ def _sheet_rows(workbook, worksheet: ReadOnlyWorksheet, label: str) -> Iterator[
                         elif (
                             value is None
                             and cell_element.get("t") != "str"  # a text result may be "" (Excel: t="str", <v/>)
-                            and (formula := cell_element.find(_FORMULA_TAG)) is not None
+                            and (formula := cell_element.find(FORMULA_TAG)) is not None
                         ):
                             value = UnsavedFormula(f"={formula.text or ''}")
                         values[cell["column"] - 1] = value
@@ -121,6 +182,47 @@ def _sheet_rows(workbook, worksheet: ReadOnlyWorksheet, label: str) -> Iterator[
                     return
         except (ParseError, ValueError, KeyError, IndexError) as exc:
             raise ImportRejected(f"{label}: the sheet cannot be read ({type(exc).__name__}: {exc}).") from None
+
+
+def _public_sheet_rows(
+    stream: BinaryIO, worksheet, label: str, cleanup: ExitStack
+) -> Generator[tuple[int, list], None, None]:
+    """The same rows through openpyxl's public API only; memory grows with the rows (see the module's docstring).
+
+    ``worksheet`` (from a ``data_only=True`` workbook) gives each cell's saved
+    value and ``data_type`` (``"e"``: an error cell; ``"str"``: a formula
+    whose saved text result is empty). The same sheet from a second workbook
+    with ``data_only=False`` gives the formulas: a cell empty in the first and
+    not in the second is a formula whose result was never saved.
+    ``reset_dimensions()`` makes both read every row, whatever ``<dimension>``
+    says. ``iter_rows()`` yields a row per sheet row from row 1 (an empty
+    tuple for a row the file leaves out), so counting gives the row number.
+    """
+    formula_book = _load(stream, label, data_only=False)
+    cleanup.callback(formula_book.close)
+    formula_sheet = formula_book[worksheet.title]
+    worksheet.reset_dimensions()
+    formula_sheet.reset_dimensions()
+    return _lockstep_rows(worksheet.iter_rows(), formula_sheet.iter_rows(values_only=True), label)
+
+
+def _lockstep_rows(value_rows, formula_rows, label: str) -> Generator[tuple[int, list], None, None]:
+    try:
+        for number, (cells, formulas) in enumerate(zip(value_rows, formula_rows, strict=True), start=1):
+            if not cells:
+                continue
+            values = []
+            for cell, formula in zip(cells, formulas, strict=True):
+                value = cell.value
+                if cell.data_type == "e":
+                    value = ExcelError(value)
+                elif value is None and formula is not None and cell.data_type != "str":
+                    # The formula's text; an array formula is an object holding it, a data table has none.
+                    value = UnsavedFormula(formula if isinstance(formula, str) else getattr(formula, "text", "="))
+                values.append(value)
+            yield number, values
+    except (ParseError, ValueError, KeyError, IndexError) as exc:
+        raise ImportRejected(f"{label}: the sheet cannot be read ({type(exc).__name__}: {exc}).") from None
 
 
 def _xlsx_rows(rows: Iterator[tuple[int, list]], header_row: int) -> Iterator[tuple[int, list]]:

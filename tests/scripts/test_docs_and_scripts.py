@@ -295,7 +295,7 @@ def test_scripts_run_installs_the_runtime_lock_and_scripts_test_the_dev_lock():
 
 def test_readme_documents_every_knob_of_scripts_test():
     knobs = set(re.findall(r"\b(MTC_[A-Z_]+)\b", (ROOT / "scripts" / "test").read_text()))
-    assert {"MTC_SKIP_STATIC", "MTC_STATIC_ONLY", "MTC_MYPY_STRICT", "MTC_TEST_WORKERS"} <= knobs
+    assert {"MTC_SKIP_STATIC", "MTC_STATIC_ONLY", "MTC_TEST_WORKERS"} <= knobs
     readme = (ROOT / "README.md").read_text()
     section = readme.split("## Running the tests", 1)[1].split("\n## ", 1)[0]
     assert sorted(k for k in knobs if f"`{k}" not in section) == [], "knobs of scripts/test missing from the README"
@@ -339,7 +339,7 @@ FAULTS = {
     # One fault per check, each visible to that check only.
     "mtc/fault_lint.py": "import os\n",
     "mtc/fault_format.py": "VALUE = {  'a':1 }\n",
-    "catalog/fault_layers.py": 'from imports.error_reports import neutralize\n\n__all__ = ["neutralize"]\n',
+    "catalog/fault_layers.py": 'from imports.error_reports import guard_cell\n\n__all__ = ["guard_cell"]\n',
     "mtc/fault_types.py": 'COUNT: int = "three"\n',
 }
 MODEL_FAULT = """
@@ -385,9 +385,8 @@ def test_scripts_test_runs_each_static_check_and_stops_when_one_fails(tmp_path):
     rc, out = run_static_checks(project)
     assert rc == 0, out
     lines = summary_lines(out)
-    for check in ("ruff check", "ruff format --check", "makemigrations --check", "lint-imports"):
+    for check in ("ruff check", "ruff format --check", "makemigrations --check", "lint-imports", "mypy"):
         assert lines[check].startswith("ok ("), out
-    assert re.match(r"ok \(|\d+ errors? in \d+ files?, reported, not failing", lines["mypy"]), out
     assert "[3/6]" not in out
 
     for path, text in FAULTS.items():
@@ -397,17 +396,12 @@ def test_scripts_test_runs_each_static_check_and_stops_when_one_fails(tmp_path):
     rc, out = run_static_checks(project)
     assert rc == 1, out
     lines = summary_lines(out)
-    for check in ("ruff check", "ruff format --check", "makemigrations --check", "lint-imports"):
+    for check in ("ruff check", "ruff format --check", "makemigrations --check", "lint-imports", "mypy"):
         assert lines[check].startswith("FAILED"), out
     assert "mtc/fault_lint.py" in out
     assert "fault_format.py" in out
     assert "FaultWithoutMigration" in out
     assert "catalog.fault_layers -> imports.error_reports" in out
-    assert re.match(r"\d+ errors? in \d+ files?, reported, not failing", lines["mypy"]), out
+    assert "mtc/fault_types.py" in out
     assert lines["whole suite"] == "not run: a static check failed"
     assert "[3/6]" not in out
-
-    rc, out = run_static_checks(project, MTC_MYPY_STRICT="1")
-    assert rc == 1
-    assert re.match(r"FAILED \(\d+ errors? in \d+ files?", summary_lines(out)["mypy"]), out
-    assert "mtc/fault_types.py" in out

@@ -9,29 +9,27 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime
+import importlib
 import io
 import json
+import sys
 import tracemalloc
+import types
 import zipfile
 from decimal import Decimal
 
 import openpyxl
 import pytest
+from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Font
 
 from catalog.kinds import KINDS
+from imports.engine import xlsx_sheets
 from imports.engine.columns import map_columns
 from imports.engine.errors import ImportRejected
-from imports.engine.readers import (
-    ExcelError,
-    NotAnObject,
-    UnsavedFormula,
-    count_data_rows,
-    detect_encoding,
-    detect_format,
-    open_table,
-)
+from imports.engine.readers import count_data_rows, detect_encoding, detect_format, open_table
 from imports.engine.rows import row_parser
+from imports.engine.tables import ExcelError, NotAnObject, UnsavedFormula
 
 MB = 1024 * 1024
 
@@ -351,6 +349,15 @@ def test_the_callers_stream_stays_open_after_reading():
 HEADER = ["item_name", "color_name", "size_name", "price", "stock"]
 
 
+@pytest.fixture(params=["private", "public"])
+def xlsx_path(request, monkeypatch):
+    """Read sheets one way, then the other: openpyxl's private parser (the fast path) and its public API."""
+    if request.param == "private" and not xlsx_sheets.PRIVATE_PARSER:
+        pytest.skip(f"the fast path is off on openpyxl {openpyxl.__version__}")
+    monkeypatch.setattr(xlsx_sheets, "PRIVATE_PARSER", request.param == "private")
+    return request.param
+
+
 @pytest.mark.parametrize(
     ("sheet", "expected_sheet", "first_cell"),
     [
@@ -359,6 +366,7 @@ HEADER = ["item_name", "color_name", "size_name", "price", "stock"]
         pytest.param(" other ", "Other", "from Other", id="named-sheet-case-insensitive"),
     ],
 )
+@pytest.mark.usefixtures("xlsx_path")
 def test_xlsx_reads_the_first_or_a_named_sheet(sheet, expected_sheet, first_cell):
     data = workbook_bytes(
         {
@@ -371,12 +379,14 @@ def test_xlsx_reads_the_first_or_a_named_sheet(sheet, expected_sheet, first_cell
     assert rows[0][1][0] == first_cell
 
 
+@pytest.mark.usefixtures("xlsx_path")
 def test_xlsx_missing_sheet_is_rejected_listing_the_sheets():
     data = workbook_bytes({"Variants": [HEADER], "Prices 2024": [HEADER]})
     message = rejection(data, sheet="Sheet1", file_name="book.xlsx")
     assert message == "book.xlsx has no sheet named 'Sheet1'; its sheets are: 'Variants', 'Prices 2024'."
 
 
+@pytest.mark.usefixtures("xlsx_path")
 def test_xlsx_cells_keep_their_types():
     when = datetime.datetime(2024, 3, 1, 14, 30)
     data = workbook_bytes(
@@ -397,6 +407,7 @@ def test_xlsx_cells_keep_their_types():
     ]
 
 
+@pytest.mark.usefixtures("xlsx_path")
 def test_xlsx_trailing_empty_rows_and_header_cells_are_skipped(tmp_path):
     workbook = openpyxl.Workbook()
     sheet = workbook.active
@@ -414,6 +425,7 @@ def test_xlsx_trailing_empty_rows_and_header_cells_are_skipped(tmp_path):
     assert [(number, cells[:3]) for number, cells in rows] == [(1, ["Shirt", "Red", "M"]), (3, ["Polo", "Blue", "L"])]
 
 
+@pytest.mark.usefixtures("xlsx_path")
 def test_xlsx_blank_rows_before_the_header_are_skipped():
     data = workbook_bytes({"S": [[None], [None, "  "], HEADER, ["Shirt", "Red", "M", 1, 2]]})
     headers, rows, _ = read(data)
@@ -421,6 +433,7 @@ def test_xlsx_blank_rows_before_the_header_are_skipped():
     assert rows == [(1, ["Shirt", "Red", "M", 1, 2])]
 
 
+@pytest.mark.usefixtures("xlsx_path")
 def test_xlsx_error_cells_are_marked_and_text_that_looks_like_one_is_not():
     workbook = openpyxl.Workbook()
     sheet = workbook.active
@@ -451,6 +464,7 @@ def _patched_sheet(data: bytes, old: bytes, new: bytes) -> bytes:
     return target.getvalue()
 
 
+@pytest.mark.usefixtures("xlsx_path")
 def test_xlsx_every_row_is_read_whatever_size_the_file_declares():
     rows = [HEADER] + [[f"Item {n}", "Red", "M", n, n] for n in range(1, 6)]
     data = _patched_sheet(workbook_bytes({"S": rows}), b'<dimension ref="A1:E6" />', b'<dimension ref="A1"/>')
@@ -467,10 +481,12 @@ def test_xlsx_every_row_is_read_whatever_size_the_file_declares():
         pytest.param(b"PK\x03\x04 not really a zip", "book.xlsx is not a readable XLSX workbook", id="corrupt-zip"),
     ],
 )
+@pytest.mark.usefixtures("xlsx_path")
 def test_xlsx_unreadable(data, message):
     assert message in rejection(data, file_name="book.xlsx")
 
 
+@pytest.mark.usefixtures("xlsx_path")
 def test_xlsx_a_zip_that_is_not_a_workbook_is_rejected():
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -478,6 +494,7 @@ def test_xlsx_a_zip_that_is_not_a_workbook_is_rejected():
     assert "book.xlsx is not a readable XLSX workbook" in rejection(buffer.getvalue(), file_name="book.xlsx")
 
 
+@pytest.mark.usefixtures("xlsx_path")
 def test_xlsx_formulas_give_their_saved_result_or_are_marked_unsaved():
     data = workbook_bytes({"S": [HEADER, ["Saved", "Red", "M", 1, 1], ["Unsaved", "Red", "M", "=A1*2", 1]]})
     # As Excel writes a saved result: a number, and a text formula whose result is "".
@@ -488,6 +505,109 @@ def test_xlsx_formulas_give_their_saved_result_or_are_marked_unsaved():
     assert saved == ["Saved", "Red", "M", 10, None]
     assert type(unsaved[3]) is UnsavedFormula
     assert unsaved[3] == "=A1*2"
+
+
+@pytest.mark.usefixtures("xlsx_path")
+def test_xlsx_a_formula_whose_saved_result_is_an_error_is_marked():
+    data = workbook_bytes({"S": [HEADER, ["Shirt", "Red", "M", 1, 1]]})
+    data = _patched_sheet(data, b'<c r="D2" t="n"><v>1</v></c>', b'<c r="D2" t="e"><f>1/0</f><v>#DIV/0!</v></c>')
+    _, [(_, cells)], _ = read(data)
+    assert [type(cells[3]), cells[3]] == [ExcelError, "#DIV/0!"]
+
+
+@pytest.mark.usefixtures("xlsx_path")
+def test_xlsx_every_row_is_read_when_the_file_declares_no_size():
+    rows = [HEADER] + [[f"Item {n}", "Red", "M", n, n] for n in range(1, 6)]
+    data = _patched_sheet(workbook_bytes({"S": rows}), b'<dimension ref="A1:E6" />', b"")
+    assert b"<dimension" not in zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml")
+    _, found, _ = read(data)
+    assert [(number, cells[0]) for number, cells in found] == [(n, f"Item {n}") for n in range(1, 6)]
+
+
+def _with_a_chart_sheet() -> bytes:
+    workbook = openpyxl.Workbook()
+    data = workbook.active
+    data.title = "Data"
+    data.append(HEADER)
+    data.append(["Shirt", "Red", "M", 1, 1])
+    chart = BarChart()
+    chart.add_data(Reference(data, min_col=4, min_row=1, max_row=2))
+    workbook.create_chartsheet("Chart", 0).add_chart(chart)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+@pytest.mark.usefixtures("xlsx_path")
+def test_xlsx_chart_sheets_are_refused_and_the_first_worksheet_is_the_default():
+    data = _with_a_chart_sheet()
+    assert rejection(data, sheet="chart", file_name="book.xlsx") == (
+        "book.xlsx: sheet 'Chart' is a chart sheet, not a table of rows."
+    )
+    _, rows, details = read(data)
+    assert (details, rows) == ({"sheet": "Data"}, [(1, ["Shirt", "Red", "M", 1, 1])])
+    workbook = openpyxl.Workbook()
+    workbook.remove(workbook.active)
+    workbook.create_chartsheet("Only").add_chart(BarChart())
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    assert rejection(buffer.getvalue(), file_name="book.xlsx") == "book.xlsx has no worksheet (only chart sheets)."
+
+
+# --- XLSX: which way rows are read -------------------------------------------------
+
+
+def test_xlsx_the_fast_path_is_on_for_the_installed_openpyxl():
+    # requirements.txt allows only releases the fast path was verified on; a newer one must be verified first
+    # (run this file and bench/xlsx_reader.py on it, then widen VERIFIED_OPENPYXL and the requirement together).
+    assert xlsx_sheets.PRIVATE_PARSER, f"openpyxl {openpyxl.__version__} is outside {xlsx_sheets.VERIFIED_OPENPYXL}"
+
+
+@pytest.mark.parametrize(
+    ("version", "verified"),
+    [
+        ("3.1.0", True),
+        ("3.1.5", True),
+        ("3.1.17", True),
+        ("3.0.10", False),
+        ("3.2.0", False),
+        ("3.2.0b1", False),
+        ("3.1.6rc1", False),
+        ("4.0.0", False),
+        ("not a version", False),
+    ],
+)
+def test_xlsx_fast_path_versions(version, verified):
+    assert xlsx_sheets.fast_path_verified(version) is verified
+
+
+def test_xlsx_the_fast_path_checks_the_private_attributes_it_reads():
+    workbook = openpyxl.load_workbook(io.BytesIO(workbook_bytes({"S": [HEADER]})), read_only=True, data_only=True)
+    assert xlsx_sheets._has_private_attributes(workbook, workbook.worksheets[0])
+    assert not xlsx_sheets._has_private_attributes(workbook, object())
+    workbook.close()
+
+
+@pytest.fixture
+def reloaded_xlsx_sheets(monkeypatch):
+    """``xlsx_sheets`` imported afresh under what the test patched, and again as it was afterwards."""
+    yield lambda: importlib.reload(xlsx_sheets)
+    monkeypatch.undo()
+    importlib.reload(xlsx_sheets)
+
+
+@pytest.mark.parametrize("change", ["private-name-gone", "newer-release"])
+def test_xlsx_another_openpyxl_reads_through_the_public_api(change, monkeypatch, reloaded_xlsx_sheets):
+    if change == "private-name-gone":  # as if a release moved them (openpyxl's own modules keep theirs)
+        monkeypatch.setitem(sys.modules, "openpyxl.worksheet._reader", types.ModuleType("openpyxl.worksheet._reader"))
+    else:
+        monkeypatch.setattr(openpyxl, "__version__", "3.2.0")
+    module = reloaded_xlsx_sheets()
+    assert module.PRIVATE_PARSER is False
+    data = workbook_bytes({"S": [HEADER, ["Shirt", "Red", "M", "=A1*2", 1]]})
+    _, [(_, cells)], _ = read(data)
+    assert cells[:3] == ["Shirt", "Red", "M"]
+    assert [type(cells[3]), cells[3]] == [UnsavedFormula, "=A1*2"]
 
 
 # --- JSON --------------------------------------------------------------------------
@@ -754,5 +874,6 @@ def test_xlsx_memory_does_not_grow_with_the_rows(tmp_path):
         workbook.save(path)
         rows, peaks[count] = _peak_while_reading(path)
         assert rows == count
-    # Six times the rows: the peak stays put (openpyxl's own iter_rows grows by ~80 bytes a row).
+    # Six times the rows: the peak stays put (openpyxl's own iter_rows grows by ~80 bytes a row). This is
+    # the fast path, the default; the public fallback holds ~170 bytes a row (see xlsx_sheets).
     assert peaks[12_000] < peaks[2_000] * 1.2 + MB // 4, peaks

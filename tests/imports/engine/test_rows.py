@@ -10,8 +10,8 @@ import pytest
 
 from catalog.kinds import KINDS
 from imports.engine.columns import map_columns
-from imports.engine.readers import ExcelError, NotAnObject, UnsavedFormula
 from imports.engine.rows import CellProblem, RowProblem, cell_text, row_parser
+from imports.engine.tables import ExcelError, NotAnObject, UnsavedFormula
 
 VARIANTS = KINDS.get("variants")
 KEYS = {"item_name": "Oxford Shirt", "color_name": "Navy", "size_name": "M"}

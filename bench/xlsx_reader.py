@@ -1,0 +1,276 @@
+"""``python -m bench.xlsx_reader``: the XLSX reader, openpyxl's private parser against its public API.
+
+Figures, not a test. Writes variants sheets (the 7 columns of the benchmark's
+variants file, ``bench/catalog_file.py``) with openpyxl's write-only mode,
+then reads each one in a fresh subprocess per run, the implementations
+alternating within each repeat so they see the same machine noise:
+
+``private``
+    what ``imports.engine.xlsx_sheets`` does on verified openpyxl versions:
+    openpyxl's ``WorkSheetParser`` over the sheet XML, each ``<row>`` dropped
+    once read.
+``public``
+    its public-API fallback: ``load_workbook(read_only=True)`` twice over the
+    same bytes, ``data_only=True`` for values and ``data_only=False`` for
+    formulas, both ``reset_dimensions()`` and ``iter_rows()`` in lock-step
+    (the formula side tells an unsaved formula from an empty cell).
+``public-1book``
+    for reference, not a usable reader: the public API with one workbook
+    (values and ``data_type``, no unsaved-formula check), i.e. what the
+    second workbook costs.
+
+The sheets, each at every ``--rows`` size:
+
+``nodim``
+    as openpyxl's write-only mode writes them: inline strings and no
+    ``<dimension>`` (``load_workbook`` then pre-scans the sheet for its size).
+``dim``
+    the same with a correct ``<dimension>``.
+``under``
+    a ``<dimension>`` declaring 10 rows (as some programs write it wrong):
+    the rows read must still be all of them.
+``excel``
+    as Excel writes: a correct ``<dimension>`` and shared strings (one table
+    per workbook, held in memory by openpyxl whichever reader is used).
+
+Prints, per sheet and implementation: rows read, the median time and
+rows/s, the median peak RSS of the process above its RSS before reading
+(``VmHWM`` after ``/proc/self/clear_refs``, so Linux only), and,
+from one extra run under ``tracemalloc``, the peak of Python allocations
+while reading and what is still allocated after ``load_workbook`` (shared
+strings). Files go to ``bench/out/xlsx`` and are reused when present.
+
+    python -m bench.xlsx_reader --rows 100000 1000000 --repeat 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import re
+import statistics
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+from bench.catalog_file import HEADER, variant_rows
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out" / "xlsx"
+IMPLEMENTATIONS = ("private", "public", "public-1book")
+SHEETS = ("nodim", "dim", "under", "excel")
+SHEET_XML = "xl/worksheets/sheet1.xml"
+MB = 1024 * 1024
+
+
+# --- the sheets ---------------------------------------------------------------------
+
+
+def _write_only(path: Path, rows: int) -> None:
+    import openpyxl
+
+    workbook = openpyxl.Workbook(write_only=True)
+    sheet = workbook.create_sheet("Variants")
+    sheet.append(HEADER)
+    for item, description, color, size, sku, price, stock in variant_rows(rows):
+        sheet.append([item, description, color, size, sku, float(price), stock])
+    workbook.save(path)
+
+
+_INLINE = re.compile(rb'<c r="([A-Z]+[0-9]+)" t="inlineStr"><is><t[^>]*>(.*?)</t></is></c>')
+_SST_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
+_SST_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"
+
+
+def _rewrite(source: Path, target: Path, dimension: str | None, shared_strings: bool) -> None:
+    """``source`` with a ``<dimension ref=...>`` inserted and/or its inline strings made shared."""
+    strings: dict[bytes, int] = {}
+
+    def shared(match: re.Match) -> bytes:
+        index = strings.setdefault(match.group(2), len(strings))
+        return b'<c r="%s" t="s"><v>%d</v></c>' % (match.group(1), index)
+
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as new:
+        for info in old.infolist():
+            if info.filename != SHEET_XML:
+                content = old.read(info.filename)
+                if shared_strings and info.filename == "[Content_Types].xml":
+                    override = f'<Override PartName="/xl/sharedStrings.xml" ContentType="{_SST_TYPE}"/></Types>'
+                    content = content.replace(b"</Types>", override.encode())
+                if shared_strings and info.filename == "xl/_rels/workbook.xml.rels":
+                    rel = f'<Relationship Id="rIdSst" Type="{_SST_REL}" Target="sharedStrings.xml"/></Relationships>'
+                    content = content.replace(b"</Relationships>", rel.encode())
+                new.writestr(info, content)
+                continue
+            with old.open(info) as reader, new.open(SHEET_XML, "w", force_zip64=True) as writer:
+                pending, first = b"", True
+                while True:
+                    chunk = reader.read(4 * MB)
+                    pending += chunk
+                    head, cut, rest = pending.rpartition(b"</row>")
+                    if chunk and not cut:
+                        continue
+                    block, pending = (head + cut, rest) if chunk else (pending, b"")
+                    if first and dimension:
+                        block = block.replace(b"</sheetPr>", f'</sheetPr><dimension ref="{dimension}"/>'.encode(), 1)
+                    first = False
+                    writer.write(_INLINE.sub(shared, block) if shared_strings else block)
+                    if not chunk:
+                        break
+        if shared_strings:
+            with new.open("xl/sharedStrings.xml", "w", force_zip64=True) as writer:
+                ns = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+                writer.write(f'<sst xmlns="{ns}" uniqueCount="{len(strings)}">'.encode())
+                for text in strings:  # still XML-escaped, as read from the sheet
+                    writer.write(b"<si><t>" + text + b"</t></si>")
+                writer.write(b"</sst>")
+
+
+def sheet_path(kind: str, rows: int) -> Path:
+    """The ``kind`` sheet with ``rows`` data rows, written when missing."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    path = OUT / f"{kind}-{rows}.xlsx"
+    if path.exists():
+        return path
+    raw = OUT / f"nodim-{rows}.xlsx"
+    if not raw.exists():
+        started = time.perf_counter()
+        _write_only(raw, rows)
+        print(f"  wrote {raw.name} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    if kind == "dim":
+        _rewrite(raw, path, f"A1:G{rows + 1}", shared_strings=False)
+    elif kind == "under":
+        _rewrite(raw, path, "A1:G10", shared_strings=False)
+    elif kind == "excel":
+        _rewrite(raw, path, f"A1:G{rows + 1}", shared_strings=True)
+    return path
+
+
+# --- one run (in its own process) --------------------------------------------------
+
+
+def _status_kb(field: str) -> int:
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith(f"{field}:"))
+
+
+def _reset_peak_rss() -> None:
+    """Start the process's peak RSS (``VmHWM``) afresh (Linux; ``getrusage`` would count the parent's, from fork)."""
+    with open("/proc/self/clear_refs", "w") as clear:
+        clear.write("5")
+
+
+def _one_book_rows(data: io.BufferedReader):
+    """The public API with a single workbook: values and error cells, no unsaved-formula check."""
+    import openpyxl
+
+    from imports.engine.tables import ExcelError
+
+    workbook = openpyxl.load_workbook(data, read_only=True, data_only=True)
+    sheet = workbook.worksheets[0]
+    sheet.reset_dimensions()
+    yield workbook
+    for cells in sheet.iter_rows():
+        yield [ExcelError(cell.value) if cell.data_type == "e" else cell.value for cell in cells]
+    workbook.close()
+
+
+def run_once(implementation: str, path: Path, trace: bool) -> dict:
+    import tracemalloc
+
+    import openpyxl  # imported before measuring: its import is not the reader's cost
+
+    from imports.engine import xlsx_sheets
+    from imports.engine.readers import open_table
+
+    xlsx_sheets.PRIVATE_PARSER = implementation == "private"  # forced, even on an openpyxl outside the range
+    _reset_peak_rss()
+    baseline_rss = _status_kb("VmRSS")
+    if trace:
+        tracemalloc.start()
+    started = time.perf_counter()
+    rows = 0
+    after_load = None
+    with path.open("rb") as stream:
+        if implementation == "public-1book":
+            reader = _one_book_rows(stream)
+            next(reader)
+            after_load = tracemalloc.get_traced_memory()[0] if trace else None
+            for _cells in reader:
+                rows += 1
+            rows -= 1  # the header
+        else:
+            with open_table(stream, file_name=path.name) as table:
+                after_load = tracemalloc.get_traced_memory()[0] if trace else None
+                for _ in table.rows:
+                    rows += 1
+    seconds = time.perf_counter() - started
+    peak_traced = tracemalloc.get_traced_memory()[1] if trace else None
+    return {
+        "rows": rows,
+        "seconds": seconds,
+        "rss_mb": (_status_kb("VmHWM") - baseline_rss) / 1024,
+        "traced_peak_mb": peak_traced / MB if peak_traced is not None else None,
+        "traced_after_load_mb": after_load / MB if after_load is not None else None,
+        "openpyxl": openpyxl.__version__,
+    }
+
+
+def _child(implementation: str, path: Path, trace: bool) -> dict:
+    command = [sys.executable, "-m", "bench.xlsx_reader", "--one", implementation, str(path)]
+    if trace:
+        command.append("--trace")
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    if result.returncode:
+        raise SystemExit(f"{implementation} on {path.name} failed:\n{result.stderr}")
+    return json.loads(result.stdout)
+
+
+# --- the comparison ------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--sheets", nargs="+", default=list(SHEETS), choices=SHEETS)
+    parser.add_argument("--implementations", nargs="+", default=list(IMPLEMENTATIONS), choices=IMPLEMENTATIONS)
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs per sheet and implementation")
+    parser.add_argument("--no-trace", action="store_true", help="skip the extra tracemalloc run")
+    parser.add_argument("--one", nargs=2, metavar=("IMPLEMENTATION", "PATH"), help=argparse.SUPPRESS)
+    parser.add_argument("--trace", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.one:
+        print(json.dumps(run_once(args.one[0], Path(args.one[1]), args.trace)))
+        return
+    header = (
+        f"{'sheet':<16}{'reader':<14}{'rows':>9}{'median s':>10}{'rows/s':>9}"
+        f"{'RSS+ MB':>9}{'traced peak MB':>16}{'after load MB':>15}"
+    )
+    print(header, flush=True)
+    for count in args.rows:
+        for kind in args.sheets:
+            path = sheet_path(kind, count)
+            runs: dict[str, list[dict]] = {name: [] for name in args.implementations}
+            for repeat in range(args.repeat):
+                order = args.implementations if repeat % 2 == 0 else args.implementations[::-1]
+                for name in order:
+                    runs[name].append(_child(name, path, trace=False))
+            for name in args.implementations:
+                traced = {} if args.no_trace else _child(name, path, trace=True)
+                seconds = statistics.median(run["seconds"] for run in runs[name])
+                rss = statistics.median(run["rss_mb"] for run in runs[name])
+                rows = runs[name][0]["rows"]
+                peak, loaded = traced.get("traced_peak_mb"), traced.get("traced_after_load_mb")
+                print(
+                    f"{path.stem:<16}{name:<14}{rows:>9}{seconds:>10.2f}{rows / seconds:>9.0f}{rss:>9.1f}"
+                    f"{'-' if peak is None else f'{peak:.1f}':>16}{'-' if loaded is None else f'{loaded:.1f}':>15}",
+                    flush=True,
+                )
+    print(f"(openpyxl {runs[name][0]['openpyxl']}, Python {sys.version.split()[0]})")
+
+
+if __name__ == "__main__":
+    main()

@@ -17,12 +17,12 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from imports import admin_views
-from imports.models import ImportJob
+from imports.models import ImportJob, ImportSystem
 from imports.services import cancel_import, retry_import
 from imports.templatetags.import_admin import seconds_in_words
 from mtc.errors import DomainError
 
-SYSTEM_SHORT = {"upsert": "New", "legacy": "Legacy"}
+SYSTEM_SHORT = {ImportSystem.UPSERT: "New", ImportSystem.LEGACY: "Legacy"}
 
 
 class TitledFilter(admin.ChoicesFieldListFilter):

@@ -99,7 +99,7 @@ def render(comparison: Comparison) -> str:
             )
         if comparison.rows_differing > SHOWN_ROW_DIFFERENCES:
             lines.append(f"    ... and {comparison.rows_differing - SHOWN_ROW_DIFFERENCES:,} more (--json lists 50)")
-    for system, run in (("legacy", legacy), ("upsert", upsert)):
+    for system, run in ((ImportSystem.LEGACY, legacy), (ImportSystem.UPSERT, upsert)):
         if run.summary["failure_reason"]:
             lines.append(f"{system} failure: {run.summary['failure_reason']}")
     lines.extend(comparison.notes)

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import models
+from django.utils.text import capfirst
 
 from catalog.models import CatalogRecord, Color, Item, ItemVariant, Size
 
@@ -94,6 +95,8 @@ class Column:
     db_column: str
     #: The ORM path from the kind's model to the value (``item__name``), for reads and exports.
     path: str
+    #: What people call it (``Item name``, ``SKU``): the model's verbose names.
+    label: str = ""
     required: bool = False
     #: Longest text accepted, in characters (after normalisation); None: no limit.
     max_length: int | None = None
@@ -303,6 +306,7 @@ def _name_column(master: Master, *, name: str, path: str) -> Column:
         master=master,
         db_column=_column(key_field),
         path=f"{path}{key_field.name}",
+        label=capfirst(f"{model._meta.verbose_name} name"),
         required=True,
         max_length=key_field.max_length,
         aliases=aliases,
@@ -310,6 +314,7 @@ def _name_column(master: Master, *, name: str, path: str) -> Column:
 
 
 def _value_column(master: Master, model_field: models.Field, *, path: str) -> Column:
+    label = capfirst(str(model_field.verbose_name))
     if isinstance(model_field, models.DecimalField):
         return Column(
             name=model_field.name,
@@ -317,11 +322,14 @@ def _value_column(master: Master, model_field: models.Field, *, path: str) -> Co
             master=master,
             db_column=_column(model_field),
             path=path,
+            label=label,
             max_digits=model_field.max_digits,
             decimal_places=model_field.decimal_places,
         )
     if isinstance(model_field, models.IntegerField):  # also Small/Big/Positive integer fields
-        return Column(name=model_field.name, type="count", master=master, db_column=_column(model_field), path=path)
+        return Column(
+            name=model_field.name, type="count", master=master, db_column=_column(model_field), path=path, label=label
+        )
     if isinstance(model_field, models.TextField):
         column_type = "text"
     elif isinstance(model_field, models.CharField):
@@ -334,6 +342,7 @@ def _value_column(master: Master, model_field: models.Field, *, path: str) -> Co
         master=master,
         db_column=_column(model_field),
         path=path,
+        label=label,
         max_length=model_field.max_length,
     )
 

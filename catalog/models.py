@@ -135,7 +135,7 @@ class ItemVariant(CatalogRecord):
     item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="variants")
     color = models.ForeignKey(Color, on_delete=models.PROTECT, related_name="variants")
     size = models.ForeignKey(Size, on_delete=models.PROTECT, related_name="variants")
-    sku = models.CharField(max_length=64, blank=True, default="")
+    sku = models.CharField("SKU", max_length=64, blank=True, default="")
     price = models.DecimalField(
         max_digits=12, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)]
     )

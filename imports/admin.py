@@ -113,6 +113,9 @@ class ImportJobAdmin(admin.ModelAdmin):
             path("start/", page(admin_views.ImportStartView), name="imports_importjob_start"),
             *(path(route, page(view), name=name) for route, view, name in self.extra_pages),
             path("<int:import_id>/preview/", page(admin_views.ImportPreviewView), name="imports_importjob_preview"),
+            path(
+                "<int:import_id>/check-again/", page(admin_views.CheckAgainView), name="imports_importjob_check_again"
+            ),
             path("<int:import_id>/cancel/", page(admin_views.CancelImportView), name="imports_importjob_cancel"),
             path("<int:import_id>/retry/", page(admin_views.RetryImportView), name="imports_importjob_retry"),
         ]

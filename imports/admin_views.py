@@ -35,13 +35,13 @@ from django.urls import reverse
 from django.views import View
 
 from catalog.kinds import KINDS
-from imports.forms import ImportFileForm
+from imports.forms import ColumnMappingForm, ImportFileForm
 from imports.models import ImportJob, ImportSource, ImportStatus, ImportSystem
-from imports.previews import sample_changes
+from imports.previews import file_columns, sample_changes
 from imports.progress import read_progress
 from imports.selectors import confirmed_import, error_summary, row_errors, visible_jobs
 from imports.serializers import JobSerializer
-from imports.services import cancel_import, import_checked_file, retry_import, start_import
+from imports.services import cancel_import, check_again, import_checked_file, retry_import, start_import
 from mtc.errors import DomainError
 
 ERRORS_PER_PAGE = 50
@@ -135,6 +135,7 @@ class ImportStartView(AdminPage):
                     source=ImportSource.ADMIN,
                     dry_run=True,
                     options={"sheet": form.cleaned_data["sheet"]},
+                    require_mapping=False,  # the check page asks for the columns it cannot place
                 )
             except DomainError as refused:  # the file is refused before any job exists
                 form.add_error("file", str(refused))
@@ -162,6 +163,7 @@ class ImportPreviewView(AdminPage):
         else:
             imported_as = confirmed_import(dry_run_job=job)
             checked = job.status in FINISHED_OK
+            mapping_form = self.mapping_form(job)
             context.update(
                 errors=error_summary(job=job, rows=PREVIEW_ERRORS),
                 sample=sample_changes(job=job) if checked else None,
@@ -169,14 +171,46 @@ class ImportPreviewView(AdminPage):
                 can_confirm=checked and imported_as is None and self.model_admin.has_run_permission(request),
                 would_write=summary["inserted"] + summary["updated"],
                 legacy=job.system == ImportSystem.LEGACY,
+                mapping_form=mapping_form,
+                needs_mapping=bool(mapping_form and not checked and mapping_form.problems()),
             )
         return self.page(request, title=f"Check before importing: {job.file_name}", **context)
+
+    @staticmethod
+    def mapping_form(job: ImportJob, data=None) -> ColumnMappingForm | None:
+        """The file's columns with the fields they are read as; None when the file cannot be read."""
+        columns = file_columns(job=job)
+        if not columns:
+            return None
+        return ColumnMappingForm(data, kind=KINDS.get(job.kind), columns=columns)
 
     def post(self, request, import_id: int):
         self.require_run_permission(request)
         dry_run_job = self.visible_job(request, import_id)
         try:
             job = import_checked_file(dry_run_job=dry_run_job, user=request.user)
+        except DomainError as refused:
+            messages.error(request, str(refused))
+            return HttpResponseRedirect(job_url(dry_run_job))
+        return HttpResponseRedirect(job_url(job))
+
+
+class CheckAgainView(AdminPage):
+    """The check page's mapping form: check the same file again, its columns read as chosen."""
+
+    template_name = "admin/imports/preview.html"
+
+    def post(self, request, import_id: int):
+        self.require_run_permission(request)
+        dry_run_job = self.visible_job(request, import_id)
+        form = ImportPreviewView.mapping_form(dry_run_job, request.POST)
+        if form is None or not form.is_valid():
+            if form is not None:
+                for error in form.non_field_errors():
+                    messages.error(request, str(error))
+            return HttpResponseRedirect(job_url(dry_run_job))
+        try:
+            job = check_again(dry_run_job=dry_run_job, mapping=form.mapping(), user=request.user)
         except DomainError as refused:
             messages.error(request, str(refused))
             return HttpResponseRedirect(job_url(dry_run_job))
@@ -202,9 +236,17 @@ class ImportJobPageView(AdminPage):
             errors=errors,
             api=api_links(job),
             checked_by=job.checked_by_id,
+            columns_read=columns_read(job),
             can_cancel=not job.is_finished,
             can_retry=job.status in (ImportStatus.FAILED, ImportStatus.CANCELLED),
         )
+
+
+def columns_read(job: ImportJob) -> list[tuple[str, str]]:
+    """``(header, what it was read as)`` for each column of the job's file, from its mapping."""
+    kind = KINDS.get(job.kind)
+    labels = {column.name: column.label for column in kind.columns}
+    return [(header, labels.get(field, field) if field else "ignored") for header, field in (job.mapping or {}).items()]
 
 
 class CancelImportView(AdminPage):

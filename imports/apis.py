@@ -19,7 +19,7 @@ from __future__ import annotations
 import tempfile
 
 from django.conf import settings
-from django.http import FileResponse, StreamingHttpResponse
+from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -33,11 +33,18 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from catalog.kinds import KINDS, kind_choices
-from imports import error_reports
+from imports import error_reports, import_templates
 from imports.file_checks import check_upload_size, max_upload_bytes
 from imports.models import ImportJob, ImportSource, ImportStatus
 from imports.selectors import row_errors, visible_jobs
-from imports.serializers import ERROR_FORMATS, JobDetailSerializer, JobSerializer, KindField, QueuedSerializer
+from imports.serializers import (
+    ERROR_FORMATS,
+    JobDetailSerializer,
+    JobSerializer,
+    KindField,
+    MappingField,
+    QueuedSerializer,
+)
 from imports.services import cancel_import, retry_import, start_import
 from mtc.openapi import problem
 
@@ -118,6 +125,7 @@ class ImportListCreateApi(generics.ListAPIView):
         )
         kind = KindField(default=KINDS.default)
         dry_run = serializers.BooleanField(default=False, help_text="validate and count, write nothing")
+        mapping = MappingField(required=False)
 
     def get_queryset(self):
         return visible_jobs(user=self.request.user)
@@ -165,6 +173,7 @@ class ImportListCreateApi(generics.ListAPIView):
             user=request.user,
             source=ImportSource.API,
             dry_run=serializer.validated_data["dry_run"],
+            mapping=serializer.validated_data.get("mapping"),
         )
         return _finished_or_queued(request, job, finished=status.HTTP_201_CREATED)
 
@@ -270,3 +279,37 @@ class ImportRetryApi(APIView):
     def post(self, request, import_id: int):
         job = retry_import(job=_visible_job(request, import_id))
         return _finished_or_queued(request, job, finished=status.HTTP_200_OK)
+
+
+@extend_schema(tags=["imports"])
+class ImportTemplateApi(APIView):
+    """A file to fill in: every column of a kind under our names, one example row (XLSX: and a sheet on each)."""
+
+    renderer_classes = [JSONRenderer]
+
+    def perform_content_negotiation(self, request, force=False):
+        # ``format`` is this endpoint's own parameter (the file's format), as for the failed rows.
+        return JSONRenderer(), JSONRenderer.media_type
+
+    class FilterSerializer(serializers.Serializer):
+        kind = KindField(default=KINDS.default)
+        format = serializers.ChoiceField(choices=import_templates.FORMATS, default="csv")
+
+    @extend_schema(
+        summary="Download the template of a kind, as CSV or XLSX",
+        parameters=[FilterSerializer],
+        responses={
+            (200, "text/csv"): OpenApiTypes.STR,
+            (200, import_templates.CONTENT_TYPES["xlsx"]): OpenApiTypes.BINARY,
+            **PROBLEMS,
+        },
+    )
+    def get(self, request):
+        query = self.FilterSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        content, name, content_type = import_templates.template(
+            kind=query.validated_data["kind"], file_format=query.validated_data["format"]
+        )
+        response = HttpResponse(content, content_type=content_type)
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response

@@ -7,13 +7,14 @@ machine-readable ``code``, the admin with a form error. Nothing is written.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO
 
 from django.conf import settings
 
 from catalog.kinds import KINDS
-from imports.engine.columns import map_columns
+from imports.engine.columns import Mapping, map_columns, suggest_columns
 from imports.engine.errors import ImportRejected
 from imports.engine.readers import count_data_rows, detect_format, open_table
 
@@ -25,17 +26,20 @@ class FileRefused(ImportRejected):
     ``unreadable_file``, ``wrong_header``, ``no_data_rows``.
     """
 
-    def __init__(self, message: str, *, code: str):
-        super().__init__(message, code=code)
+    def __init__(self, message: str, *, code: str, extra: dict[str, object] | None = None):
+        super().__init__(message, code=code, extra=extra)
 
 
 @dataclass(frozen=True)
 class FileCheck:
-    """What a quick look at a file found: its format and its data rows (up to a cap)."""
+    """What a quick look at a file found: its format, header, column mapping and data rows (up to a cap)."""
 
     file_format: str
     #: Data rows counted, at most ``stop_after + 1`` ("more than stop_after").
     data_rows: int
+    headers: list[str]
+    #: The mapping the file is read with: the suggestion, with the user's mapping laid over it.
+    mapping: Mapping
 
 
 def max_upload_bytes() -> int:
@@ -61,15 +65,21 @@ def check_file(
     file_format: str = "",
     sheet: str = "",
     encoding: str = "",
+    mapping: Mapping | None = None,
+    remembered: Callable[[list[str]], Mapping | None] | None = None,
+    require_mapping: bool = True,
     stop_after: int | None = None,
 ) -> FileCheck:
-    """Tell the format by content, check the header and count data rows (up to ``stop_after + 1``).
+    """Tell the format by content, map the header and count data rows (up to ``stop_after + 1``).
 
     Writes nothing. Raises :class:`FileRefused` (an ``ImportRejected``) with
     the reader's own message for an empty file, a file that is not CSV, XLSX,
     JSON or JSON Lines by its content, one that cannot be read, a header
-    without the kind's required columns, or a header with no data rows: the
-    refusals that need no job.
+    whose mapping leaves a required field without a column (``wrong_header``,
+    with the suggestion and the missing fields in ``extra``; only when
+    ``require_mapping``), or a header with no data rows: the refusals that
+    need no job. ``remembered(headers)`` gives the mapping to use when
+    ``mapping`` is None (the user's mapping for the same headers last time).
     """
     spec = KINDS.get(kind)
     label = os.path.basename(file_name) or "The file"
@@ -85,10 +95,16 @@ def check_file(
             raise FileRefused(str(exc), code="unsupported_file_type") from None
     try:
         with open_table(stream, file_format=file_format, file_name=file_name, encoding=encoding, sheet=sheet) as table:
+            headers = list(table.headers)
+            if mapping is None and remembered is not None:
+                mapping = remembered(headers)
             try:
-                map_columns(table.headers, spec)
+                effective = map_columns(headers, spec, mapping).mapping
             except ImportRejected as exc:
-                raise FileRefused(str(exc), code="wrong_header") from None
+                if require_mapping:
+                    raise FileRefused(str(exc), code="wrong_header", extra=exc.extra) from None
+                effective = {c.header: c.field for c in suggest_columns(headers, spec) if c.header.strip()}
+                effective.update(mapping or {})
             rows = count_data_rows(table, stop_after=stop_after)
             detected = table.file_format
     except FileRefused:
@@ -99,4 +115,4 @@ def check_file(
         stream.seek(0)
     if rows == 0:
         raise FileRefused(f"{label} has a header but no data rows.", code="no_data_rows")
-    return FileCheck(file_format=detected, data_rows=rows)
+    return FileCheck(file_format=detected, data_rows=rows, headers=headers, mapping=effective)

@@ -1,4 +1,4 @@
-"""The admin's import form: which file, and what it holds.
+"""The admin's import forms: which file and what it holds; how its columns are read.
 
 Only input parsing lives here. Whether a file can be imported (its size, its
 type by content, its header) is decided by :mod:`imports.services`, the same
@@ -10,7 +10,7 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 
-from catalog.kinds import KINDS, Kind, kind_choices
+from catalog.kinds import KINDS, Column, Kind, kind_choices
 
 
 def kind_columns(kind: Kind) -> str:
@@ -51,3 +51,82 @@ class ImportFileForm(forms.Form):
     def columns_by_kind() -> dict[str, str]:
         """What each choice of ``kind`` expects, for the page to show under the choices."""
         return {kind.name: kind_columns(kind) for kind in KINDS}
+
+
+class ColumnMappingForm(forms.Form):
+    """One choice per column of the file: the field it holds, or nothing (the column is ignored).
+
+    Built from the file's columns (``imports.previews.file_columns``). The
+    form is valid when no field is chosen for two columns and every required
+    field has a column; each missing required field is named with the word
+    the user sees in the dropdowns.
+    """
+
+    IGNORE = ""
+
+    def __init__(self, *args, kind: Kind, columns: list, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kind = kind
+        self.columns = columns
+        choices = [(self.IGNORE, "(ignore this column)"), *((c.name, c.label) for c in kind.columns)]
+        for column in columns:
+            self.fields[self.field_name(column.index)] = forms.ChoiceField(
+                label=column.header, choices=choices, required=False, initial=column.field or self.IGNORE
+            )
+
+    @staticmethod
+    def field_name(index: int) -> str:
+        return f"column_{index}"
+
+    def rows(self) -> list[tuple]:
+        """``(column, bound field)`` per column of the file, for the template."""
+        return [(column, self[self.field_name(column.index)]) for column in self.columns]
+
+    def chosen(self) -> dict[str, list[str]]:
+        """Field -> the headers it is chosen for (from the submitted or the initial choices)."""
+        found: dict[str, list[str]] = {}
+        for column in self.columns:
+            if self.is_bound:  # after is_valid(): what was submitted
+                field = self.cleaned_data.get(self.field_name(column.index), self.IGNORE)
+            else:
+                field = column.field or self.IGNORE
+            if field:
+                found.setdefault(field, []).append(column.header)
+        return found
+
+    def missing(self) -> list[Column]:
+        """The required fields no column gives (shown next to the dropdowns)."""
+        chosen = self.chosen()
+        return [column for column in self.kind.columns if column.required and column.name not in chosen]
+
+    def problems(self) -> list[str]:
+        """What keeps the chosen columns from being read: a field chosen twice, a required field not chosen."""
+        found = [
+            f"{self.kind.column(field).label} is chosen for {len(headers)} columns "
+            f"({', '.join(repr(h) for h in headers)}): choose it for one of them."
+            for field, headers in self.chosen().items()
+            if len(headers) > 1
+        ]
+        missing = self.missing()
+        if missing:
+            found.append(
+                f"Choose the column that holds {_listed([c.label.lower() for c in missing])}: "
+                f"{'it is' if len(missing) == 1 else 'they are'} needed for every row."
+            )
+        return found
+
+    def clean(self):
+        cleaned = super().clean()
+        problems = self.problems()
+        if problems:
+            raise forms.ValidationError(problems)
+        return cleaned
+
+    def mapping(self) -> dict[str, str | None]:
+        """The chosen mapping, header -> field or None (call after ``is_valid()``)."""
+        return {column.header: self.cleaned_data.get(self.field_name(column.index)) or None for column in self.columns}
+
+
+def _listed(words: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"

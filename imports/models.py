@@ -100,6 +100,9 @@ class ImportJob(models.Model):
     file_checksum = models.CharField(max_length=64, blank=True, default="", help_text="SHA-256")
     #: Reader options: sheet, encoding, max_rows, batch_size.
     options = models.JSONField(default=dict, blank=True)
+    #: How the file's columns are read: header -> field, or null for an ignored column
+    #: (``imports.engine.columns``). Empty for jobs from before column mapping: read by suggestion.
+    mapping = models.JSONField(default=dict, blank=True)
 
     # Lifecycle.
     started_at = models.DateTimeField(null=True, blank=True)
@@ -199,6 +202,31 @@ class ImportRowError(models.Model):
 
     def __str__(self) -> str:
         return f"Row {self.row_number}: {self.reason}"
+
+
+class RememberedMapping(models.Model):
+    """A user's column mapping for one kind and one set of headers, offered again for the next such file.
+
+    Next month's file from the same supplier has the same header row: it is
+    mapped as the user mapped it last time, in one click (or none, through the
+    API and the command line).
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="import_mappings")
+    kind = models.CharField(max_length=16)
+    #: SHA-256 of the file's headers, folded and sorted (``imports.mappings.headers_key``).
+    headers_key = models.CharField(max_length=64)
+    mapping = models.JSONField(default=dict)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "import_remembered_mappings"
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind", "headers_key"], name="import_remembered_mapping_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} / {self.kind} / {self.headers_key[:8]}"
 
 
 class WorkerHeartbeat(models.Model):

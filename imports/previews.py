@@ -1,4 +1,9 @@
-"""A sample of what an import would change, row by row, for the admin's preview.
+"""What the admin's check page shows of a file: its columns with examples, and a sample of the changes.
+
+``file_columns`` lists every column of the stored file with a few example
+values and the field it is read as (the job's mapping), so the user can
+correct the mapping. ``sample_changes`` is a sample of what the import would
+change, row by row:
 
 The dry run gives the exact figures (would add / update / leave unchanged /
 supersede / fail) and every failed row, but not *which* rows would change and
@@ -28,15 +33,33 @@ from decimal import Decimal
 
 from catalog.kinds import KINDS
 from catalog.selectors import live_rows
-from imports.engine.columns import map_columns
+from imports.engine.columns import CHOSEN, map_columns, suggest_columns
 from imports.engine.errors import ImportRejected
 from imports.engine.readers import open_stored_table
-from imports.engine.rows import row_parser
+from imports.engine.rows import CellProblem, cell_text, row_parser
 from imports.models import ImportJob
 
 #: Data rows read from the top of the file.
 SCAN_ROWS = 500
 EMPTY = "(empty)"
+
+
+#: Example values shown per column.
+EXAMPLES = 3
+#: Longest example shown, in characters.
+EXAMPLE_CHARS = 60
+
+
+@dataclass(frozen=True)
+class FileColumn:
+    """One column of the file, as the mapping form shows it."""
+
+    index: int
+    header: str
+    examples: list[str]
+    #: The field it is read as (None: ignored), and how that was decided (``imports.engine.columns``).
+    field: str | None
+    how: str
 
 
 @dataclass(frozen=True)
@@ -75,6 +98,48 @@ def shown(value: object) -> str:
     return str(value)
 
 
+def file_columns(*, job: ImportJob, examples: int = EXAMPLES, scan: int = SCAN_ROWS) -> list[FileColumn]:
+    """Every column of the job's stored file with its first non-empty values and the field it is read as.
+
+    Reads at most ``scan`` data rows; empty when the file cannot be read.
+    """
+    spec = KINDS.get(job.kind)
+    try:
+        with open_stored_table(job) as table:
+            headers = list(table.headers)
+            found: list[list[str]] = [[] for _ in headers]
+            for read, (_, cells) in enumerate(table.rows):
+                if read >= scan or all(len(values) >= examples for values in found):
+                    break
+                for index, cell in enumerate(cells[: len(headers)]):
+                    text = _example(cell)
+                    if text and len(found[index]) < examples:
+                        found[index].append(text)
+    except (ImportRejected, OSError, ValueError):
+        return []
+    choices = suggest_columns(headers, spec)
+    mapping = job.mapping or {}
+    return [
+        FileColumn(
+            choice.index,
+            choice.header,
+            found[choice.index],
+            mapping.get(choice.header, choice.field) if choice.header in mapping else choice.field,
+            CHOSEN if mapping.get(choice.header, choice.field) != choice.field else choice.how,
+        )
+        for choice in choices
+        if choice.header.strip()
+    ]
+
+
+def _example(cell: object) -> str:
+    try:
+        text = cell_text(cell).strip()
+    except CellProblem:
+        text = str(cell)
+    return text if len(text) <= EXAMPLE_CHARS else text[: EXAMPLE_CHARS - 1] + "…"
+
+
 def sample_changes(*, job: ImportJob, limit: int = 5, scan: int = SCAN_ROWS) -> ChangeSample | None:
     """Up to ``limit`` rows the import would add and ``limit`` it would update; None if the file cannot be read."""
     spec = KINDS.get(job.kind)
@@ -83,7 +148,7 @@ def sample_changes(*, job: ImportJob, limit: int = 5, scan: int = SCAN_ROWS) -> 
     exhausted = True
     try:
         with open_stored_table(job) as table:
-            columns = map_columns(table.headers, spec)
+            columns = map_columns(table.headers, spec, job.mapping or None)
             parse = row_parser(columns, width=len(table.headers))
             for row_number, cells in table.rows:
                 if read >= scan:

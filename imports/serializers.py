@@ -38,6 +38,35 @@ class KindField(serializers.ChoiceField):
         super().__init__(choices=KINDS.choices(), **kwargs)
 
 
+class MappingField(serializers.JSONField):
+    """A column mapping: a JSON object, file header -> field name, or null (or "") to ignore the column.
+
+    In a multipart upload it is a JSON string (``mapping={"Colour": "color_name", "Notes": null}``).
+    Headers it does not name keep their suggested field.
+    """
+
+    default_error_messages = {
+        "not_a_mapping": (
+            # DRF formats its messages: braces doubled.
+            "Expected a JSON object of file header -> field name or null, "
+            'e.g. {{"Colour": "color_name", "Notes": null}}.'
+        )
+    }
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("binary", True)
+        kwargs.setdefault("help_text", self.__doc__.splitlines()[0] if self.__doc__ else "")
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if not isinstance(value, dict) or not all(
+            isinstance(header, str) and (field is None or isinstance(field, str)) for header, field in value.items()
+        ):
+            self.fail("not_a_mapping")
+        return {header: field or None for header, field in value.items()}
+
+
 class JobSerializer(serializers.ModelSerializer):
     """An import job as every door shows it."""
 
@@ -60,6 +89,10 @@ class JobSerializer(serializers.ModelSerializer):
     rows_per_second = serializers.SerializerMethodField()
     batches_committed = serializers.IntegerField(source="result.batches_committed")
     warnings = serializers.ListField(child=serializers.CharField())
+    mapping = serializers.DictField(
+        child=serializers.CharField(allow_null=True),
+        help_text="How the file's columns were read: file header -> field, or null for an ignored column",
+    )
 
     class Meta:
         model = ImportJob
@@ -72,6 +105,7 @@ class JobSerializer(serializers.ModelSerializer):
             "source",
             "dry_run",
             "checked_by",
+            "mapping",
             "file_name",
             "file_format",
             "file_size",

@@ -22,9 +22,11 @@ from django.utils import timezone
 
 from catalog.kinds import KINDS
 from imports.engine import record
+from imports.engine.columns import Mapping
 from imports.engine.errors import ImportRejected
 from imports.engine.strategies import ProgressCallback, route
 from imports.file_checks import check_file, check_upload_size
+from imports.mappings import remember_mapping, remembered_mapping
 from imports.models import ImportJob, ImportResult, ImportSource, ImportStatus
 from imports.progress import forget_progress
 from imports.runtime import queue_import, run_import_now
@@ -50,6 +52,8 @@ def start_import(
     file_format: str = "",
     system: str = "",
     options: dict | None = None,
+    mapping: Mapping | None = None,
+    require_mapping: bool = True,
     background: bool | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> ImportJob:
@@ -60,6 +64,17 @@ def start_import(
     data rows (counted only up to ``IMPORT_BACKGROUND_THRESHOLD`` + 1, so the
     decision costs little even on a large file). A refused file raises
     ``FileRefused`` before anything is stored.
+
+    The header is read with ``mapping`` (header -> field, or None to ignore)
+    laid over the suggestion (``imports.engine.columns``); without one, with
+    the mapping the user chose last time for a file of this kind with these
+    headers (``imports.mappings``). The job keeps the mapping it is read
+    with; a mapping given for a real import is remembered for the user. A
+    mapping that leaves a required field without a column refuses the file
+    (``wrong_header``, with the suggestion and the missing fields), unless
+    ``require_mapping=False`` (the admin's check, which then asks for the
+    mapping on its page: the check's job fails at once, naming what is
+    missing).
 
     ``background=None`` decides by size: files with at most
     ``IMPORT_BACKGROUND_THRESHOLD`` data rows run inline (the job comes back
@@ -78,6 +93,9 @@ def start_import(
         file_format=file_format,
         sheet=options.get("sheet") or "",
         encoding=options.get("encoding") or "",
+        mapping=mapping,
+        remembered=lambda headers: remembered_mapping(user=user, kind=kind, headers=headers),
+        require_mapping=require_mapping,
         stop_after=threshold,
     )
     job = create_import_job(
@@ -90,7 +108,10 @@ def start_import(
         file_format=check.file_format,
         system=system,
         options=options,
+        mapping=check.mapping,
     )
+    if mapping and not dry_run:
+        remember_mapping(user=user, kind=kind, headers=check.headers, mapping=check.mapping)
     if background is None:
         background = check.data_rows > threshold
     if background:
@@ -110,6 +131,7 @@ def create_import_job(
     file_format: str = "",
     system: str = "",
     options: dict | None = None,
+    mapping: Mapping | None = None,
     checked_by: ImportJob | None = None,
 ) -> ImportJob:
     """Store the file with a new ``pending`` job, routed to a system (no checks: see :func:`start_import`)."""
@@ -129,6 +151,7 @@ def create_import_job(
         file_size=size,
         file_checksum=checksum,
         options={key: value for key, value in (options or {}).items() if value not in (None, "")},
+        mapping=mapping or {},
     )
     job.file.save(os.path.basename(file_name), File(stream), save=True)
     ImportResult.objects.create(job=job)
@@ -241,26 +264,60 @@ def import_checked_file(*, dry_run_job: ImportJob, user=None, background: bool |
             existing = ImportJob.objects.filter(checked_by=dry_run_job).first()
             if existing is not None:
                 return existing
-            options = {key: value for key, value in (dry_run_job.options or {}).items() if key in READER_OPTIONS}
-            with dry_run_job.open_file() as stream:
-                job = create_import_job(
-                    stream=stream,
-                    file_name=dry_run_job.file_name,
-                    kind=dry_run_job.kind,
-                    user=user,
-                    source=dry_run_job.source,
-                    dry_run=False,
-                    file_format=dry_run_job.file_format,
-                    options=options,
-                    checked_by=dry_run_job,
-                )
+            job = _copy(dry_run_job, user=user, dry_run=False, checked_by=dry_run_job)
     except IntegrityError:  # a concurrent confirmation won the unique checked_by
         return ImportJob.objects.get(checked_by=dry_run_job)
+    remember_mapping(
+        user=user, kind=job.kind, headers=(dry_run_job.options or {}).get("headers", []), mapping=job.mapping
+    )
     if background is None:
         background = (dry_run_job.total_rows or 0) > settings.IMPORT_BACKGROUND_THRESHOLD
     if background:
         return queue_import(job=job)
     return run_import_now(job=job)
+
+
+def check_again(*, dry_run_job: ImportJob, mapping: Mapping, user=None, background: bool | None = None) -> ImportJob:
+    """Check the same stored file again with another column mapping: a new dry run, returned.
+
+    The admin's check page lets the user correct the mapping and check again
+    until the figures, problems and changes are what they expect. The file
+    is not uploaded again: the new dry run gets a copy of this one's stored
+    file (checked against its checksum) and its reader options, with
+    ``mapping`` laid over the suggestion. Runs inline or in the background by
+    the same size rule as :func:`start_import`.
+    """
+    if not dry_run_job.dry_run:
+        raise JobStateError(
+            f"Import #{dry_run_job.pk} is not a dry run; only a check can be checked again.", code="not_a_check"
+        )
+    if not dry_run_job.is_finished:
+        raise JobStateError(f"The check of import #{dry_run_job.pk} is still running.", code="check_not_completed")
+    _verify_stored_file(dry_run_job)
+    job = _copy(dry_run_job, user=user, dry_run=True, mapping={**(dry_run_job.mapping or {}), **mapping})
+    if background is None:
+        background = (dry_run_job.total_rows or 0) > settings.IMPORT_BACKGROUND_THRESHOLD
+    if background:
+        return queue_import(job=job)
+    return run_import_now(job=job)
+
+
+def _copy(job: ImportJob, *, user, dry_run: bool, mapping: Mapping | None = None, checked_by=None) -> ImportJob:
+    """A new pending job for ``job``'s stored file: same kind, format, reader options and mapping."""
+    options = {key: value for key, value in (job.options or {}).items() if key in READER_OPTIONS}
+    with job.open_file() as stream:
+        return create_import_job(
+            stream=stream,
+            file_name=job.file_name,
+            kind=job.kind,
+            user=user,
+            source=job.source,
+            dry_run=dry_run,
+            file_format=job.file_format,
+            options=options,
+            mapping=job.mapping if mapping is None else mapping,
+            checked_by=checked_by,
+        )
 
 
 # --- the stored file ------------------------------------------------------------------------------
@@ -311,6 +368,8 @@ def _count_stored_rows(job: ImportJob) -> int:
                 file_format=job.file_format,
                 sheet=options.get("sheet") or "",
                 encoding=options.get("encoding") or "",
+                mapping=job.mapping or None,
+                require_mapping=False,
                 stop_after=settings.IMPORT_BACKGROUND_THRESHOLD,
             ).data_rows
     except ImportRejected:

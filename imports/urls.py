@@ -8,6 +8,7 @@ app_name = "imports"
 
 urlpatterns = [
     path("imports/", apis.ImportListCreateApi.as_view(), name="list"),
+    path("imports/template/", apis.ImportTemplateApi.as_view(), name="template"),
     path("imports/<int:import_id>/", apis.ImportDetailApi.as_view(), name="detail"),
     path("imports/<int:import_id>/errors/", apis.ImportErrorsApi.as_view(), name="errors"),
     path("imports/<int:import_id>/cancel/", apis.ImportCancelApi.as_view(), name="cancel"),

@@ -43,7 +43,8 @@ def exception_handler(exc, context):
     """DRF's handler, with domain errors added and every body in the one shape."""
     if isinstance(exc, DomainError):
         default = status.HTTP_409_CONFLICT if isinstance(exc, Conflict) else status.HTTP_400_BAD_REQUEST
-        return Response({"detail": str(exc), "code": exc.code}, status=STATUS_BY_CODE.get(exc.code, default))
+        body = {**exc.extra, "detail": str(exc), "code": exc.code}
+        return Response(body, status=STATUS_BY_CODE.get(exc.code, default))
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(*exc.args)
     elif isinstance(exc, DjangoPermissionDenied):

@@ -20,10 +20,12 @@ class DomainError(Exception):
     #: Machine-readable reason; subclasses and callers narrow it.
     code = "error"
 
-    def __init__(self, message: str, *, code: str | None = None):
+    def __init__(self, message: str, *, code: str | None = None, extra: dict[str, object] | None = None):
         super().__init__(message)
         if code is not None:
             self.code = code
+        #: What a client needs to act on it besides the message (the API adds it to the error body).
+        self.extra: dict[str, object] = dict(extra or {})
 
 
 class Refused(DomainError):

@@ -21,13 +21,26 @@ PROBLEM = {
         "`not_authenticated`, `permission_denied`, `not_found`, `throttled`, `file_too_large`, "
         "`unsupported_file_type`, `empty_file`, `wrong_header`, `no_data_rows`, `unreadable_file`, "
         "`invalid_file`, `not_cancellable`, `not_retryable`, ...). A refused field or parameter also "
-        "has `errors` (field -> messages); a throttled request has `retry_after` (seconds)."
+        "has `errors` (field -> messages); a throttled request has `retry_after` (seconds); a header that "
+        "leaves a required field without a column (`wrong_header`) has `missing`, `suggestion` and `fields`, "
+        "so a client can show the mapping and send it back as `mapping`."
     ),
     "properties": {
         "detail": {"type": "string"},
         "code": {"type": "string"},
         "errors": {"type": "object", "additionalProperties": True},
         "retry_after": {"type": "integer"},
+        "missing": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "wrong_header: required fields with no column",
+        },
+        "suggestion": {
+            "type": "object",
+            "additionalProperties": {"type": "string", "nullable": True},
+            "description": "wrong_header: the suggested mapping, file header -> field or null",
+        },
+        "fields": {"type": "array", "items": {"type": "string"}, "description": "wrong_header: the kind's fields"},
     },
     "required": ["detail", "code"],
 }

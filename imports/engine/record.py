@@ -19,7 +19,7 @@ from imports.engine.errors import ImportStopped
 from imports.engine.staging import Batch
 from imports.engine.tables import Table
 from imports.engine.upsert import WriteCounts
-from imports.models import ImportJob, ImportResult, ImportRowError, ImportStatus
+from imports.models import ImportJob, ImportResult, ImportRowError, ImportStage, ImportStatus
 
 
 def note_reading(job: ImportJob, *, table: Table, columns: ColumnMap) -> None:
@@ -31,8 +31,9 @@ def note_reading(job: ImportJob, *, table: Table, columns: ColumnMap) -> None:
         "headers": table.headers,
         **{f"detected_{key}": value for key, value in table.details.items()},
     }
-    job.stage = "reading"
-    job.save(update_fields=["file_format", "warnings", "options", "stage", "updated_at"])
+    job.mapping = columns.mapping
+    job.stage = ImportStage.READING
+    job.save(update_fields=["file_format", "warnings", "options", "mapping", "stage", "updated_at"])
     ImportResult.objects.get_or_create(job=job)
 
 

@@ -103,7 +103,7 @@ class UpsertRun(Strategy):
     def _stage(self) -> ColumnMap:
         job = self.job
         with open_stored_table(job) as table:
-            columns = map_columns(table.headers, self.kind)
+            columns = map_columns(table.headers, self.kind, job.mapping or None)
             record.note_reading(job, table=table, columns=columns)
             self.staging.create()
             total = self._load(table, columns)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import codecs
 import json
 import os
+import shlex
 import sys
 from typing import BinaryIO, cast
 
@@ -50,8 +51,11 @@ class ImportCommand(BaseCommand):
             sys.exit(EXIT_USAGE)
         except DomainError as exc:
             self.stderr.write(f"{self.name}: {exc}")
+            suggestion = exc.extra.get("suggestion")
+            if isinstance(suggestion, dict):
+                self.stderr.write(map_options_hint(suggestion, missing=exc.extra.get("missing")))
             if options.get("json"):
-                self.stdout.write(json.dumps({"detail": str(exc), "code": exc.code}))
+                self.stdout.write(json.dumps({**exc.extra, "detail": str(exc), "code": exc.code}))
             sys.exit(EXIT_FAILED)
 
     @property
@@ -90,6 +94,28 @@ class ImportCommand(BaseCommand):
                 raise CommandError(f"--encoding {options['encoding']}: unknown encoding") from None
             if not getattr(codec, "_is_text_encoding", True):  # e.g. zlib, base64: bytes to bytes
                 raise CommandError(f"--encoding {options['encoding']}: not a text encoding")
+
+    @staticmethod
+    def add_mapping_argument(parser: CommandParser) -> None:
+        parser.add_argument(
+            "--map",
+            action="append",
+            default=[],
+            metavar="HEADER=FIELD",
+            help="read the file's column HEADER as FIELD; 'HEADER=' ignores the column (repeatable). "
+            "Columns not named keep their suggested field",
+        )
+
+    @staticmethod
+    def mapping(options: dict) -> dict[str, str | None] | None:
+        """``--map`` options as a mapping, or None when there are none."""
+        mapping: dict[str, str | None] = {}
+        for option in options.get("map") or []:
+            header, equals, field = option.rpartition("=")
+            if not equals or not header.strip():
+                raise CommandError(f"--map {option!r}: expected HEADER=FIELD, or HEADER= to ignore the column")
+            mapping[header.strip()] = field.strip() or None
+        return mapping or None
 
     @staticmethod
     def reader_options(options: dict) -> dict:
@@ -137,3 +163,12 @@ class PipeSafe:
 
     def __getattr__(self, name):
         return getattr(self._stream, name)
+
+
+def map_options_hint(suggestion: dict, *, missing: object = None) -> str:
+    """The suggested mapping as ``--map`` options to paste (and edit), and the fields nothing maps yet."""
+    options = " ".join(shlex.quote(f"--map={header}={field or ''}") for header, field in suggestion.items())
+    lines = ["Suggested mapping, as options to edit and add to the command:", f"  {options}"]
+    if isinstance(missing, list) and missing:
+        lines.append(f"No column suggested for: {', '.join(map(str, missing))} (add --map='HEADER=FIELD' for each).")
+    return "\n".join(lines)

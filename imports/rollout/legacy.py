@@ -105,7 +105,7 @@ class LegacyRun(Strategy):
         """Check the header and count the rows, so a bad file is refused before the lock."""
         job = self.job
         with open_stored_table(job) as table:
-            columns = map_columns(table.headers, self.kind)
+            columns = map_columns(table.headers, self.kind, job.mapping or None)
             record.note_reading(job, table=table, columns=columns)
             total = 0
             for _ in table.rows:
@@ -120,7 +120,7 @@ class LegacyRun(Strategy):
     def _import(self) -> None:
         job = self.job
         with open_stored_table(job) as table:
-            columns = map_columns(table.headers, self.kind)
+            columns = map_columns(table.headers, self.kind, job.mapping or None)
             parse = row_parser(columns, width=len(table.headers))
             headers = table.headers
             last_row = 0

@@ -18,7 +18,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from catalog.models import ItemVariant
-from imports.models import ImportJob, ImportResult, ImportRowError
+from imports import services
+from imports.models import ImportJob, ImportResult, ImportRowError, ImportStatus
 from imports.previews import sample_changes
 from imports.services import create_import_job, import_checked_file
 from tests.imports.engine.job_runs import VARIANT_HEADER, csv_bytes, make_variant, run_import
@@ -93,7 +94,6 @@ def test_start_page_preselects_the_kind_of_the_list_it_came_from(admin_client):
     ("content", "message"),
     [
         (b"", "is empty"),
-        (b"name,price\nShirt,1\n", "Missing required column(s)"),
         (b"%PDF-1.4 not a spreadsheet", "not a spreadsheet this importer reads"),
     ],
 )
@@ -180,6 +180,96 @@ def test_a_dry_run_the_file_fails_cannot_be_confirmed(admin_client, settings):
     refused = admin_client.post(preview_url(job))
     assert refused.status_code == 302
     assert not ImportJob.objects.filter(dry_run=False).exists()
+
+
+# --- step 2: the columns of the file ----------------------------------------------------------
+
+SUPPLIER_ROWS = [("Shirt", "Red", "M", "12,00 €"), ("Shirt", "Blue", "L", "9.00"), ("Hat", "Red", "S", "")]
+SUPPLIER = csv_bytes(("Artikel", "Tint", "Größe", "Notes"), SUPPLIER_ROWS)
+
+
+def check_again_url(job) -> str:
+    return reverse("admin:imports_importjob_check_again", args=[job.pk])
+
+
+def test_a_file_whose_required_column_cannot_be_placed_opens_its_check_page_asking_for_it(admin_client):
+    response = upload(admin_client, SUPPLIER)
+
+    check = ImportJob.objects.get()
+    assert response["Location"] == preview_url(check)
+    page = admin_client.get(preview_url(check))
+    assert page.context["needs_mapping"] is True
+    form = page.context["mapping_form"]
+    assert [(c.header, c.examples, c.field) for c in form.columns] == [
+        ("Artikel", ["Shirt", "Shirt", "Hat"], "item_name"),
+        ("Tint", ["Red", "Blue", "Red"], None),
+        ("Größe", ["M", "L", "S"], "size_name"),
+        ("Notes", ["12,00 €", "9.00"], None),
+    ]
+    text = page.content.decode()
+    assert "Choose the column that holds color name: it is needed for every row." in text
+    assert "This file cannot be imported as it is" not in text
+    assert "Color name" in text  # the fields by the words people use
+    assert not ItemVariant.objects.exists()
+
+
+def test_checking_again_with_the_chosen_columns_shows_what_would_change_and_imports_it(admin_client):
+    upload(admin_client, SUPPLIER)
+    first = ImportJob.objects.get()
+
+    response = admin_client.post(
+        check_again_url(first),
+        {"column_0": "item_name", "column_1": "color_name", "column_2": "size_name", "column_3": ""},
+    )
+
+    again = ImportJob.objects.exclude(pk=first.pk).get()
+    assert response["Location"] == preview_url(again)
+    assert (again.dry_run, again.status, again.result.inserted) == (True, ImportStatus.COMPLETED, 3)
+    assert again.mapping == {"Artikel": "item_name", "Tint": "color_name", "Größe": "size_name", "Notes": None}
+    preview = admin_client.get(preview_url(again))
+    assert preview.context["can_confirm"] is True
+    assert preview.context["needs_mapping"] is False
+
+    admin_client.post(preview_url(again))
+
+    job = ImportJob.objects.get(dry_run=False)
+    assert job.mapping == again.mapping
+    assert ItemVariant.objects.count() == 3
+    page = admin_client.get(job_url(job))
+    assert ("Tint", "Color name") in page.context["columns_read"]
+    assert ("Notes", "ignored") in page.context["columns_read"]
+
+
+def test_a_field_chosen_for_two_columns_is_refused_with_a_message_and_no_new_check(admin_client):
+    upload(admin_client, SUPPLIER)
+    first = ImportJob.objects.get()
+
+    response = admin_client.post(
+        check_again_url(first),
+        {"column_0": "item_name", "column_1": "color_name", "column_2": "size_name", "column_3": "color_name"},
+        follow=True,
+    )
+
+    assert ImportJob.objects.count() == 1
+    assert "Color name is chosen for 2 columns ('Tint', 'Notes'): choose it for one of them." in [
+        str(m) for m in response.context["messages"]
+    ]
+
+
+def test_a_file_with_our_headers_shows_its_columns_as_read_on_the_check_page(admin_client, catalog):
+    job = checked(admin_client)
+    form = admin_client.get(preview_url(job)).context["mapping_form"]
+    assert [c.field for c in form.columns] == list(VARIANT_HEADER)
+    assert form.problems() == []
+
+
+def test_checking_again_needs_the_permission_to_import(client, django_user_model):
+    viewer = staff_with(django_user_model, "viewer", "view_importjob")
+    job = services.start_import(
+        stream=stream(SUPPLIER), file_name="s.csv", kind="variants", dry_run=True, require_mapping=False
+    )
+    client.force_login(viewer)
+    assert client.post(check_again_url(job), {"column_1": "color_name"}).status_code == 403
 
 
 # --- step 3: confirm -> the job page -----------------------------------------------------------

@@ -56,6 +56,34 @@ def test_small_file_is_imported_in_the_request_201(api, importer):
     assert ItemVariant.objects.count() == 10
 
 
+SUPPLIER = b"Artikel,Tint,Gr\xc3\xb6\xc3\x9fe,Preis\nShirt,Red,M,12.50\n"
+
+
+def test_a_mapping_sent_with_the_file_reads_its_columns_and_the_job_shows_it(api):
+    response = post_file(api, SUPPLIER, mapping=json.dumps({"Tint": "color_name"}))
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["mapping"] == {"Artikel": "item_name", "Tint": "color_name", "Größe": "size_name", "Preis": "price"}
+    assert api.get(f"{URL}{body['import_id']}/").json()["mapping"] == body["mapping"]
+    assert ItemVariant.objects.get().color.color_name == "Red"
+
+
+def test_without_a_mapping_the_suggestion_is_used_when_it_places_every_required_field(api):
+    response = post_file(api, b"Produit,Couleur,Taille,Prix\nChemise,Rouge,M,12.50\n")
+    assert response.status_code == 201, response.json()
+    assert response.json()["mapping"]["Couleur"] == "color_name"
+
+
+def test_a_mapping_the_file_cannot_use_is_refused_with_no_job(api):
+    response = post_file(api, SUPPLIER, mapping=json.dumps({"Hue": "color_name"}))
+    assert (response.status_code, response.json()["code"]) == (400, "wrong_header")
+    assert "the file does not have" in response.json()["detail"]
+    response = post_file(api, SUPPLIER, mapping=json.dumps(["Tint", "color_name"]))
+    assert (response.status_code, response.json()["code"]) == (400, "invalid")
+    assert "mapping" in response.json()["errors"]
+    assert not ImportJob.objects.exists()
+
+
 def test_dry_run_counts_and_writes_nothing(api):
     response = post_file(api, variants_csv(6), dry_run="true", kind="variants")
     assert response.status_code == 201
@@ -83,7 +111,7 @@ def test_file_over_the_threshold_is_queued_202(api, settings):
         (b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4, "image.csv", 415, "unsupported_file_type", "not a spreadsheet"),
         (bytes(range(256)) * 16, "garbage.xlsx", 415, "unsupported_file_type", "binary"),
         (b"PK\x03\x04garbage", "fake.xlsx", 400, "unreadable_file", "not a readable XLSX"),
-        (b"product,colour,size\nShirt,Red,M\n", "wrong.csv", 400, "wrong_header", "Missing required column"),
+        (b"sku,weight\nA-1,3\n", "wrong.csv", 400, "wrong_header", "Missing required column"),
         (b"item_name,color_name,size_name\n", "no-rows.csv", 400, "no_data_rows", "no data rows"),
         (b"[1, 2", "broken.json", 400, "unreadable_file", "JSON"),
     ],

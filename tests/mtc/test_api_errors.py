@@ -29,7 +29,8 @@ def shape(response, status: int, code: str) -> dict:
     assert body["code"] == code, body
     assert isinstance(body["detail"], str)
     assert body["detail"]
-    assert set(body) <= {"detail", "code", "errors", "retry_after"}, body
+    extra = {"missing", "suggestion", "fields"} if code == "wrong_header" else set()
+    assert set(body) <= {"detail", "code", "errors", "retry_after", *extra}, body
     return body
 
 
@@ -59,6 +60,13 @@ def finished_job(api, importer):
 def test_a_refused_file_has_its_code_and_no_job(api, content, name, status, code):
     shape(upload(api, content, name=name), status, code)
     assert ImportJob.objects.count() == 0
+
+
+def test_a_header_without_the_required_columns_answers_the_suggestion_and_what_is_missing(api):
+    body = shape(upload(api, b"Artikel,Farbe,Notes\nShirt,Red,x\n"), 400, "wrong_header")
+    assert body["missing"] == ["size_name"]
+    assert body["suggestion"] == {"Artikel": "item_name", "Farbe": "color_name", "Notes": None}
+    assert body["fields"] == ["item_name", "description", "color_name", "size_name", "sku", "price", "stock"]
 
 
 def test_a_file_over_the_size_limit_is_413(api, settings):

@@ -37,6 +37,7 @@ class Command(ImportCommand):
 
     def add_arguments(self, parser):
         self.add_file_arguments(parser)
+        self.add_mapping_argument(parser)
         parser.add_argument("--json", action="store_true", help="print the job as JSON (last stdout line)")
         parser.add_argument("--dry-run", action="store_true", help="validate and count, write nothing")
         parser.add_argument("--user", help="username the job is recorded for (and routed by)")
@@ -64,6 +65,7 @@ class Command(ImportCommand):
                 file_format=options["format"] or "",
                 system=options["system"] or "",
                 options=self.reader_options(options),
+                mapping=self.mapping(options),
                 background=options["background"],
                 on_progress=on_progress,
             )

@@ -3,8 +3,17 @@
 import pytest
 
 from catalog.kinds import KINDS
-from imports.engine.columns import canonical_header, map_columns
+from imports.engine.columns import (
+    CHOSEN,
+    OURS,
+    WORD,
+    MappingIncomplete,
+    canonical_header,
+    map_columns,
+    suggest_columns,
+)
 from imports.engine.errors import ImportRejected
+from imports.engine.header_words import folded
 
 
 @pytest.mark.parametrize(
@@ -85,11 +94,11 @@ def test_a_column_the_kind_does_not_use_is_unknown_for_that_kind():
     [
         pytest.param(
             "variants",
-            ["item_name", "colour", "Size", "Price"],
+            ["item_name", "hue", "Size", "Price"],
             "Missing required column(s) color_name for a variants import. "
-            "Found: 'item_name', 'colour', 'Size', 'Price'. "
+            "Found: 'item_name', 'hue', 'Size', 'Price'. "
             "Expected: item_name (required, or item), description, color_name (required, or color), "
-            "size_name (required, or size), sku, price, stock.",
+            "size_name (required, or size), sku, price, stock. Map a column of the file to each missing field.",
             id="variants-one-missing",
         ),
         pytest.param(
@@ -108,8 +117,8 @@ def test_a_column_the_kind_does_not_use_is_unknown_for_that_kind():
         ),
         pytest.param(
             "colors",
-            ["colour"],
-            "Missing required column(s) color_name for a colors import. Found: 'colour'. "
+            ["hue"],
+            "Missing required column(s) color_name for a colors import. Found: 'hue'. "
             "Expected: color_name (required, or color).",
             id="colors",
         ),
@@ -128,27 +137,30 @@ def test_a_missing_required_column_rejects_the_file_naming_found_and_expected(ki
     assert str(caught.value).startswith(message)
 
 
+KEEP_ONE = "keep one of them, or map one of them to another field."
+
+
 @pytest.mark.parametrize(
     ("headers", "message"),
     [
         pytest.param(
             ["item", "item_name", "color", "size"],
-            "Columns 'item' (column 1) and 'item_name' (column 2) both give item_name; keep one of them.",
+            "Columns 'item' (column 1) and 'item_name' (column 2) both give item_name; " + KEEP_ONE,
             id="alias-and-name",
         ),
         pytest.param(
             ["item", "Color", "size", "color"],
-            "Columns 'Color' (column 2) and 'color' (column 4) both give color_name; keep one of them.",
+            "Columns 'Color' (column 2) and 'color' (column 4) both give color_name; " + KEEP_ONE,
             id="same-header-twice",
         ),
         pytest.param(
             ["item", "color", "size_name", "Size Name"],
-            "Columns 'size_name' (column 3) and 'Size Name' (column 4) both give size_name; keep one of them.",
+            "Columns 'size_name' (column 3) and 'Size Name' (column 4) both give size_name; " + KEEP_ONE,
             id="spelled-two-ways",
         ),
         pytest.param(
             ["item", "color", "size", "price", "PRICE"],
-            "Columns 'price' (column 4) and 'PRICE' (column 5) both give price; keep one of them.",
+            "Columns 'price' (column 4) and 'PRICE' (column 5) both give price; " + KEEP_ONE,
             id="optional-column-twice",
         ),
     ],
@@ -157,3 +169,159 @@ def test_two_columns_for_one_field_reject_the_file(headers, message):
     with pytest.raises(ImportRejected) as caught:
         map_columns(headers, KINDS.get("variants"))
     assert str(caught.value) == message
+
+
+# --- suggestions: a supplier's words -------------------------------------------------------------
+
+
+def suggested(headers: list[str], kind: str = "variants") -> dict[str, str | None]:
+    return {c.header: c.field for c in suggest_columns(headers, KINDS.get(kind))}
+
+
+@pytest.mark.parametrize(
+    ("headers", "fields"),
+    [
+        pytest.param(
+            ["Item", "Colour", "Size", "Retail Price", "Qty", "Description", "SKU"],
+            ["item_name", "color_name", "size_name", "price", "stock", "description", "sku"],
+            id="english-british",
+        ),
+        pytest.param(
+            ["Product name", "Color", "Size", "Unit price", "Quantity", "Details", "Item code"],
+            ["item_name", "color_name", "size_name", "price", "stock", "description", "sku"],
+            id="english-american",
+        ),
+        pytest.param(
+            ["Artikel", "Farbe", "Größe", "Preis", "Bestand", "Beschreibung", "Artikelcode"],
+            ["item_name", "color_name", "size_name", "price", "stock", "description", "sku"],
+            id="german",
+        ),
+        pytest.param(
+            ["Produit", "Couleur", "Taille", "Prix", "Quantité", "Descriptif", "Référence"],
+            ["item_name", "color_name", "size_name", "price", "stock", "description", "sku"],
+            id="french",
+        ),
+        pytest.param(
+            ["Artículo", "Color", "Talla", "Precio", "Existencias", "Descripción", "Código"],
+            ["item_name", "color_name", "size_name", "price", "stock", "description", "sku"],
+            id="spanish",
+        ),
+        pytest.param(
+            ["Articolo", "Colore", "Taglia", "Prezzo", "Giacenza", "Descrizione", "Codice articolo"],
+            ["item_name", "color_name", "size_name", "price", "stock", "description", "sku"],
+            id="italian",
+        ),
+        pytest.param(
+            ["Productnaam", "Kleur", "Maat", "Prijs", "Voorraad", "Omschrijving", "Productcode"],
+            ["item_name", "color_name", "size_name", "price", "stock", "description", "sku"],
+            id="dutch",
+        ),
+        pytest.param(
+            ["ITEM-NAME", "color.name", " Size_Name ", "PRICE (EUR)", "On hand"],
+            ["item_name", "color_name", "size_name", None, "stock"],
+            id="case-spacing-punctuation",
+        ),
+    ],
+)
+def test_a_suppliers_words_are_suggested_in_six_languages(headers, fields):
+    assert list(suggested(headers).values()) == fields
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["EAN", "ean13", "GTIN", "Barcode", "Article number", "Artikelnummer", "Item No.", "Purchase price", "Notes"],
+)
+def test_numbers_and_codes_that_look_like_names_are_never_suggested(header):
+    assert suggested([header, "Item", "Color", "Size"])[header] is None
+
+
+def test_a_suggestion_never_maps_two_columns_to_one_field():
+    # "Item" is ours (an alias), "Product" a supplier's word for the same field: the alias wins, wherever it is.
+    assert suggested(["Product", "Item", "Farbe", "Colour"]) == {
+        "Product": None,
+        "Item": "item_name",
+        "Farbe": "color_name",
+        "Colour": None,
+    }
+
+
+def test_an_items_file_names_the_item_with_the_same_words():
+    assert suggested(["Produktname", "Beschreibung"], kind="items") == {
+        "Produktname": "name",
+        "Beschreibung": "description",
+    }
+
+
+def test_how_each_suggestion_was_made():
+    how = {c.header: c.how for c in suggest_columns(["Item", "Farbe", "Notes", ""], KINDS.get("variants"))}
+    assert how == {"Item": OURS, "Farbe": WORD, "Notes": "", "": ""}
+
+
+def test_words_fold_case_accents_and_punctuation():
+    assert folded("  Größe (EU) ") == "grosse eu"
+    assert folded("Prix-Unitaire") == "prix unitaire"
+    assert folded("QUANTITÀ") == "quantita"
+
+
+# --- the user's mapping -------------------------------------------------------------------------
+
+
+def test_a_mapping_overrides_the_suggestion_for_the_headers_it_names():
+    columns = map_columns(
+        ["Colour", "Tint", "Size", "Item"], KINDS.get("variants"), {"Colour": None, "Tint": "color_name"}
+    )
+    assert columns.positions == {"color_name": 1, "size_name": 2, "item_name": 3}
+    assert columns.mapping == {"Colour": None, "Tint": "color_name", "Size": "size_name", "Item": "item_name"}
+    assert [c.how for c in columns.choices] == [CHOSEN, CHOSEN, OURS, OURS]
+    assert columns.unknown == []  # a column the user chose to ignore is no warning
+
+
+def test_a_mapping_that_repeats_the_suggestion_keeps_the_suggestions_warning_for_unknown_columns():
+    columns = map_columns(
+        ["Item", "Color", "Size", "Notes"], KINDS.get("variants"), {"Notes": None, "Item": "item_name"}
+    )
+    assert columns.warnings() == ["Ignored column(s) not used by a variants import: 'Notes'."]
+
+
+def test_a_mapping_can_resolve_two_columns_for_one_field():
+    columns = map_columns(["item", "item_name", "color", "size"], KINDS.get("variants"), {"item": None})
+    assert columns.positions["item_name"] == 1
+
+
+@pytest.mark.parametrize(
+    ("mapping", "message"),
+    [
+        pytest.param(
+            {"Hue": "color_name"},
+            "The mapping names column(s) 'Hue' the file does not have; its columns are 'Item', 'Colour', 'Size'.",
+            id="unknown-header",
+        ),
+        pytest.param(
+            {"Colour": "colour_name"},
+            "The mapping names field(s) colour_name that a variants import does not have; its fields are "
+            "item_name, description, color_name, size_name, sku, price, stock.",
+            id="unknown-field",
+        ),
+        pytest.param(
+            {"Colour": "size_name"},
+            "Columns 'Colour' (column 2) and 'Size' (column 3) both give size_name; keep one of them, or map one of "
+            "them to another field.",
+            id="two-columns-one-field",
+        ),
+    ],
+)
+def test_a_mapping_that_cannot_be_applied_rejects_the_file(mapping, message):
+    with pytest.raises(ImportRejected) as caught:
+        map_columns(["Item", "Colour", "Size"], KINDS.get("variants"), mapping)
+    assert str(caught.value) == message
+
+
+def test_a_missing_required_field_comes_with_the_suggestion_and_what_is_missing():
+    with pytest.raises(MappingIncomplete) as caught:
+        map_columns(["Artikel", "Tint", "Notes"], KINDS.get("variants"))
+    assert caught.value.code == "wrong_header"
+    assert caught.value.extra == {
+        "missing": ["color_name", "size_name"],
+        "suggestion": {"Artikel": "item_name", "Tint": None, "Notes": None},
+        "fields": ["item_name", "description", "color_name", "size_name", "sku", "price", "stock"],
+    }

@@ -34,6 +34,7 @@ JOB_KEYS = {
     "source",
     "dry_run",
     "checked_by",
+    "mapping",
     "file_name",
     "file_format",
     "file_size",

@@ -60,7 +60,7 @@ def test_the_exit_code_and_the_json_job_follow_the_outcome(tmp_path, content, ar
 REFUSED = {
     "empty": (b"", "empty_file", "variants.csv is empty"),
     "header only": (b"item_name,color_name,size_name\n", "no_data_rows", "has a header but no data rows"),
-    "wrong header": (b"product,colour,size\nShirt,Red,M\n", "wrong_header", "Missing required column"),
+    "wrong header": (b"sku,weight\nA-1,3\n", "wrong_header", "Missing required column"),
     "a picture renamed .csv": (PICTURE, "unsupported_file_type", "not a spreadsheet"),
 }
 
@@ -77,7 +77,16 @@ def test_a_refused_file_exits_1_with_its_code_and_never_becomes_a_job(tmp_path, 
 
     code, out, err = run("import_catalog", path, "--json")
     assert code == 1
-    assert last_json(out) == {"detail": err.removeprefix("import_catalog: ").strip(), "code": refusal}
+    body = last_json(out)
+    assert (body.pop("detail"), body.pop("code")) == (err.splitlines()[0].removeprefix("import_catalog: "), refusal)
+    if refusal == "wrong_header":  # what a script needs to map the columns itself
+        assert body == {
+            "missing": ["item_name", "color_name", "size_name"],
+            "suggestion": {"sku": "sku", "weight": None},
+            "fields": ["item_name", "description", "color_name", "size_name", "sku", "price", "stock"],
+        }
+    else:
+        assert body == {}
     assert not ImportJob.objects.exists()
     assert not stored_files(settings)
     assert not Item.all_objects.exists()
@@ -109,6 +118,61 @@ def test_usage_errors_exit_2_and_start_nothing(tmp_path, argv, words):
 
 
 # --- what the summary says ---------------------------------------------------------------------
+
+
+# --- --map -----------------------------------------------------------------------------------------
+
+SUPPLIER = csv_bytes(("Artikel", "Tint", "Größe", "Notes"), [("Shirt", "Red", "M", "x")])
+
+
+@pytest.mark.django_db
+def test_an_unmapped_required_column_exits_1_with_the_suggestion_as_map_options_to_paste(tmp_path):
+    path = write(tmp_path, SUPPLIER)
+
+    code, out, err = run("import_catalog", path)
+
+    assert (code, out) == (1, "")
+    lines = err.splitlines()
+    assert lines[0].startswith("import_catalog: Missing required column(s) color_name")
+    assert (
+        lines[2] == "  --map=Artikel=item_name --map=Tint= '--map=Größe=size_name' --map=Notes="
+    )  # quoted for a shell
+    assert lines[3] == "No column suggested for: color_name (add --map='HEADER=FIELD' for each)."
+    assert not ImportJob.objects.exists()
+
+
+@pytest.mark.django_db
+def test_map_options_read_the_columns_and_an_empty_field_ignores_one(tmp_path):
+    path = write(tmp_path, SUPPLIER)
+
+    code, out, _ = run("import_catalog", path, "--map", "Tint=color_name", "--map", "Notes=", "--json")
+
+    assert code == 0
+    job = last_json(out)
+    assert job["mapping"] == {"Artikel": "item_name", "Tint": "color_name", "Größe": "size_name", "Notes": None}
+    assert job["warnings"] == ["Ignored column(s) not used by a variants import: 'Notes'."]
+    assert ItemVariant.objects.get().color.color_name == "Red"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("option", "words"),
+    [
+        pytest.param("Tint", "--map 'Tint': expected HEADER=FIELD", id="no-equals"),
+        pytest.param("=color_name", "--map '=color_name': expected HEADER=FIELD", id="no-header"),
+    ],
+)
+def test_a_map_option_without_a_header_is_a_usage_error(tmp_path, option, words):
+    code, _, err = run("import_catalog", write(tmp_path, SUPPLIER), "--map", option)
+    assert code == 2
+    assert words in err
+
+
+@pytest.mark.django_db
+def test_a_map_option_the_file_cannot_use_exits_1_naming_it(tmp_path):
+    code, _, err = run("import_catalog", write(tmp_path, SUPPLIER), "--map", "Hue=color_name")
+    assert code == 1
+    assert "The mapping names column(s) 'Hue' the file does not have" in err
 
 
 @pytest.mark.django_db

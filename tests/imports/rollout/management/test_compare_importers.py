@@ -59,7 +59,7 @@ def test_usage_errors_exit_2(tmp_path, media, argv, words):
 REFUSED = {
     "empty": (b"", "compare.csv is empty."),
     "header only": (b"item_name,color_name,size_name\n", "compare.csv has a header but no data rows."),
-    "wrong header": (b"product,colour,size\nShirt,Red,M\n", "Missing required column(s) item_name, color_name"),
+    "wrong header": (b"sku,weight\nA-1,3\n", "Missing required column(s) item_name, color_name"),
     "a picture renamed .csv": (PICTURE, "is not a spreadsheet this importer reads"),
 }
 

@@ -35,9 +35,10 @@ from django.urls import reverse
 from django.views import View
 
 from catalog.kinds import KINDS
+from imports.engine.numbers import AUTO
 from imports.forms import ColumnMappingForm, ImportFileForm
 from imports.models import ImportJob, ImportSource, ImportStatus, ImportSystem
-from imports.previews import file_columns, sample_changes
+from imports.previews import file_columns, numbers_read, sample_changes
 from imports.progress import read_progress
 from imports.selectors import confirmed_import, error_summary, row_errors, visible_jobs
 from imports.serializers import JobSerializer
@@ -172,6 +173,7 @@ class ImportPreviewView(AdminPage):
                 would_write=summary["inserted"] + summary["updated"],
                 legacy=job.system == ImportSystem.LEGACY,
                 mapping_form=mapping_form,
+                numbers_read=numbers_read(job=job),
                 needs_mapping=bool(mapping_form and not checked and mapping_form.problems()),
             )
         return self.page(request, title=f"Check before importing: {job.file_name}", **context)
@@ -182,7 +184,9 @@ class ImportPreviewView(AdminPage):
         columns = file_columns(job=job)
         if not columns:
             return None
-        return ColumnMappingForm(data, kind=KINDS.get(job.kind), columns=columns)
+        return ColumnMappingForm(
+            data, kind=KINDS.get(job.kind), columns=columns, number_format=job.options.get("number_format") or AUTO
+        )
 
     def post(self, request, import_id: int):
         self.require_run_permission(request)
@@ -210,7 +214,9 @@ class CheckAgainView(AdminPage):
                     messages.error(request, str(error))
             return HttpResponseRedirect(job_url(dry_run_job))
         try:
-            job = check_again(dry_run_job=dry_run_job, mapping=form.mapping(), user=request.user)
+            job = check_again(
+                dry_run_job=dry_run_job, mapping=form.mapping(), options=form.reader_options(), user=request.user
+            )
         except DomainError as refused:
             messages.error(request, str(refused))
             return HttpResponseRedirect(job_url(dry_run_job))
@@ -237,6 +243,7 @@ class ImportJobPageView(AdminPage):
             api=api_links(job),
             checked_by=job.checked_by_id,
             columns_read=columns_read(job),
+            numbers_read=numbers_read(job=job),
             can_cancel=not job.is_finished,
             can_retry=job.status in (ImportStatus.FAILED, ImportStatus.CANCELLED),
         )

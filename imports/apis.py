@@ -34,6 +34,7 @@ from rest_framework.views import APIView
 
 from catalog.kinds import KINDS, kind_choices
 from imports import error_reports, import_templates
+from imports.engine.numbers import AUTO, NUMBER_FORMATS
 from imports.file_checks import check_upload_size, max_upload_bytes
 from imports.models import ImportJob, ImportSource, ImportStatus
 from imports.selectors import row_errors, visible_jobs
@@ -126,6 +127,14 @@ class ImportListCreateApi(generics.ListAPIView):
         kind = KindField(default=KINDS.default)
         dry_run = serializers.BooleanField(default=False, help_text="validate and count, write nothing")
         mapping = MappingField(required=False)
+        number_format = serializers.ChoiceField(
+            choices=NUMBER_FORMATS,
+            default=AUTO,
+            help_text=(
+                "How prices and stocks are written: point (1,299.50), comma (1.299,50), or auto (told by the "
+                "file's values; a value that reads two ways, such as 1.000, is a row problem)"
+            ),
+        )
 
     def get_queryset(self):
         return visible_jobs(user=self.request.user)
@@ -174,6 +183,7 @@ class ImportListCreateApi(generics.ListAPIView):
             source=ImportSource.API,
             dry_run=serializer.validated_data["dry_run"],
             mapping=serializer.validated_data.get("mapping"),
+            options={"number_format": serializer.validated_data["number_format"]},
         )
         return _finished_or_queued(request, job, finished=status.HTTP_201_CREATED)
 

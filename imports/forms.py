@@ -11,6 +11,7 @@ from django import forms
 from django.conf import settings
 
 from catalog.kinds import KINDS, Column, Kind, kind_choices
+from imports.engine.numbers import AUTO, LABELS
 
 
 def kind_columns(kind: Kind) -> str:
@@ -54,7 +55,7 @@ class ImportFileForm(forms.Form):
 
 
 class ColumnMappingForm(forms.Form):
-    """One choice per column of the file: the field it holds, or nothing (the column is ignored).
+    """One choice per column of the file (the field it holds, or nothing: ignored), and how its numbers are written.
 
     Built from the file's columns (``imports.previews.file_columns``). The
     form is valid when no field is chosen for two columns and every required
@@ -64,10 +65,18 @@ class ColumnMappingForm(forms.Form):
 
     IGNORE = ""
 
-    def __init__(self, *args, kind: Kind, columns: list, **kwargs):
+    number_format = forms.ChoiceField(
+        label="Numbers in this file are written with",
+        choices=list(LABELS.items()),
+        required=False,
+        initial=AUTO,
+    )
+
+    def __init__(self, *args, kind: Kind, columns: list, number_format: str = AUTO, **kwargs):
         super().__init__(*args, **kwargs)
         self.kind = kind
         self.columns = columns
+        self.fields["number_format"].initial = number_format
         choices = [(self.IGNORE, "(ignore this column)"), *((c.name, c.label) for c in kind.columns)]
         for column in columns:
             self.fields[self.field_name(column.index)] = forms.ChoiceField(
@@ -125,6 +134,10 @@ class ColumnMappingForm(forms.Form):
     def mapping(self) -> dict[str, str | None]:
         """The chosen mapping, header -> field or None (call after ``is_valid()``)."""
         return {column.header: self.cleaned_data.get(self.field_name(column.index)) or None for column in self.columns}
+
+    def reader_options(self) -> dict[str, str]:
+        """How the file is read besides its columns: the number format (call after ``is_valid()``)."""
+        return {"number_format": self.cleaned_data.get("number_format") or AUTO}
 
 
 def _listed(words: list[str]) -> str:

@@ -59,11 +59,17 @@ def describe(column: Column) -> tuple[str, str, str]:
         empty = "Empty: stored empty. Column left out: the stored value is kept."
     elif column.type == "decimal":
         places = column.decimal_places or 0
-        what = "A number, 0 or more, written with a decimal point and no thousands separator (12.50)."
+        what = (
+            "A number, 0 or more: 12.50 or 12,50; thousands separators (1,299.50 or 1.299,50) and a currency "
+            "(EUR 30, 30 €) are fine. A number that reads two ways (1.000) needs the file's number format."
+        )
         limits = f"At most {places} decimal place{'s' if places != 1 else ''}, at most {column.max_value}."
         empty = "Empty: no value. Column left out: the stored value is kept."
     else:
-        what, limits = "A whole number, 0 or more.", ""
+        what, limits = (
+            "A whole number, 0 or more (12, 12.0 or 12,0; 1,299 or 1.299 needs the file's number format).",
+            "",
+        )
         empty = "Empty: no value. Column left out: the stored value is kept."
     return what, limits, empty
 

@@ -1,8 +1,9 @@
-"""What the admin's check page shows of a file: its columns with examples, and a sample of the changes.
+"""What the admin's check page shows of a file: its columns with examples, how numbers are read, a sample of changes.
 
 ``file_columns`` lists every column of the stored file with a few example
 values and the field it is read as (the job's mapping), so the user can
-correct the mapping. ``sample_changes`` is a sample of what the import would
+correct the mapping. ``numbers_read`` says in words how the job reads
+numbers (chosen, told by the file, or each by itself). ``sample_changes`` is a sample of what the import would
 change, row by row:
 
 The dry run gives the exact figures (would add / update / leave unchanged /
@@ -35,8 +36,9 @@ from catalog.kinds import KINDS
 from catalog.selectors import live_rows
 from imports.engine.columns import CHOSEN, map_columns, suggest_columns
 from imports.engine.errors import ImportRejected
+from imports.engine.numbers import AUTO, COMMA, POINT
 from imports.engine.readers import open_stored_table
-from imports.engine.rows import CellProblem, cell_text, row_parser
+from imports.engine.rows import CellProblem, cell_text, read_numbers_as, row_parser
 from imports.models import ImportJob
 
 #: Data rows read from the top of the file.
@@ -132,6 +134,24 @@ def file_columns(*, job: ImportJob, examples: int = EXAMPLES, scan: int = SCAN_R
     ]
 
 
+_WRITTEN = {POINT: "with a decimal point (1,299.50)", COMMA: "with a decimal comma (1.299,50)"}
+
+
+def numbers_read(*, job: ImportJob) -> str:
+    """How the job reads the file's prices and stocks, in words for the check and job pages."""
+    options = job.options or {}
+    chosen = options.get("number_format") or AUTO
+    if chosen in _WRITTEN:
+        return f"Numbers are read {_WRITTEN[chosen]}, as chosen."
+    told = options.get("detected_number_format")
+    if told in _WRITTEN:
+        return f"Numbers are read {_WRITTEN[told]}: the file's prices and stocks are written that way."
+    return (
+        "The file's numbers do not show whether they use a decimal point or a decimal comma, so each is read as "
+        "written; a number that could be read two ways (such as 1.000) is reported as a problem."
+    )
+
+
 def _example(cell: object) -> str:
     try:
         text = cell_text(cell).strip()
@@ -149,8 +169,9 @@ def sample_changes(*, job: ImportJob, limit: int = 5, scan: int = SCAN_ROWS) -> 
     try:
         with open_stored_table(job) as table:
             columns = map_columns(table.headers, spec, job.mapping or None)
-            parse = row_parser(columns, width=len(table.headers))
-            for row_number, cells in table.rows:
+            reading, rows = read_numbers_as(table.rows, columns, chosen=job.options.get("number_format") or AUTO)
+            parse = row_parser(columns, width=len(table.headers), number_format=reading.number_format)
+            for row_number, cells in rows:
                 if read >= scan:
                     exhausted = False
                     break

@@ -20,6 +20,7 @@ from rest_framework import serializers
 from rest_framework.reverse import reverse
 
 from catalog.kinds import KINDS
+from imports.engine.numbers import AUTO, NUMBER_FORMATS, effective_format
 from imports.models import ImportJob, ImportStatus
 from imports.progress import read_progress
 from imports.selectors import error_summary
@@ -93,6 +94,7 @@ class JobSerializer(serializers.ModelSerializer):
         child=serializers.CharField(allow_null=True),
         help_text="How the file's columns were read: file header -> field, or null for an ignored column",
     )
+    number_format = serializers.SerializerMethodField()
 
     class Meta:
         model = ImportJob
@@ -106,6 +108,7 @@ class JobSerializer(serializers.ModelSerializer):
             "dry_run",
             "checked_by",
             "mapping",
+            "number_format",
             "file_name",
             "file_format",
             "file_size",
@@ -132,6 +135,19 @@ class JobSerializer(serializers.ModelSerializer):
         """Data rows of the file: the result's count, or the job's while the result has none yet."""
         counted = job.result.total_rows if _has_result(job) else 0
         return counted or job.total_rows
+
+    @extend_schema_field(
+        serializers.ChoiceField(
+            choices=NUMBER_FORMATS,
+            help_text=(
+                "How number text is read: point (1,299.50) or comma (1.299,50), as chosen or as the file's "
+                "values showed; auto when neither (each value by itself, two-way values refused)"
+            ),
+        )
+    )
+    def get_number_format(self, job: ImportJob) -> str:
+        options = job.options or {}
+        return effective_format(options.get("number_format") or AUTO, options.get("detected_number_format"))
 
     @extend_schema_field(serializers.FloatField(allow_null=True))
     def get_rows_per_second(self, job: ImportJob) -> float | None:

@@ -24,17 +24,18 @@ from catalog.kinds import KINDS
 from imports.engine import record
 from imports.engine.columns import Mapping
 from imports.engine.errors import ImportRejected
+from imports.engine.numbers import AUTO, NUMBER_FORMATS
 from imports.engine.strategies import ProgressCallback, route
 from imports.file_checks import check_file, check_upload_size
 from imports.mappings import remember_mapping, remembered_mapping
 from imports.models import ImportJob, ImportResult, ImportSource, ImportStatus
 from imports.progress import forget_progress
 from imports.runtime import queue_import, run_import_now
-from mtc.errors import Conflict
+from mtc.errors import Conflict, Refused
 
 _HASH_CHUNK = 1024 * 1024
 #: The options a user declares for reading a file, carried from a dry run to the import it confirms.
-READER_OPTIONS = ("sheet", "encoding", "max_rows")
+READER_OPTIONS = ("sheet", "encoding", "max_rows", "number_format")
 
 
 class JobStateError(Conflict):
@@ -84,6 +85,7 @@ def start_import(
     """
     options = options or {}
     kind = kind or KINDS.default
+    check_reader_options(options)
     check_upload_size(size=_size(stream), file_name=file_name)
     threshold = settings.IMPORT_BACKGROUND_THRESHOLD
     check = check_file(
@@ -156,6 +158,16 @@ def create_import_job(
     job.file.save(os.path.basename(file_name), File(stream), save=True)
     ImportResult.objects.create(job=job)
     return job
+
+
+def check_reader_options(options: dict) -> None:
+    """Refuse a reader option no reader knows the value of (the doors offer only good ones; this is the rule)."""
+    number_format = options.get("number_format") or AUTO
+    if number_format not in NUMBER_FORMATS:
+        raise Refused(
+            f"Unknown number format {number_format!r}: use one of {', '.join(NUMBER_FORMATS)}.",
+            code="invalid_number_format",
+        )
 
 
 # --- Cancel and retry --------------------------------------------------------------------
@@ -277,16 +289,25 @@ def import_checked_file(*, dry_run_job: ImportJob, user=None, background: bool |
     return run_import_now(job=job)
 
 
-def check_again(*, dry_run_job: ImportJob, mapping: Mapping, user=None, background: bool | None = None) -> ImportJob:
-    """Check the same stored file again with another column mapping: a new dry run, returned.
+def check_again(
+    *,
+    dry_run_job: ImportJob,
+    mapping: Mapping,
+    options: dict | None = None,
+    user=None,
+    background: bool | None = None,
+) -> ImportJob:
+    """Check the same stored file again with another column mapping or number format: a new dry run, returned.
 
     The admin's check page lets the user correct the mapping and check again
     until the figures, problems and changes are what they expect. The file
     is not uploaded again: the new dry run gets a copy of this one's stored
-    file (checked against its checksum) and its reader options, with
-    ``mapping`` laid over the suggestion. Runs inline or in the background by
-    the same size rule as :func:`start_import`.
+    file (checked against its checksum) and its reader options with
+    ``options`` laid over them (``number_format``), and ``mapping`` laid over
+    the suggestion. Runs inline or in the background by the same size rule
+    as :func:`start_import`.
     """
+    check_reader_options(options or {})
     if not dry_run_job.dry_run:
         raise JobStateError(
             f"Import #{dry_run_job.pk} is not a dry run; only a check can be checked again.", code="not_a_check"
@@ -294,7 +315,9 @@ def check_again(*, dry_run_job: ImportJob, mapping: Mapping, user=None, backgrou
     if not dry_run_job.is_finished:
         raise JobStateError(f"The check of import #{dry_run_job.pk} is still running.", code="check_not_completed")
     _verify_stored_file(dry_run_job)
-    job = _copy(dry_run_job, user=user, dry_run=True, mapping={**(dry_run_job.mapping or {}), **mapping})
+    job = _copy(
+        dry_run_job, user=user, dry_run=True, mapping={**(dry_run_job.mapping or {}), **mapping}, options=options
+    )
     if background is None:
         background = (dry_run_job.total_rows or 0) > settings.IMPORT_BACKGROUND_THRESHOLD
     if background:
@@ -302,9 +325,17 @@ def check_again(*, dry_run_job: ImportJob, mapping: Mapping, user=None, backgrou
     return run_import_now(job=job)
 
 
-def _copy(job: ImportJob, *, user, dry_run: bool, mapping: Mapping | None = None, checked_by=None) -> ImportJob:
-    """A new pending job for ``job``'s stored file: same kind, format, reader options and mapping."""
-    options = {key: value for key, value in (job.options or {}).items() if key in READER_OPTIONS}
+def _copy(
+    job: ImportJob,
+    *,
+    user,
+    dry_run: bool,
+    mapping: Mapping | None = None,
+    options: dict | None = None,
+    checked_by=None,
+) -> ImportJob:
+    """A new pending job for ``job``'s stored file: same kind, format, mapping, reader options (``options`` over)."""
+    options = {key: value for key, value in {**(job.options or {}), **(options or {})}.items() if key in READER_OPTIONS}
     with job.open_file() as stream:
         return create_import_job(
             stream=stream,

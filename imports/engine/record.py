@@ -37,6 +37,12 @@ def note_reading(job: ImportJob, *, table: Table, columns: ColumnMap) -> None:
     ImportResult.objects.get_or_create(job=job)
 
 
+def note_number_format(job: ImportJob, number_format: str) -> None:
+    """The number format the file's values told (``point``/``comma``), kept for the job's page and a retry."""
+    job.options = {**job.options, "detected_number_format": number_format}
+    job.save(update_fields=["options", "updated_at"])
+
+
 def note_total(job: ImportJob, total_rows: int) -> None:
     job.total_rows = total_rows
     job.stage = "writing"

@@ -14,15 +14,18 @@ The rules, applied the same way to every file format, by column type
   refused) within its length;
 * ``decimal`` (``price``) is a non-negative decimal with at most the field's
   decimal places that fits its digits (``numeric(12,2)``: 2 places, at most
-  9999999999.99). Trailing zeros are not decimal
-  places: ``10.500`` is 10.50. Written as plain digits with an optional
-  ``+`` and a ``.`` decimal point; a decimal comma or thousands separator,
-  scientific notation (``1e2``, which is how spreadsheets write numbers they
-  have already rounded), ``NaN``/``Infinity`` and currency signs are refused,
-  each with its own reason. Numbers typed in the file (JSON numbers, XLSX
-  numeric cells) are taken by value;
-* ``count`` (``stock``) is a non-negative whole number that fits ``integer``. ``+5`` and
-  ``5.0`` (text, or an XLSX number 5.0) are 5; ``5.5`` is refused;
+  9999999999.99). Trailing zeros are not decimal places (``10.500`` read with
+  a decimal point is 10.50). Text is read in the job's *number format*
+  (``imports.engine.numbers``): a decimal point or a decimal comma, thousands
+  separators, a currency before or after (``12,50``, ``1.299,00``,
+  ``$1,299.00``, ``30 EUR``); a value the format leaves ambiguous, scientific
+  notation (``1e2``, how spreadsheets write numbers they have already
+  rounded) and ``NaN``/``Infinity`` are refused, each with its own reason.
+  Numbers typed in the file (JSON numbers, XLSX numeric cells) are taken by
+  value;
+* ``count`` (``stock``) is a non-negative whole number that fits ``integer``, read in
+  the same number format: ``+5``, ``5.0`` and ``5,0`` (text, or an XLSX number
+  5.0) are 5; ``5.5`` is refused;
 * XLSX numbers are floats: they are read at Excel's own precision (15
   significant digits), so a cell Excel shows as 21.99 is 21.99, not
   21.989999999999998;
@@ -49,14 +52,24 @@ from __future__ import annotations
 import datetime
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import chain, islice
 from typing import NamedTuple
 
 from catalog.keys import normalize_key
 from catalog.kinds import Column
 from imports.engine.columns import ColumnMap
+from imports.engine.numbers import (
+    AUTO,
+    COMMA,
+    POINT,
+    NumberProblem,
+    detect_number_format,
+    effective_format,
+    parse_number,
+)
 from imports.engine.tables import ExcelError, NotAnObject, UnsavedFormula
 from mtc.cell_guard import unguard_cell
 
@@ -65,10 +78,6 @@ MAX_COUNT = 2_147_483_647
 #: Control characters refused anywhere (everything but tab, LF and CR).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _LINE_BREAKS = re.compile(r"[\t\n\r]")
-_PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
-_SCIENTIFIC = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][+-]?[0-9]+")
-_SEPARATED = re.compile(r"[+-]?[0-9][0-9,. ']*")
-_NOT_FINITE = frozenset({"nan", "snan", "inf", "infinity"})
 #: Decimal exponents within which a number is written out in full as text.
 _PLAIN_EXPONENTS = range(-30, 31)
 
@@ -145,17 +154,12 @@ def _number_value(cell: object) -> Decimal | None:
     return None
 
 
-def _parse_number(text: str, what: str) -> Decimal:
-    """Plain decimal text -> Decimal; anything else raises with the reason it is not one."""
-    if _PLAIN_NUMBER.fullmatch(text):
-        return Decimal(text)
-    if text.lstrip("+-").lower() in _NOT_FINITE:
-        raise CellProblem(f"is not a number ({what})")
-    if _SCIENTIFIC.fullmatch(text):
-        raise CellProblem(f"is in scientific notation; write the number in full ({what})")
-    if _SEPARATED.fullmatch(text):
-        raise CellProblem(f"is not a plain number: use '.' as the decimal point and no thousands separators ({what})")
-    raise CellProblem(f"is not a number ({what})")
+def _parse_number(text: str, number_format: str, example: str) -> Decimal:
+    """Number text -> Decimal in ``number_format``; anything else raises with the reason it is not one."""
+    try:
+        return parse_number(text, number_format)
+    except NumberProblem as problem:
+        raise CellProblem(f"{problem.reason} ({example})" if problem.example_helps else problem.reason) from None
 
 
 def _refuse_control(text: str, *, line_breaks: bool, offset: int = 0) -> None:
@@ -204,15 +208,13 @@ def _code_reader(max_length: int) -> Callable[[object], str]:
     return read
 
 
-_DECIMAL_EXAMPLE = "e.g. 19.99"
-
-
-def _decimal_reader(column: Column) -> Callable[[object], Decimal | None]:
+def _decimal_reader(column: Column, number_format: str) -> Callable[[object], Decimal | None]:
     """A non-negative decimal within the column's digits and decimal places, or None for an empty cell."""
     largest = column.max_value
     places = column.decimal_places or 0
     quantum = Decimal(10) ** -places
     too_precise = f"has more than {places} decimal place{'s' if places != 1 else ''}"
+    example = "e.g. 19,99" if number_format == COMMA else "e.g. 19.99"
 
     def read(cell: object) -> Decimal | None:
         value = _number_value(cell)
@@ -220,9 +222,9 @@ def _decimal_reader(column: Column) -> Callable[[object], Decimal | None]:
             text = cell_text(cell).strip()
             if not text:
                 return None
-            value = _parse_number(text, _DECIMAL_EXAMPLE)
+            value = _parse_number(text, number_format, example)
         if not value.is_finite():
-            raise CellProblem(f"is not a number ({_DECIMAL_EXAMPLE})")
+            raise CellProblem(f"is not a number ({example})")
         if value < 0:
             raise CellProblem("must be 0 or more")
         if largest is not None and value > largest:
@@ -238,37 +240,42 @@ def _decimal_reader(column: Column) -> Callable[[object], Decimal | None]:
 _COUNT_EXAMPLE = "a whole number, e.g. 12"
 
 
-def _count_reader(cell: object) -> int | None:
-    if type(cell) is int:
-        value = cell
-    else:
-        number: int | Decimal | None = _number_value(cell)
-        if number is None:
-            text = cell_text(cell).strip()
-            if not text:
-                return None
-            if text.isdigit() and text.isascii() and len(text) <= 10:
-                number = int(text)
-            else:
-                number = _parse_number(text, _COUNT_EXAMPLE)
-        if isinstance(number, Decimal):
-            if not number.is_finite():
-                raise CellProblem(f"is not a number ({_COUNT_EXAMPLE})")
-            if number < 0:
-                raise CellProblem("must be 0 or more")
-            if number > MAX_COUNT:
-                raise CellProblem(f"is larger than the maximum {MAX_COUNT}")
-            if number != number.to_integral_value():
-                raise CellProblem("must be a whole number")
-        value = int(number)
-    if value < 0:
-        raise CellProblem("must be 0 or more")
-    if value > MAX_COUNT:
-        raise CellProblem(f"is larger than the maximum {MAX_COUNT}")
-    return value
+def _count_reader(number_format: str) -> Callable[[object], int | None]:
+    """A non-negative whole number that fits ``integer``, or None for an empty cell."""
+
+    def read(cell: object) -> int | None:
+        if type(cell) is int:
+            value = cell
+        else:
+            number: int | Decimal | None = _number_value(cell)
+            if number is None:
+                text = cell_text(cell).strip()
+                if not text:
+                    return None
+                if text.isdigit() and text.isascii() and len(text) <= 10:
+                    number = int(text)
+                else:
+                    number = _parse_number(text, number_format, _COUNT_EXAMPLE)
+            if isinstance(number, Decimal):
+                if not number.is_finite():
+                    raise CellProblem(f"is not a number ({_COUNT_EXAMPLE})")
+                if number < 0:
+                    raise CellProblem("must be 0 or more")
+                if number > MAX_COUNT:
+                    raise CellProblem(f"is larger than the maximum {MAX_COUNT}")
+                if number != number.to_integral_value():
+                    raise CellProblem("must be a whole number")
+            value = int(number)
+        if value < 0:
+            raise CellProblem("must be 0 or more")
+        if value > MAX_COUNT:
+            raise CellProblem(f"is larger than the maximum {MAX_COUNT}")
+        return value
+
+    return read
 
 
-def _reader_for(column: Column) -> Callable[[object], object]:
+def _reader_for(column: Column, number_format: str) -> Callable[[object], object]:
     if column.type == "name":
         return _name_reader(column.max_length or 0, column.required)
     if column.type == "text":
@@ -276,9 +283,9 @@ def _reader_for(column: Column) -> Callable[[object], object]:
     if column.type == "code":
         return _code_reader(column.max_length or 0)
     if column.type == "decimal":
-        return _decimal_reader(column)
+        return _decimal_reader(column, number_format)
     if column.type == "count":
-        return _count_reader
+        return _count_reader(number_format)
     raise ValueError(f"unknown column type {column.type!r}")
 
 
@@ -299,18 +306,19 @@ def _is_empty(cell: object) -> bool:
 RowParser = Callable[[list], tuple[tuple | None, list[RowProblem]]]
 
 
-def row_parser(columns: ColumnMap, *, width: int) -> RowParser:
+def row_parser(columns: ColumnMap, *, width: int, number_format: str = AUTO) -> RowParser:
     """A function turning one raw row into ``(values, [])`` or ``(None, problems)``.
 
     ``values`` has one slot per field of the kind, in the kind's order; fields
     whose column is absent from the file stay ``None`` and are never written.
     ``width`` is the number of header cells: non-empty cells beyond it are a
     problem of the row. A problem's ``reason`` starts with the column's header
-    as written in the file (``"Price must be 0 or more"``).
+    as written in the file (``"Price must be 0 or more"``). Number text is read
+    in ``number_format`` (``imports.engine.numbers``).
     """
     kind_columns = columns.kind.columns
     plan = [
-        (slot, columns.positions[column.name], _reader_for(column), columns.headers[column.name])
+        (slot, columns.positions[column.name], _reader_for(column, number_format), columns.headers[column.name])
         for slot, column in enumerate(kind_columns)
         if column.name in columns.positions
     ]
@@ -347,11 +355,19 @@ def row_parser(columns: ColumnMap, *, width: int) -> RowParser:
 # --- many rows at once ----------------------------------------------------------
 
 
-def _plain_decimal(column: Column) -> re.Pattern:
-    """Digits a ``decimal`` column stores as they are: at most its whole digits and places, no sign."""
+def _plain_decimal(column: Column, number_format: str) -> re.Pattern:
+    """Digits a ``decimal`` column stores as they are: at most its whole digits and places, no sign.
+
+    With a decimal comma the separator is ``,``; with ``auto`` at most two
+    places, since ``1.000`` could also be one thousand (the careful path
+    says so).
+    """
     places = column.decimal_places or 0
     whole = (column.max_digits or 30) - places
-    return re.compile(rf"[0-9]{{1,{whole}}}(?:\.[0-9]{{0,{places}}})?")
+    separator = "," if number_format == COMMA else r"\."
+    if number_format == AUTO:
+        places = min(places, 2)
+    return re.compile(rf"[0-9]{{1,{whole}}}(?:{separator}[0-9]{{0,{places}}})?")
 
 
 @dataclass
@@ -364,7 +380,7 @@ class ParsedRows:
     problems: dict[int, list[RowProblem]]
 
 
-def _fast_column(spec: Column, column: list) -> tuple[list[str] | list[str | None], list[int]]:
+def _fast_column(spec: Column, column: list, number_format: str) -> tuple[list[str] | list[str | None], list[int]]:
     """The values of a column's plainly valid cells, and the indexes of the doubtful ones.
 
     Whole-column checks (one ``join``, then ``isprintable``/``isascii``) clear
@@ -397,8 +413,10 @@ def _fast_column(spec: Column, column: list) -> tuple[list[str] | list[str | Non
     values = [cell.strip() or None for cell in column]
     if spec.type == "decimal":
         # Plain digits are already a valid value: the staging column reads "10.5" as 10.50.
-        plain = _plain_decimal(spec).fullmatch
+        plain = _plain_decimal(spec, number_format).fullmatch
         doubtful += [i for i, v in enumerate(values) if v is not None and not plain(v)]
+        if number_format == COMMA and "," in joined:
+            values = [v.replace(",", ".") if v else v for v in values]
         return values, doubtful
     doubtful += [i for i, v in enumerate(values) if v is not None and not (v.isdigit() and v.isascii() and len(v) < 10)]
     return values, doubtful
@@ -407,7 +425,7 @@ def _fast_column(spec: Column, column: list) -> tuple[list[str] | list[str | Non
 ChunkParser = Callable[[list[list]], ParsedRows]
 
 
-def chunk_parser(columns: ColumnMap, *, width: int) -> ChunkParser:
+def chunk_parser(columns: ColumnMap, *, width: int, number_format: str = AUTO) -> ChunkParser:
     """Like :func:`row_parser`, for a list of rows at once (and several times faster).
 
     The import reads rows in chunks of thousands, and in the common case (text
@@ -420,7 +438,7 @@ def chunk_parser(columns: ColumnMap, *, width: int) -> ChunkParser:
     (``"10.5"``, ``"7"``) rather than a ``Decimal``/``int``: the staging
     table's typed columns read it as such.
     """
-    parse_row = row_parser(columns, width=width)
+    parse_row = row_parser(columns, width=width, number_format=number_format)
     specs = columns.kind.columns
     plan = [(slot, columns.positions[s.name], s) for slot, s in enumerate(specs) if s.name in columns.positions]
 
@@ -433,7 +451,7 @@ def chunk_parser(columns: ColumnMap, *, width: int) -> ChunkParser:
         values: list[list] = [[None] * size for _ in specs]
         for slot, index, spec in plan:
             column = [cells[index] for cells in padded]
-            fast, refused = _fast_column(spec, column)
+            fast, refused = _fast_column(spec, column, number_format)
             if fast:
                 values[slot] = fast
             doubtful.update(refused)
@@ -448,3 +466,49 @@ def chunk_parser(columns: ColumnMap, *, width: int) -> ChunkParser:
         return ParsedRows(columns=values, problems=problems)
 
     return parse
+
+
+#: Data rows at the top of a file whose numbers tell its number format.
+NUMBER_SAMPLE_ROWS = 1000
+
+
+class NumberReading(NamedTuple):
+    """How a file's number text is read: the format, and what its first rows told (None: nothing)."""
+
+    number_format: str
+    told: str | None
+
+
+def read_numbers_as(
+    rows: Iterable[tuple[int, list]], columns: ColumnMap, *, chosen: str = AUTO
+) -> tuple[NumberReading, Iterator[tuple[int, list]]]:
+    """The number format to read ``rows`` in, and the same rows again (the first ones are looked at first).
+
+    The user's choice (``point``/``comma``) wins; otherwise the price and
+    stock text of the first :data:`NUMBER_SAMPLE_ROWS` data rows decides when
+    it reads one way only (:func:`~imports.engine.numbers.detect_number_format`),
+    else each value is read by itself (``auto``). Every door (the import, the
+    check's preview, the legacy importer) settles it this way, so they agree.
+    """
+    rows = iter(rows)
+    head = list(islice(rows, NUMBER_SAMPLE_ROWS))
+    told = _told_number_format(columns, [cells for _, cells in head]) if chosen not in (POINT, COMMA) else None
+    return NumberReading(effective_format(chosen, told), told), chain(head, rows)
+
+
+def _told_number_format(columns: ColumnMap, rows: list[list]) -> str | None:
+    """The number format the text in ``rows``' price and stock cells says, if it says one (``point``/``comma``).
+
+    Plain digits say nothing and are passed over cheaply.
+    """
+    numeric = ("decimal", "count")
+    positions = [
+        columns.positions[c.name] for c in columns.kind.columns if c.type in numeric and c.name in columns.positions
+    ]
+    texts = [
+        cell
+        for cells in rows
+        for index in positions
+        if index < len(cells) and type(cell := cells[index]) is str and not cell.isdigit()
+    ]
+    return detect_number_format(texts) if texts else None

@@ -38,8 +38,9 @@ from django.utils import timezone
 from imports.engine import record, strategies
 from imports.engine.columns import ColumnMap, map_columns
 from imports.engine.errors import ImportRejected
+from imports.engine.numbers import AUTO
 from imports.engine.readers import open_stored_table
-from imports.engine.rows import ParsedRows, chunk_parser
+from imports.engine.rows import ParsedRows, chunk_parser, read_numbers_as
 from imports.engine.staging import INVALID, WRITE, Batch, Staging
 from imports.engine.strategies import ProgressCallback, Strategy
 from imports.engine.tables import Table
@@ -114,11 +115,14 @@ class UpsertRun(Strategy):
         return columns
 
     def _load(self, table: Table, columns: ColumnMap) -> int:
-        parse = chunk_parser(columns, width=len(table.headers))
         numbers: list[int] = []
         chunk: list[list] = []
         total = 0
-        for row_number, cells in table.rows:
+        reading, rows = read_numbers_as(table.rows, columns, chosen=self.job.options.get("number_format") or AUTO)
+        if reading.told:
+            record.note_number_format(self.job, reading.told)
+        parse = chunk_parser(columns, width=len(table.headers), number_format=reading.number_format)
+        for row_number, cells in rows:
             total += 1
             self.count_row(total)
             numbers.append(row_number)

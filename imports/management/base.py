@@ -25,6 +25,7 @@ from typing import BinaryIO, cast
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from catalog.kinds import KINDS
+from imports.engine.numbers import AUTO, COMMA, NUMBER_FORMATS
 from imports.engine.readers import FORMATS
 from imports.models import ImportStatus
 from mtc.errors import DomainError
@@ -76,6 +77,21 @@ class ImportCommand(BaseCommand):
         parser.add_argument("--max-rows", type=int, help="override IMPORT_MAX_ROWS for this run")
         parser.add_argument("--sheet", help="XLSX: the sheet to read (default: the first)")
         parser.add_argument("--encoding", help="CSV/JSONL: the file's encoding (default: detected)")
+        numbers = parser.add_mutually_exclusive_group()
+        numbers.add_argument(
+            "--number-format",
+            choices=NUMBER_FORMATS,
+            default=AUTO,
+            help="how prices and stocks are written: point (1,299.50), comma (1.299,50) or auto (default: told "
+            "by the file's values; a value that reads two ways, such as 1.000, is a row problem)",
+        )
+        numbers.add_argument(
+            "--decimal-comma",
+            dest="number_format",
+            action="store_const",
+            const=COMMA,
+            help="numbers are written with a decimal comma (12,50; 1.299,50): --number-format comma",
+        )
 
     @staticmethod
     def check_file_options(options: dict) -> None:
@@ -120,7 +136,7 @@ class ImportCommand(BaseCommand):
     @staticmethod
     def reader_options(options: dict) -> dict:
         """The options a job keeps for reading its file again (retry, resume)."""
-        return {key: options[key] for key in ("max_rows", "sheet", "encoding")}
+        return {key: options[key] for key in ("max_rows", "sheet", "encoding", "number_format")}
 
 
 class PipeSafe:

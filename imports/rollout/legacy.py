@@ -42,8 +42,9 @@ from catalog.kinds import KINDS, Kind, Master
 from imports.engine import record
 from imports.engine.columns import map_columns
 from imports.engine.errors import ImportRejected, RowsRefused
+from imports.engine.numbers import AUTO
 from imports.engine.readers import open_stored_table
-from imports.engine.rows import row_parser
+from imports.engine.rows import read_numbers_as, row_parser
 from imports.engine.staging import Batch
 from imports.engine.strategies import Strategy
 from imports.engine.upsert import WriteCounts
@@ -121,7 +122,8 @@ class LegacyRun(Strategy):
         job = self.job
         with open_stored_table(job) as table:
             columns = map_columns(table.headers, self.kind, job.mapping or None)
-            parse = row_parser(columns, width=len(table.headers))
+            reading, rows = read_numbers_as(table.rows, columns, chosen=job.options.get("number_format") or AUTO)
+            parse = row_parser(columns, width=len(table.headers), number_format=reading.number_format)
             headers = table.headers
             last_row = 0
             with transaction.atomic(), connection.cursor() as cursor:
@@ -130,7 +132,7 @@ class LegacyRun(Strategy):
                 cursor.execute(f"SET LOCAL lock_timeout = '{wait}s'")
                 cursor.execute(lock_statement())
                 writer = RowWriter(cursor, kind=self.kind, present=columns.present, now=timezone.now())
-                for row_number, cells in table.rows:
+                for row_number, cells in rows:
                     values, problems = parse(cells)
                     if problems or values is None:
                         raise self._refused(row_number, [p._asdict() for p in problems], _raw(headers, cells))

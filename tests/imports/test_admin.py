@@ -240,6 +240,45 @@ def test_checking_again_with_the_chosen_columns_shows_what_would_change_and_impo
     assert ("Notes", "ignored") in page.context["columns_read"]
 
 
+def test_the_check_page_says_how_numbers_are_read_and_checking_again_with_another_format_rereads_them(admin_client):
+    two_way = csv_bytes(("item_name", "color_name", "size_name", "stock"), [("Shirt", "Red", "M", "1.000")])
+    upload(admin_client, two_way)
+    first = ImportJob.objects.get()
+    page = admin_client.get(preview_url(first))
+    text = page.content.decode()
+    assert "Numbers in this file are written with" in text
+    assert "a number that could be read two ways (such as 1.000) is reported as a problem" in text
+    assert "stock could be 1 or 1000" in text
+    assert page.context["mapping_form"]["number_format"].value() == "auto"
+
+    response = admin_client.post(
+        check_again_url(first),
+        {"column_0": "item_name", "column_1": "color_name", "column_2": "size_name", "column_3": "stock",
+         "number_format": "comma"},
+    )  # fmt: skip
+
+    again = ImportJob.objects.exclude(pk=first.pk).get()
+    assert response["Location"] == preview_url(again)
+    assert (again.options["number_format"], again.result.failed) == ("comma", 0)
+    page = admin_client.get(preview_url(again))
+    assert "Numbers are read with a decimal comma (1.299,50), as chosen." in page.content.decode()
+    assert page.context["mapping_form"]["number_format"].value() == "comma"
+    admin_client.post(preview_url(again))
+    job = ImportJob.objects.get(dry_run=False)
+    assert ItemVariant.objects.get().stock == 1000
+    assert "Numbers are read with a decimal comma" in admin_client.get(job_url(job)).content.decode()
+
+
+def test_a_file_that_shows_a_decimal_comma_is_read_with_it_and_the_check_page_says_why(admin_client):
+    upload(admin_client, b"item_name;color_name;size_name;price\nShirt;Red;M;12,50\n")
+    page = admin_client.get(preview_url(ImportJob.objects.get())).content.decode()
+    assert (
+        "Numbers are read with a decimal comma (1.299,50): the file&#x27;s prices and stocks are written that way."
+        in page
+    )
+    assert "12.50" in page  # the sample of changes reads the price as the import will
+
+
 def test_a_field_chosen_for_two_columns_is_refused_with_a_message_and_no_new_check(admin_client):
     upload(admin_client, SUPPLIER)
     first = ImportJob.objects.get()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from decimal import Decimal
 
 import openpyxl
 import pytest
@@ -81,6 +82,27 @@ def test_a_mapping_the_file_cannot_use_is_refused_with_no_job(api):
     response = post_file(api, SUPPLIER, mapping=json.dumps(["Tint", "color_name"]))
     assert (response.status_code, response.json()["code"]) == (400, "invalid")
     assert "mapping" in response.json()["errors"]
+    assert not ImportJob.objects.exists()
+
+
+def test_number_format_is_told_by_the_file_chosen_with_the_file_and_shown_on_the_job(api):
+    european = b"item_name;color_name;size_name;price\nShirt;Red;M;1.299,50\n"
+    told = post_file(api, european)
+    assert told.status_code == 201, told.json()
+    assert told.json()["number_format"] == "comma"
+    assert ItemVariant.objects.get().price == Decimal("1299.50")
+
+    two_way = b"item_name,color_name,size_name,stock\nShirt,Red,M,1.000\n"
+    assert post_file(api, two_way).json()["number_format"] == "auto"  # nothing told: each value by itself
+    chosen = post_file(api, two_way, number_format="point")
+    assert (chosen.json()["number_format"], chosen.json()["failed"]) == ("point", 0)
+    assert ItemVariant.objects.get().stock == 1
+
+
+def test_an_unknown_number_format_is_a_400_naming_the_field(api):
+    response = post_file(api, variants_csv(2), number_format="roman")
+    assert (response.status_code, response.json()["code"]) == (400, "invalid")
+    assert "number_format" in response.json()["errors"]
     assert not ImportJob.objects.exists()
 
 

@@ -14,7 +14,7 @@ from imports import runtime, services
 from imports.file_checks import FileRefused
 from imports.models import ImportJob, ImportRowError, ImportStage, ImportStatus
 from imports.services import JobStateError
-from mtc.errors import Conflict
+from mtc.errors import Conflict, Refused
 from tests.imports.engine.job_runs import counts, live_variants
 from tests.imports.files import stream, variants_csv
 
@@ -160,6 +160,7 @@ def test_job_lock_held_elsewhere_means_nobody_else_runs_the_job(transactional_db
     job = _new_job(variants_csv(20))
     params = connection.get_connection_params()
     other = psycopg2.connect(**params)
+    holder = other.get_backend_pid()
     try:
         with other.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_lock(%s, %s)", [runtime.LOCK_NAMESPACE, job.pk])
@@ -172,7 +173,21 @@ def test_job_lock_held_elsewhere_means_nobody_else_runs_the_job(transactional_db
         assert runtime.find_orphaned_jobs() == []  # running, but its lock is held: alive
     finally:
         other.close()
+    _wait_until_gone(holder)  # the server ends a closed session's backend (and its locks) a moment later
     assert [j.pk for j in runtime.find_orphaned_jobs()] == [job.pk]  # the holder is gone
+
+
+def _wait_until_gone(backend_pid: int, *, seconds: float = 10.0) -> None:
+    import time
+
+    deadline = time.monotonic() + seconds
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [backend_pid])
+            if cursor.fetchone() is None:
+                return
+            time.sleep(0.02)
+    raise AssertionError(f"backend {backend_pid} still running {seconds}s after its connection closed")
 
 
 @pytest.mark.postgresql
@@ -313,3 +328,41 @@ def test_progress_reports_keep_the_heartbeat_while_the_file_is_still_being_read(
     assert len(beats) == 1, "one report per 5,000 rows read, before any batch"
     heartbeat, claimed_at = beats[0]
     assert heartbeat > claimed_at
+
+
+# --- reader options: the number format --------------------------------------------------------
+
+TWO_WAY = b"item_name,color_name,size_name,stock\nShirt,Red,M,1.000\nShirt,Red,L,7\n"
+
+
+def test_an_unknown_number_format_is_refused_before_any_job(db):
+    with pytest.raises(Refused) as refused:
+        services.start_import(
+            stream=stream(TWO_WAY), file_name="v.csv", kind="variants", options={"number_format": "roman"}
+        )
+    assert refused.value.code == "invalid_number_format"
+    assert "use one of auto, point, comma" in str(refused.value)
+    assert not ImportJob.objects.exists()
+
+
+def test_checking_again_with_a_number_format_reads_the_same_file_with_it_and_the_import_keeps_it(db):
+    first = services.start_import(stream=stream(TWO_WAY), file_name="v.csv", kind="variants", dry_run=True)
+    assert _finished(first).result.failed == 1  # 1.000: one, or one thousand?
+
+    again = _finished(services.check_again(dry_run_job=first, mapping={}, options={"number_format": "comma"}))
+    assert (again.options["number_format"], again.result.failed, again.result.inserted) == ("comma", 0, 2)
+
+    imported = services.import_checked_file(dry_run_job=again)
+    assert imported.options["number_format"] == "comma"
+    assert ItemVariant.objects.get(size__size_name="M").stock == 1000
+
+
+def test_a_retried_job_reads_numbers_in_its_chosen_format(db):
+    job = _new_job(TWO_WAY, number_format="point", max_rows=1)
+    job = runtime.run_import_now(job=job)
+    assert job.status == ImportStatus.FAILED  # two rows, one allowed
+    ImportJob.objects.filter(pk=job.pk).update(options={**job.options, "max_rows": 5})
+    job.refresh_from_db()
+    retried = _finished(services.retry_import(job=job))
+    assert retried.status == ImportStatus.COMPLETED, retried.failure_reason
+    assert ItemVariant.objects.get(size__size_name="M").stock == 1

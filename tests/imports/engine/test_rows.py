@@ -10,6 +10,7 @@ import pytest
 
 from catalog.kinds import KINDS
 from imports.engine.columns import map_columns
+from imports.engine.numbers import AUTO, COMMA, POINT
 from imports.engine.rows import CellProblem, RowProblem, cell_text, row_parser
 from imports.engine.tables import ExcelError, NotAnObject, UnsavedFormula
 
@@ -17,24 +18,24 @@ VARIANTS = KINDS.get("variants")
 KEYS = {"item_name": "Oxford Shirt", "color_name": "Navy", "size_name": "M"}
 
 
-def parse_row(cells: dict, *, kind: str = "variants", extra: list | None = None):
+def parse_row(cells: dict, *, kind: str = "variants", extra: list | None = None, number_format: str = AUTO):
     """``(values by field or None, [reasons])`` of one row whose header is ``cells``' keys."""
     headers = list(cells)
     spec = KINDS.get(kind)
-    parse = row_parser(map_columns(headers, spec), width=len(headers))
+    parse = row_parser(map_columns(headers, spec), width=len(headers), number_format=number_format)
     values, problems = parse([*cells.values(), *(extra or [])])
     assert (values is None) == bool(problems)
     return (None if values is None else dict(zip(spec.column_names, values, strict=True))), [p.reason for p in problems]
 
 
-def value_of(field: str, cell: object) -> object:
-    values, reasons = parse_row({**KEYS, field: cell})
+def value_of(field: str, cell: object, number_format: str = AUTO) -> object:
+    values, reasons = parse_row({**KEYS, field: cell}, number_format=number_format)
     assert reasons == []
     return values[field]
 
 
-def reasons_for(field: str, cell: object) -> list[str]:
-    values, reasons = parse_row({**KEYS, field: cell})
+def reasons_for(field: str, cell: object, number_format: str = AUTO) -> list[str]:
+    values, reasons = parse_row({**KEYS, field: cell}, number_format=number_format)
     assert values is None
     return reasons
 
@@ -150,6 +151,14 @@ def test_items_kind_name_length():
 
 # --- price -----------------------------------------------------------------------------
 
+NOT_EITHER = "price is not a number written with a decimal point (1,299.00) or a decimal comma (1.299,00)"
+
+
+def ambiguous(low: str, high: str, *, field: str = "price") -> str:
+    return (
+        f"{field} could be {low} or {high}: say whether the file writes numbers with a decimal point or a decimal comma"
+    )
+
 
 @pytest.mark.parametrize(
     ("cell", "price"),
@@ -157,7 +166,6 @@ def test_items_kind_name_length():
         pytest.param("19.99", Decimal("19.99"), id="two-places"),
         pytest.param("10.5", Decimal("10.50"), id="one-place"),
         pytest.param("10.50", Decimal("10.50"), id="two-places-trailing-zero"),
-        pytest.param("10.500", Decimal("10.50"), id="three-places-trailing-zero-is-not-a-place"),
         pytest.param("10", Decimal("10.00"), id="whole"),
         pytest.param("0", Decimal("0.00"), id="zero"),
         pytest.param("0.00", Decimal("0.00"), id="zero-cents"),
@@ -175,6 +183,24 @@ def test_items_kind_name_length():
         pytest.param(21.990000000000002, Decimal("21.99"), id="xlsx-float-noise-read-at-excel-precision"),
         pytest.param(0.1 + 0.2, Decimal("0.30"), id="xlsx-float-sum"),
         pytest.param("'+5", Decimal("5.00"), id="formula-escaped"),
+        # As spreadsheets write numbers: each of these reads one way only.
+        pytest.param("12,50", Decimal("12.50"), id="decimal-comma"),
+        pytest.param("1,5", Decimal("1.50"), id="decimal-comma-one-place"),
+        pytest.param("1.299,00", Decimal("1299.00"), id="point-thousands-decimal-comma"),
+        pytest.param("1,299.00", Decimal("1299.00"), id="comma-thousands-decimal-point"),
+        pytest.param("1 299,00", Decimal("1299.00"), id="space-thousands"),
+        pytest.param("1\u00a0299,00", Decimal("1299.00"), id="no-break-space-thousands"),
+        pytest.param("1'299.00", Decimal("1299.00"), id="apostrophe-thousands-swiss"),
+        pytest.param("12.500.000", Decimal("12500000.00"), id="several-point-groups-are-thousands"),
+        pytest.param("€30", Decimal("30.00"), id="euro-before"),
+        pytest.param("30 €", Decimal("30.00"), id="euro-after"),
+        pytest.param("12,00 €", Decimal("12.00"), id="euro-after-decimal-comma"),
+        pytest.param("30 EUR", Decimal("30.00"), id="code-after"),
+        pytest.param("EUR 30", Decimal("30.00"), id="code-before"),
+        pytest.param("$1,299.00", Decimal("1299.00"), id="dollar-thousands"),
+        pytest.param("$19.99", Decimal("19.99"), id="dollar"),
+        pytest.param("19.99 usd", Decimal("19.99"), id="code-lower-case"),
+        pytest.param("CHF 1'299.50", Decimal("1299.50"), id="swiss-franc"),
     ],
 )
 def test_price_accepted(cell, price):
@@ -187,22 +213,22 @@ def test_price_accepted(cell, price):
     ("cell", "reason"),
     [
         pytest.param("abc", "price is not a number (e.g. 19.99)", id="text"),
-        pytest.param("$19.99", "price is not a number (e.g. 19.99)", id="currency-sign"),
-        pytest.param("19.99 EUR", "price is not a number (e.g. 19.99)", id="currency-code"),
+        pytest.param("19.99 XYZ", "price is not a number (e.g. 19.99)", id="unknown-currency-code"),
+        pytest.param("$-5", "price must be 0 or more", id="negative-after-currency"),
+        pytest.param("-$5", "price must be 0 or more", id="negative-before-currency"),
+        pytest.param("--5", "price is not a number (e.g. 19.99)", id="two-minus-signs"),
         pytest.param("1_000", "price is not a number (e.g. 19.99)", id="underscore"),
         pytest.param("\u0661\u0662", "price is not a number (e.g. 19.99)", id="non-ascii-digits"),
         pytest.param("-1", "price must be 0 or more", id="negative"),
         pytest.param("-0.01", "price must be 0 or more", id="negative-cent"),
-        pytest.param(
-            "1,5",
-            "price is not a plain number: use '.' as the decimal point and no thousands separators (e.g. 19.99)",
-            id="decimal-comma",
-        ),
-        pytest.param(
-            "1,000.00",
-            "price is not a plain number: use '.' as the decimal point and no thousands separators (e.g. 19.99)",
-            id="thousands-separator",
-        ),
+        pytest.param("1,2,3", NOT_EITHER, id="commas-that-are-not-groups"),
+        pytest.param("1.2.3", NOT_EITHER, id="points-that-are-not-groups"),
+        pytest.param("1,29.00", NOT_EITHER, id="thousands-group-of-two"),
+        pytest.param("01,299.00", NOT_EITHER, id="thousands-group-with-a-leading-zero"),
+        pytest.param("1.299.00", NOT_EITHER, id="two-kinds-of-grouping-no-decimal"),
+        pytest.param("1,299 000.00", NOT_EITHER, id="two-thousands-separators"),
+        pytest.param("10.500", ambiguous("10.5", "10500"), id="three-places-could-be-thousands"),
+        pytest.param("1,000", ambiguous("1", "1000"), id="one-comma-group-could-be-a-decimal-comma"),
         pytest.param("NaN", "price is not a number (e.g. 19.99)", id="nan"),
         pytest.param("Infinity", "price is not a number (e.g. 19.99)", id="infinity"),
         pytest.param("-inf", "price is not a number (e.g. 19.99)", id="minus-inf"),
@@ -210,7 +236,8 @@ def test_price_accepted(cell, price):
         pytest.param(
             "1.23457E+10", "price is in scientific notation; write the number in full (e.g. 19.99)", id="excel-rounded"
         ),
-        pytest.param("10.555", "price has more than 2 decimal places", id="three-places"),
+        pytest.param("10.5555", "price has more than 2 decimal places", id="four-places"),
+        pytest.param("10.555", ambiguous("10.555", "10555"), id="three-places-is-ambiguous-not-guessed"),
         pytest.param("0.001", "price has more than 2 decimal places", id="tenth-of-a-cent"),
         pytest.param(19.999, "price has more than 2 decimal places", id="xlsx-float-three-places"),
         pytest.param("10000000000", "price is larger than the maximum 9999999999.99", id="too-large-numeric-12-2"),
@@ -227,6 +254,50 @@ def test_price_refused_with_a_specific_reason(cell, reason):
     assert reasons_for("price", cell) == [reason]
 
 
+POINT_ONLY = "price is not a number written with a decimal point (1,299.00)"
+COMMA_ONLY = "price is not a number written with a decimal comma (1.299,00)"
+
+
+@pytest.mark.parametrize(
+    ("cell", "auto", "point", "comma"),
+    [
+        ("1.000", ambiguous("1", "1000"), Decimal("1.00"), Decimal("1000.00")),
+        ("10.500", ambiguous("10.5", "10500"), Decimal("10.50"), Decimal("10500.00")),
+        ("12,50", Decimal("12.50"), POINT_ONLY, Decimal("12.50")),
+        ("12.50", Decimal("12.50"), Decimal("12.50"), COMMA_ONLY),
+        ("1,299.00", Decimal("1299.00"), Decimal("1299.00"), COMMA_ONLY),
+        ("1.299,00", Decimal("1299.00"), POINT_ONLY, Decimal("1299.00")),
+        ("1 299", Decimal("1299.00"), Decimal("1299.00"), Decimal("1299.00")),
+        ("€ 1.299", ambiguous("1.299", "1299"), "price has more than 2 decimal places", Decimal("1299.00")),
+        ("1e2", *["price is in scientific notation; write the number in full (e.g. 19.99)"] * 2,
+         "price is in scientific notation; write the number in full (e.g. 19,99)"),
+        ("abc", "price is not a number (e.g. 19.99)", "price is not a number (e.g. 19.99)",
+         "price is not a number (e.g. 19,99)"),
+    ],
+)  # fmt: skip
+def test_price_read_in_each_number_format(cell, auto, point, comma):
+    for number_format, expected in ((AUTO, auto), (POINT, point), (COMMA, comma)):
+        if isinstance(expected, Decimal):
+            assert value_of("price", cell, number_format) == expected, number_format
+        else:
+            assert reasons_for("price", cell, number_format) == [expected], number_format
+
+
+@pytest.mark.parametrize(
+    ("cell", "number_format", "stock"),
+    [
+        ("12,0", COMMA, 12),
+        ("12.0", POINT, 12),
+        ("1.000", COMMA, 1000),
+        ("1.000", POINT, 1),
+        ("1,000", POINT, 1000),
+        ("1.000.000", COMMA, 1_000_000),
+    ],
+)
+def test_stock_read_in_a_chosen_number_format(cell, number_format, stock):
+    assert value_of("stock", cell, number_format) == stock
+
+
 # --- stock -----------------------------------------------------------------------------
 
 
@@ -240,6 +311,7 @@ def test_price_refused_with_a_specific_reason(cell, reason):
         pytest.param("007", 7, id="leading-zeros"),
         pytest.param("5.0", 5, id="text-whole-decimal"),
         pytest.param("5.00", 5, id="text-whole-decimal-two-places"),
+        pytest.param("12,0", 12, id="text-whole-decimal-comma"),
         pytest.param("-0", 0, id="minus-zero"),
         pytest.param("2147483647", 2_147_483_647, id="integer-maximum"),
         pytest.param(5, 5, id="int-cell"),
@@ -271,12 +343,9 @@ def test_stock_accepted(cell, stock):
         pytest.param(1e20, "stock is larger than the maximum 2147483647", id="xlsx-huge"),
         pytest.param("abc", "stock is not a number (a whole number, e.g. 12)", id="text"),
         pytest.param("NaN", "stock is not a number (a whole number, e.g. 12)", id="nan"),
-        pytest.param(
-            "1,000",
-            "stock is not a plain number: use '.' as the decimal point and no thousands separators "
-            "(a whole number, e.g. 12)",
-            id="thousands-separator",
-        ),
+        pytest.param("1.000", ambiguous("1", "1000", field="stock"), id="one-thousand-or-one"),
+        pytest.param("12,5", "stock must be a whole number", id="decimal-comma-fraction"),
+        pytest.param("1,299", ambiguous("1.299", "1299", field="stock"), id="not-guessed-from-being-a-stock"),
         pytest.param(
             "1e3", "stock is in scientific notation; write the number in full (a whole number, e.g. 12)", id="exponent"
         ),
@@ -545,8 +614,32 @@ PLAIN_POOL = {
         "NaN",
         "1.2.3",
         "-0",
+        "12,50",
+        "1.299,00",
+        "1,299.00",
+        "1,000",
+        "12,5",
+        "\u20ac30",
+        "30 EUR",
     ],
-    "count": ["5", "", "+5", "5.0", "5.5", "-1", "0", "2147483647", "2147483648", "9999999999", "007", " 8 ", "1e3"],
+    "count": [
+        "5",
+        "",
+        "+5",
+        "5.0",
+        "5.5",
+        "-1",
+        "0",
+        "2147483647",
+        "2147483648",
+        "9999999999",
+        "007",
+        " 8 ",
+        "1e3",
+        "12,0",
+        "1.000",
+        "1,000",
+    ],
 }
 #: Text the fast path must send to the careful path cell by cell: control characters, non-ASCII.
 ODD_TEXT_POOL = {
@@ -575,8 +668,9 @@ def _same_value(fast, slow) -> bool:
     return False
 
 
+@pytest.mark.parametrize("number_format", [AUTO, POINT, COMMA])
 @pytest.mark.parametrize(("seed", "pools"), [(seed, 1 + seed % 3) for seed in range(12)])
-def test_chunk_parser_gives_the_same_values_and_problems_as_row_parser(seed, pools):
+def test_chunk_parser_gives_the_same_values_and_problems_as_row_parser(seed, pools, number_format):
     import random
 
     from imports.engine.rows import chunk_parser
@@ -584,9 +678,9 @@ def test_chunk_parser_gives_the_same_values_and_problems_as_row_parser(seed, poo
     rng = random.Random(seed)
     headers = list(VARIANTS.column_names)
     columns = map_columns(headers, VARIANTS)
-    by_row = row_parser(columns, width=len(headers))
-    by_chunk = chunk_parser(columns, width=len(headers))
-    plain = ["Shirt", "desc", "Navy", "M", "SKU", "10.50", "3"]
+    by_row = row_parser(columns, width=len(headers), number_format=number_format)
+    by_chunk = chunk_parser(columns, width=len(headers), number_format=number_format)
+    plain = ["Shirt", "desc", "Navy", "M", "SKU", "10,50" if number_format == COMMA else "10.50", "3"]
     rows = []
     for _ in range(400):
         cells = list(plain)

@@ -220,7 +220,7 @@ def test_every_row_ends_in_exactly_one_outcome_and_success_rate_follows():
 def test_failed_rows_are_recorded_with_row_column_value_reason_and_the_original_row():
     rows = [
         ("Shirt", "", "Red", "M", "", "1", ""),
-        ("Pants", "", "Red", "", "", "1.999", "-2"),
+        ("Pants", "", "Red", "", "", "1.9999", "-2"),
     ]
     job = run_import(csv_bytes(VARIANT_HEADER, rows))
     error = ImportRowError.objects.get(job=job)
@@ -235,7 +235,7 @@ def test_failed_rows_are_recorded_with_row_column_value_reason_and_the_original_
         "color_name": "Red",
         "size_name": "",
         "sku": "",
-        "price": "1.999",
+        "price": "1.9999",
         "stock": "-2",
     }
     assert job.options["headers"] == list(VARIANT_HEADER)
@@ -413,3 +413,47 @@ def test_a_row_the_database_refuses_is_isolated_and_the_rest_commit():
     assert "test_no_bad_sku" in error.reason
     assert error.row_data["sku"] == "BAD"
     assert not ItemVariant.objects.filter(sku="BAD").exists()
+
+
+# --- number formats: told by the file, chosen, or each value by itself ------------------------------
+
+EUROPEAN = (
+    "item_name;color_name;size_name;price;stock\n"
+    "Shirt;Red;M;12,50;1.000\n"
+    "Shirt;Red;L;1.299,00;7\n"
+    "Hat;Blue;S;\u20ac 9,99;12,0\n"
+).encode()
+
+
+def test_a_file_whose_prices_use_a_decimal_comma_is_read_that_way_and_the_job_says_so():
+    job = run_import(EUROPEAN)
+    assert job.status == ImportStatus.COMPLETED, list(ImportRowError.objects.values_list("reason", flat=True))
+    assert job.options["detected_number_format"] == "comma"
+    assert {(v[3], v[5], v[6]) for v in live_variants()} == {
+        ("M", D("12.50"), 1000),
+        ("L", D("1299.00"), 7),
+        ("S", D("9.99"), 12),
+    }
+
+
+def test_a_chosen_number_format_wins_over_what_the_file_shows():
+    job = run_import(EUROPEAN, number_format="point")
+    assert "detected_number_format" not in job.options
+    assert counts(job)["failed"] == 3  # every row has a price written with a decimal comma
+    reasons = list(ImportRowError.objects.order_by("row_number").values_list("reason", flat=True))
+    assert reasons[0] == "price is not a number written with a decimal point (1,299.00)"
+
+
+def test_when_the_file_does_not_show_its_format_a_two_way_value_is_a_row_problem_and_the_rest_lands():
+    content = csv_bytes(
+        ("item_name", "color_name", "size_name", "stock"), [("Shirt", "Red", "M", "1.000"), ("Shirt", "Red", "L", "7")]
+    )
+    job = run_import(content)
+    assert (counts(job)["inserted"], counts(job)["failed"]) == (1, 1)
+    error = ImportRowError.objects.get()
+    assert (error.row_number, error.column) == (1, "stock")
+    assert error.reason == (
+        "stock could be 1 or 1000: say whether the file writes numbers with a decimal point or a decimal comma"
+    )
+    assert run_import(content, number_format="comma").result.failed == 0
+    assert ItemVariant.objects.get(size__size_name="M").stock == 1000

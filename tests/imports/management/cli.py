@@ -35,6 +35,7 @@ JOB_KEYS = {
     "dry_run",
     "checked_by",
     "mapping",
+    "number_format",
     "file_name",
     "file_format",
     "file_size",

@@ -103,6 +103,11 @@ USAGE_ERRORS = {
     "--system not a choice": (["{file}", "--system", "newest"], "invalid choice: 'newest'"),
     "--encoding unknown": (["{file}", "--encoding", "klingon"], "--encoding klingon: unknown encoding"),
     "--encoding not for text": (["{file}", "--encoding", "zlib"], "--encoding zlib: not a text encoding"),
+    "--number-format not a choice": (["{file}", "--number-format", "roman"], "invalid choice: 'roman'"),
+    "--decimal-comma with --number-format": (
+        ["{file}", "--decimal-comma", "--number-format", "point"],
+        "not allowed with argument --decimal-comma",
+    ),
 }
 
 
@@ -173,6 +178,35 @@ def test_a_map_option_the_file_cannot_use_exits_1_naming_it(tmp_path):
     code, _, err = run("import_catalog", write(tmp_path, SUPPLIER), "--map", "Hue=color_name")
     assert code == 1
     assert "The mapping names column(s) 'Hue' the file does not have" in err
+
+
+# --- --decimal-comma / --number-format ----------------------------------------------------------
+
+TWO_WAY = csv_bytes(("item_name", "color_name", "size_name", "stock"), [("Shirt", "Red", "M", "1.000")])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("argv", "number_format", "stock"),
+    [
+        pytest.param(["--decimal-comma"], "comma", 1000, id="decimal-comma"),
+        pytest.param(["--number-format", "comma"], "comma", 1000, id="number-format-comma"),
+        pytest.param(["--number-format", "point"], "point", 1, id="number-format-point"),
+    ],
+)
+def test_the_number_format_options_choose_how_numbers_are_read(tmp_path, argv, number_format, stock):
+    code, out, _ = run("import_catalog", write(tmp_path, TWO_WAY), *argv, "--json")
+    assert code == 0
+    assert last_json(out)["number_format"] == number_format
+    assert ItemVariant.objects.get().stock == stock
+
+
+@pytest.mark.django_db
+def test_without_a_number_format_a_two_way_number_is_a_failed_row_that_says_so(tmp_path):
+    code, _, _ = run("import_catalog", write(tmp_path, TWO_WAY))
+    assert code == 3
+    job = ImportJob.objects.get()
+    assert job.row_errors.get().reason.startswith("stock could be 1 or 1000")
 
 
 @pytest.mark.django_db

@@ -23,8 +23,8 @@ from catalog.models import Color, Item, ItemVariant, Size
 from imports.models import ImportJob, ImportRowError, ImportStatus
 from imports.runtime import run_import_now
 from imports.services import create_import_job
-from tests.imports.engine.job_runs import VARIANT_HEADER, counts, csv_bytes, live_variants, make_variant
-from tests.imports.engine.test_run import CASES, Case, _seed
+from tests.imports.engine.job_runs import VARIANT_HEADER, counts, csv_bytes, live_variants, make_variant, run_import
+from tests.imports.engine.test_run import CASES, EUROPEAN, Case, _seed
 from tests.postgres import second_connection
 
 
@@ -65,6 +65,18 @@ def test_a_clean_file_leaves_the_same_live_rows_as_the_new_engine(case: Case):
     assert figures["superseded"] == 0  # the old importer writes every row, a repeated key twice
     assert figures["inserted"] + figures["updated"] + figures["unchanged"] == len(case.rows)
     assert job.result.success_rate == 100.0
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db
+@pytest.mark.parametrize("number_format", ["", "comma"])
+def test_numbers_are_read_in_the_same_format_as_the_new_engine(number_format):
+    job = run_legacy(EUROPEAN, number_format=number_format)
+    assert job.status == ImportStatus.COMPLETED, job.failure_reason
+    legacy = live_variants()
+    ItemVariant.objects.all().delete()
+    assert run_import(EUROPEAN, number_format=number_format).status == ImportStatus.COMPLETED
+    assert live_variants() == legacy
 
 
 @pytest.mark.postgresql

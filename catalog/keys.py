@@ -34,8 +34,8 @@ ASCII text skips every step but the whitespace one (it has nothing to remove,
 fold or compose), so the common case costs one ``split``/``join``.
 
 Normalising twice changes nothing. Names that still only *look* alike
-(``Rеd`` with a Cyrillic ``е`` next to ``Red``) are different keys: telling
-them apart needs the live names, not the key.
+(``Rеd`` with a Cyrillic ``е`` next to ``Red``) are a question for the live
+names, not for the key: :mod:`catalog.lookalikes`.
 """
 
 from __future__ import annotations

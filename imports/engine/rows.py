@@ -9,7 +9,8 @@ The rules, applied the same way to every file format, by column type
   runs (spaces, tabs, line breaks, no-break spaces) collapsed to one space and
   NFC-normalised; case is kept, so matching is exact. They must be non-empty
   when required and fit their column (``max_length`` characters after
-  normalisation; exactly at the limit is fine);
+  normalisation; exactly at the limit is fine). Whether a new name is a
+  look-alike of a live one needs the live names: ``engine.lookalikes``;
 * ``text`` (``description``) is trimmed and its line breaks written ``\\n`` (a CRLF file
   and an LF file give the same text); tabs and inner line breaks are kept;
 * ``code`` (``sku``) is trimmed and must be one line (a tab or line break inside it is

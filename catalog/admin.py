@@ -34,6 +34,7 @@ from import_export.admin import ExportMixin
 from import_export.formats import base_formats
 from import_export.forms import ExportForm
 
+from catalog.lookalikes import lookalike_problem
 from catalog.models import Color, Item, ItemVariant, Size
 from catalog.resources import ROW_CHOICES, resource_for
 from catalog.selectors import find_live_twin
@@ -76,6 +77,10 @@ class StatusFilter(admin.SimpleListFilter):
 class CatalogRecordForm(forms.ModelForm):
     """Refuses a name (or variant) another active row already has, as a form error.
 
+    A new or changed name that only looks like another active row's name,
+    mixing scripts (``Red`` typed with a Cyrillic *ie* next to a Latin ``Red``),
+    is refused too, in the importer's words (``catalog.lookalikes.lookalike_problem``).
+
     Django skips a constraint whose condition uses a field the form does not
     edit, and ``deleted_at`` is never edited: without this check the partial
     unique index would answer a taken name with a server error.
@@ -89,6 +94,7 @@ class CatalogRecordForm(forms.ModelForm):
             return  # deleted rows may share a key; a missing value is already a field error
         twin = find_live_twin(row=row)
         if twin is None:
+            self._refuse_lookalike(row)
             return
         if isinstance(row, ItemVariant):
             self.add_error(
@@ -101,6 +107,17 @@ class CatalogRecordForm(forms.ModelForm):
                 row.name_fields[0],
                 f"The active {describe_row(twin)} already has this name. Choose another name, or edit that one.",
             )
+
+    def _refuse_lookalike(self, row) -> None:
+        """A new or renamed name that mixes scripts to look like another live name (``catalog.lookalikes``)."""
+        if not row.name_fields:
+            return
+        (field,) = row.name_fields
+        if row.pk is not None and getattr(row, field) == self.initial.get(field):
+            return  # an unchanged name is not new: the row may keep it
+        problem = lookalike_problem(row=row)
+        if problem:
+            self.add_error(field, problem)
 
 
 class CatalogRecordAdmin(admin.ModelAdmin):

@@ -12,6 +12,10 @@ The rules keep the live catalog consistent with the partial unique indexes
   out of the catalog. Delete (or move) the variants first;
 * restoring a row whose key is held by another live row (its "live twin") is
   refused with both rows named, and so is restoring two rows of one key at once;
+* restoring an item, color or size whose name mixes scripts to look like a
+  live one (``Red`` typed with a Cyrillic *ie* next to a Latin ``Red``) is
+  refused, in the words of the importer and the admin form
+  (``lookalikes.lookalike_problem``);
 * restoring a variant whose item, color or size is deleted is refused: a live
   variant must point at live masters.
 """
@@ -25,6 +29,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from catalog.kinds import concrete_field
+from catalog.lookalikes import lookalike_problem
 from catalog.models import CatalogRecord, Color, Item, ItemVariant, Size
 
 #: The variant field that points at each master.
@@ -114,7 +119,7 @@ def restore(*, rows: QuerySet) -> int:
     deleted = list(_locked(model, rows).filter(deleted_at__isnull=False))
     if not deleted:
         return 0
-    problems = _twin_problems(model, deleted) + _selection_clash_problems(deleted)
+    problems = _twin_problems(model, deleted) + _selection_clash_problems(deleted) + _lookalike_problems(deleted)
     if model is ItemVariant:
         problems += _deleted_master_problems(deleted)
     if problems:
@@ -175,6 +180,15 @@ def _twin_problems(model, deleted: list[CatalogRecord]) -> list[str]:
         for row in deleted
         if _key(row) in twins
     ]
+
+
+def _lookalike_problems(deleted: list[CatalogRecord]) -> list[str]:
+    problems = []
+    for row in deleted:
+        problem = lookalike_problem(row=row)
+        if problem:
+            problems.append(f"Cannot restore {describe_row(row)}: {problem}.")
+    return problems
 
 
 def _selection_clash_problems(deleted: list[CatalogRecord]) -> list[str]:

@@ -3,11 +3,14 @@
 The rules, applied the same way to every file format, by column type
 (``catalog.kinds``: a column's type and limits come from its model field):
 
-* names (``name``: item, color and size names) are trimmed, inner whitespace runs
-  (spaces, tabs, line breaks, no-break spaces) collapsed to one space and
-  NFC-normalised (``catalog.keys``); case is kept, so matching is exact. They
-  must be non-empty when required and fit their column (``max_length``
-  characters after normalisation; exactly at the limit is fine);
+* names (``name``: item, color and size names) are written down by
+  ``catalog.keys``: invisible (zero-width, bidi) characters removed, full-width
+  and other drawing-only compatibility forms folded, trimmed, inner whitespace
+  runs (spaces, tabs, line breaks, no-break spaces) collapsed to one space and
+  NFC-normalised; case is kept, so matching is exact. They must be non-empty
+  when required and fit their column (``max_length`` characters after
+  normalisation; exactly at the limit is fine). Whether a new name is a
+  look-alike of a live one needs the live names: ``engine.lookalikes``;
 * ``text`` (``description``) is trimmed and its line breaks written ``\\n`` (a CRLF file
   and an LF file give the same text); tabs and inner line breaks are kept;
 * ``code`` (``sku``) is trimmed and must be one line (a tab or line break inside it is

@@ -38,6 +38,7 @@ from django.utils import timezone
 from imports.engine import record, strategies
 from imports.engine.columns import ColumnMap, map_columns
 from imports.engine.errors import ImportRejected
+from imports.engine.lookalikes import FileLookalikes
 from imports.engine.numbers import AUTO
 from imports.engine.readers import open_stored_table
 from imports.engine.rows import ParsedRows, chunk_parser, read_numbers_as
@@ -107,9 +108,11 @@ class UpsertRun(Strategy):
             columns = map_columns(table.headers, self.kind, job.mapping or None)
             record.note_reading(job, table=table, columns=columns)
             self.staging.create()
+            self.lookalikes = FileLookalikes(self.kind, columns)
             total = self._load(table, columns)
         if total == 0:
             raise ImportRejected(f"{job.file_name} has a header but no data rows.")
+        self._refuse_lookalikes(columns)
         self.staging.seal()
         record.note_total(job, total)
         return columns
@@ -145,6 +148,24 @@ class UpsertRun(Strategy):
             problems[i] = json.dumps([problem._asdict() for problem in row_problems])
             originals[i] = json.dumps({h: _as_text(cell) for h, cell in zip(headers, chunk[i], strict=False)})
         self.staging.append(list(zip(numbers, states, *parsed.columns, problems, originals, strict=True)))
+        self.lookalikes.see(parsed.columns)
+
+    def _refuse_lookalikes(self, columns: ColumnMap) -> None:
+        """Turn the rows naming a mixed-script look-alike of another name into row errors (``engine.lookalikes``)."""
+        refused = self.lookalikes.refusals(self.staging)
+        if not refused:
+            return
+        for rows in self.staging.rows_holding({column: list(names) for column, names in refused.items()}):
+            self.staging.refuse(
+                [
+                    (
+                        row[0],
+                        json.dumps(self.lookalikes.problems(refused, row)),
+                        json.dumps(_row_data(self.kind.column_names, columns.headers, row[1:])),
+                    )
+                    for row in rows
+                ]
+            )
 
     # --- batch, upsert, record ---------------------------------------------
 
@@ -245,11 +266,7 @@ class UpsertRun(Strategy):
             )
         for row, message in counts.refused.items():
             row_number, *values = row
-            data = {
-                self.headers[name]: _as_text(value)
-                for name, value in zip(self.kind.column_names, values, strict=True)
-                if name in self.headers
-            }
+            data = _row_data(self.kind.column_names, self.headers, values)
             errors.append(
                 record.row_error(
                     self.job,
@@ -344,6 +361,11 @@ def _fraction_read(table: Table, size: int) -> float | None:
         return min(1.0, table.bytes_read() / size) if size and table.bytes_read else None
     except (OSError, ValueError):
         return None
+
+
+def _row_data(names: tuple[str, ...], headers: dict[str, str], values) -> dict[str, str]:
+    """A staged row's values under the file's headers, as the failed-rows export writes them."""
+    return {headers[name]: _as_text(value) for name, value in zip(names, values, strict=True) if name in headers}
 
 
 def _as_text(value: object) -> str:

@@ -9,7 +9,9 @@ so a resumed run re-stages the same file and continues at its checkpoint.
 
 Row states: ``WRITE`` (a valid row that wins its key), ``SUPERSEDED`` (a valid
 row whose key comes again later) and ``INVALID`` (the row's problems are kept
-as JSON with the original cells).
+as JSON with the original cells). A check that needs the whole file and the
+live rows (``lookalikes``) may still turn rows ``INVALID`` after the last
+chunk and before sealing.
 
 For a kind with parents (a variants file names items, colors and sizes),
 sealing also lists each parent once with the row where it is first needed
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from django.db import connection
@@ -112,6 +115,51 @@ class Staging:
         nullable = ", ".join(self._nullable)
         with connection.cursor() as cursor:
             cursor.copy_expert(f"COPY {self.table} FROM STDIN WITH (FORMAT csv, FORCE_NULL ({nullable}))", buffer)
+
+    def distinct_values(self, column: str) -> Iterator[str]:
+        """Each value of ``column`` among the rows to write, once, streamed (a server-side cursor on PostgreSQL)."""
+        with connection.chunked_cursor() as cursor:
+            cursor.execute(f"SELECT DISTINCT {column} FROM {self.table} WHERE state = {WRITE}")
+            while rows := cursor.fetchmany(5000):
+                yield from (value for (value,) in rows)
+
+    def rows_holding(self, values: dict[str, list[str]], *, page: int = 5000) -> Iterator[list[tuple]]:
+        """``(row_number, *values)`` of the rows to write holding one of ``values`` (column -> values), by page.
+
+        Pages follow ``row_number`` (no cursor stays open), so the caller may
+        :meth:`refuse` each page before asking for the next.
+        """
+        pairs = [(column, value) for column, chosen in values.items() for value in chosen]
+        with connection.cursor() as cursor:
+            for start in range(0, len(pairs), 500):
+                by_column: dict[str, list[str]] = {}
+                for column, value in pairs[start : start + 500]:
+                    by_column.setdefault(column, []).append(value)
+                holding = " OR ".join(
+                    f"{column} IN ({', '.join(['%s'] * len(chosen))})" for column, chosen in by_column.items()
+                )
+                params = [value for chosen in by_column.values() for value in chosen]
+                after = 0
+                while True:
+                    cursor.execute(
+                        f"SELECT row_number, {', '.join(self.fields)} FROM {self.table} "
+                        f"WHERE state = {WRITE} AND ({holding}) AND row_number > %s "
+                        f"ORDER BY row_number LIMIT {int(page)}",
+                        [*params, after],
+                    )
+                    rows = cursor.fetchall()
+                    if not rows:
+                        break
+                    yield rows
+                    after = rows[-1][0]
+
+    def refuse(self, rows: list[tuple[int, str, str]]) -> None:
+        """Make rows invalid after staging: ``(row_number, problems_json, raw_json)`` (before :meth:`seal`)."""
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"UPDATE {self.table} SET state = {INVALID}, problems = %s, raw = %s WHERE row_number = %s",
+                [(problems, raw, row_number) for row_number, problems, raw in rows],
+            )
 
     def seal(self) -> None:
         """After the last chunk: mark superseded rows, list the masters, gather statistics."""

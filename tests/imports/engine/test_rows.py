@@ -56,7 +56,13 @@ def reasons_for(field: str, cell: object, number_format: str = AUTO) -> list[str
         pytest.param("Cafe\u0301 Noir", "Caf\u00e9 Noir", id="decomposed-e-acute-becomes-composed"),
         pytest.param("Caf\u00e9 Noir", "Caf\u00e9 Noir", id="composed-stays"),
         pytest.param("OXFORD shirt", "OXFORD shirt", id="case-kept"),
-        pytest.param("\ufb01ne", "\ufb01ne", id="compatibility-ligature-kept"),
+        # Issue 11: invisible characters removed, drawing-only compatibility forms folded (catalog.keys).
+        pytest.param("\ufb01ne", "fine", id="ligature-folded"),
+        pytest.param("Oxford Shirt\u200b", "Oxford Shirt", id="zero-width-space-removed"),
+        pytest.param("\u202eOxford Shirt", "Oxford Shirt", id="bidi-override-removed"),
+        pytest.param("\uff2f\uff58\uff46\uff4f\uff52\uff44", "Oxford", id="full-width-folded"),
+        pytest.param("Size \u2460", "Size \u2460", id="circled-digit-kept"),
+        pytest.param("10 m\u00b2", "10 m\u00b2", id="superscript-kept"),
     ],
 )
 @pytest.mark.parametrize("field", ["item_name", "color_name", "size_name"])
@@ -142,6 +148,10 @@ def test_a_key_is_measured_after_normalisation():
     assert value_of("item_name", cell) == "a" * 100 + " " + "b" * 154
     # A decomposed accent is two code points as written, one after NFC.
     assert value_of("size_name", "e\u0301" * 50) == "\u00e9" * 50
+    # Invisible characters do not count; a folded ligature counts its letters.
+    assert value_of("size_name", "M\u200b" * 50) == "M" * 50
+    assert reasons_for("size_name", "\ufb03" * 17) == ["size_name is longer than 50 characters (51)"]
+    assert reasons_for("size_name", "\u200b\u202e") == ["size_name is required"]
 
 
 def test_items_kind_name_length():
@@ -643,7 +653,20 @@ PLAIN_POOL = {
 }
 #: Text the fast path must send to the careful path cell by cell: control characters, non-ASCII.
 ODD_TEXT_POOL = {
-    "name": ["Caf\u00e9", "Cafe\u0301", "a\tb", "a\x01b", "\u00a0Navy\u00a0", "\u00c5land"],
+    "name": [
+        "Caf\u00e9",
+        "Cafe\u0301",
+        "a\tb",
+        "a\x01b",
+        "\u00a0Navy\u00a0",
+        "\u00c5land",
+        "Navy\u200b",
+        "\u202eNavy",
+        "\uff2e\uff41\uff56\uff59",
+        "\ufb03" * 100,
+        "\u200b" * 3,
+        "R\u0435d",
+    ],
     "text": ["two\nlines", "cr\r\nlf", "bad\x00nul", "\u00e9t\u00e9"],
     "code": ["A\tB", "AB\n", "\u00e9", "a\x1fb"],
     "decimal": ["\u0665", "1\u00a0000"],

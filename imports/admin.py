@@ -118,6 +118,7 @@ class ImportJobAdmin(admin.ModelAdmin):
             ),
             path("<int:import_id>/cancel/", page(admin_views.CancelImportView), name="imports_importjob_cancel"),
             path("<int:import_id>/retry/", page(admin_views.RetryImportView), name="imports_importjob_retry"),
+            path("<int:import_id>/undo/", page(admin_views.UndoImportView), name="imports_importjob_undo"),
         ]
         return custom + super().get_urls()
 

@@ -16,8 +16,13 @@ import are the same engine on the same stored file, so the preview's
 figures are what the import does (unless someone changes the catalog in
 between).
 
+An import's page also offers to **undo** it: a preview of the undo (a dry
+run: rows to remove, values to restore, rows changed since by someone else),
+then the undo itself, a job with a page of its own, which can be undone in
+turn (a redo).
+
 Permissions: every page needs the view permission on import jobs; starting,
-confirming, cancelling and retrying need "Can add import job"
+confirming, cancelling, retrying and undoing need "Can add import job"
 (``imports.add_importjob``), as in the API.
 """
 
@@ -40,9 +45,10 @@ from imports.forms import ColumnMappingForm, ImportFileForm
 from imports.models import ImportJob, ImportSource, ImportStatus, ImportSystem
 from imports.previews import file_columns, numbers_read, sample_changes
 from imports.progress import read_progress
-from imports.selectors import confirmed_import, error_summary, row_errors, visible_jobs
+from imports.selectors import confirmed_import, error_summary, row_errors, undo_until, visible_jobs
 from imports.serializers import JobSerializer
 from imports.services import cancel_import, check_again, import_checked_file, retry_import, start_import
+from imports.undos import cannot_undo, undo_import
 from mtc.errors import DomainError
 
 ERRORS_PER_PAGE = 50
@@ -51,8 +57,8 @@ FINISHED_OK = (ImportStatus.COMPLETED, ImportStatus.COMPLETED_WITH_ERRORS)
 
 
 def job_url(job: ImportJob) -> str:
-    """The page of a job: the preview for a dry run, the job page otherwise."""
-    if job.dry_run:
+    """The page of a job: the preview for a dry run, the job page otherwise (an undo's preview too)."""
+    if job.dry_run and not job.is_undo:
         return reverse("admin:imports_importjob_preview", args=[job.pk])
     return reverse("admin:imports_importjob_change", args=[job.pk])
 
@@ -155,7 +161,7 @@ class ImportPreviewView(AdminPage):
 
     def get(self, request, import_id: int):
         job = self.visible_job(request, import_id)
-        if not job.dry_run:
+        if not job.dry_run or job.is_undo:
             return HttpResponseRedirect(job_url(job))
         summary = JobSerializer(job).data
         context: dict[str, Any] = {"job": job, "summary": summary, "api": api_links(job)}
@@ -235,7 +241,7 @@ class ImportJobPageView(AdminPage):
         ).get_page(request.GET.get("page"))
         return self.page(
             request,
-            title=f"Import #{job.pk}: {job.file_name}",
+            title=str(job) if job.is_undo else f"Import #{job.pk}: {job.file_name}",
             job=job,
             summary=JobSerializer(job).data,
             progress=read_progress(job=job),
@@ -246,7 +252,20 @@ class ImportJobPageView(AdminPage):
             numbers_read=numbers_read(job=job),
             can_cancel=not job.is_finished,
             can_retry=job.status in (ImportStatus.FAILED, ImportStatus.CANCELLED),
+            undo=undo_panel(job),
         )
+
+
+def undo_panel(job: ImportJob) -> dict[str, Any]:
+    """What the job page says about undoing: who undid it, until when it can be, or why it cannot."""
+    undone_by = job.undos.filter(dry_run=False).order_by("-import_id").first()
+    refusal = cannot_undo(job=job) if job.is_finished else None
+    return {
+        "undone_by": undone_by,
+        "until": undo_until(job=job),
+        "refusal": refusal if refusal is not None and refusal.code != "already_undone" else None,
+        "can_undo": job.is_finished and refusal is None,
+    }
 
 
 def columns_read(job: ImportJob) -> list[tuple[str, str]]:
@@ -273,6 +292,29 @@ class CancelImportView(AdminPage):
                     f"Import #{job.pk} stops after the batch of rows it is saving now; rows saved until then are kept.",
                 )
         return HttpResponseRedirect(job_url(job))
+
+
+class UndoImportView(AdminPage):
+    """Undo an import: without ``confirm`` a preview (a dry-run undo and its page), with it the undo itself."""
+
+    def post(self, request, import_id: int):
+        self.require_run_permission(request)
+        job = self.visible_job(request, import_id)
+        confirmed = bool(request.POST.get("confirm"))
+        try:
+            undo = undo_import(
+                job=job,
+                user=request.user,
+                source=ImportSource.ADMIN,
+                dry_run=not confirmed,
+                force=bool(request.POST.get("force")),
+            )
+        except DomainError as refused:
+            messages.error(request, str(refused))
+            return HttpResponseRedirect(job_url(job))
+        if confirmed:
+            messages.success(request, f"Import #{job.pk} is being undone (undo #{undo.pk}).")
+        return HttpResponseRedirect(job_url(undo))
 
 
 class RetryImportView(AdminPage):

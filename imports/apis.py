@@ -1,4 +1,4 @@
-"""The imports API (``/api/imports/``): start, list, follow, cancel and retry imports.
+"""The imports API (``/api/imports/``): start, list, follow, cancel, retry and undo imports.
 
 Thin doors: each view checks who asks and what was sent, then calls
 :mod:`imports.services` (writes) or :mod:`imports.selectors` (reads), and
@@ -47,6 +47,7 @@ from imports.serializers import (
     QueuedSerializer,
 )
 from imports.services import cancel_import, retry_import, start_import
+from imports.undos import undo_import
 from mtc.openapi import problem
 
 #: Room for the multipart envelope around the file when judging Content-Length.
@@ -288,6 +289,54 @@ class ImportRetryApi(APIView):
     )
     def post(self, request, import_id: int):
         job = retry_import(job=_visible_job(request, import_id))
+        return _finished_or_queued(request, job, finished=status.HTTP_200_OK)
+
+
+@extend_schema(tags=["imports"])
+class ImportUndoApi(APIView):
+    def get_permissions(self):
+        return [IsAuthenticated(), CanStartImports()]
+
+    def get_throttles(self):
+        return [ImportStartThrottle()]
+
+    class InputSerializer(serializers.Serializer):
+        dry_run = serializers.BooleanField(
+            default=False, help_text="Preview: count what the undo would do and list the conflicts; change nothing"
+        )
+        force = serializers.BooleanField(
+            default=False, help_text="Also restore rows someone changed after the import (otherwise kept as conflicts)"
+        )
+
+    @extend_schema(
+        summary="Undo an import (or redo one by undoing its undo)",
+        description=(
+            "Starts an undo job in the background (202; follow its url): the rows the import added are "
+            "removed, the values it replaced are restored, and the items, colors and sizes it created go when "
+            "nothing uses them. A row changed after the import is kept and listed among the undo's failed "
+            "rows with both values, unless force. The undo is itself an import job (progress, cancel, retry) "
+            "and can be undone in turn. 409 with code not_finished, cannot_undo (a check, the old importer, "
+            "its record of changes is gone, or it changed nothing) or already_undone (with undone_by)."
+        ),
+        request=InputSerializer,
+        responses={
+            202: QueuedSerializer,
+            409: problem("Cannot be undone now (codes not_finished, cannot_undo, already_undone)"),
+            429: problem("Too many imports started; see Retry-After"),
+            **PROBLEMS,
+        },
+    )
+    def post(self, request, import_id: int):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        job = undo_import(
+            job=_visible_job(request, import_id),
+            user=request.user,
+            source=ImportSource.API,
+            dry_run=data.validated_data["dry_run"],
+            force=data.validated_data["force"],
+            background=True,
+        )
         return _finished_or_queued(request, job, finished=status.HTTP_200_OK)
 
 

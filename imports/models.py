@@ -84,6 +84,18 @@ class ImportJob(models.Model):
         related_name="confirmed_import",
         limit_choices_to={"dry_run": True},
     )
+    #: The import this job undoes (an *undo*: it replays that import's journal backwards; ``imports.undos``).
+    #: An undo can be undone in turn (a redo).
+    undoes = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="undos",
+        db_column="undoes_import_id",
+    )
+    #: Whether the run journals what it writes (every upsert import and undo since undo exists).
+    journal_kept = models.BooleanField(default=False)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -128,7 +140,13 @@ class ImportJob(models.Model):
         indexes = [models.Index(fields=["user", "-created_at"], name="import_jobs_user_created")]
 
     def __str__(self) -> str:
+        if self.undoes_id:
+            return f"Undo #{self.import_id} of import #{self.undoes_id}"
         return f"Import #{self.import_id} ({self.file_name})"
+
+    @property
+    def is_undo(self) -> bool:
+        return self.undoes_id is not None
 
     @property
     def is_finished(self) -> bool:
@@ -166,6 +184,8 @@ class ImportResult(models.Model):
     unchanged = models.PositiveIntegerField(default=0)
     superseded = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
+    #: Rows soft-deleted (by an undo: the rows the undone import had added).
+    deleted = models.PositiveIntegerField(default=0)
     batches_committed = models.PositiveIntegerField(default=0)
 
     class Meta:
@@ -202,6 +222,39 @@ class ImportRowError(models.Model):
 
     def __str__(self) -> str:
         return f"Row {self.row_number}: {self.reason}"
+
+
+class ImportJournal(models.Model):
+    """What one write statement of an import changed in one master: the undo's raw material.
+
+    Written in the same transaction as the batch it journals (``imports.engine.upsert``),
+    so a committed batch always has its journal and a rolled-back one never does.
+    Compact by design: ids, and for an update only the columns that changed, with the
+    values they had before (as text, restored as the column's type).
+    """
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, db_column="import_id", related_name="journal")
+    #: The master table written (``item_variant``; ``catalog.kinds.Master.table``).
+    master = models.CharField(max_length=63)
+    #: The ``updated_at`` the statement gave every row it wrote: a row still carrying it is unchanged since.
+    written_at = models.DateTimeField()
+    #: Ids of the rows the statement added (or, for an undo, brought back).
+    inserted = models.JSONField(default=list)
+    #: ``[[id, {column: value before, ...}], ...]`` for the rows it changed, only the changed columns.
+    updated = models.JSONField(default=list)
+    #: Ids of the rows it soft-deleted (an undo removing what an import added).
+    deleted = models.JSONField(default=list)
+
+    class Meta:
+        db_table = "import_journal"
+        ordering = ["job", "id"]
+
+    def __str__(self) -> str:
+        return f"Journal {self.pk} of import #{self.job_id} ({self.master})"
+
+    @property
+    def size(self) -> int:
+        return len(self.inserted) + len(self.updated) + len(self.deleted)
 
 
 class RememberedMapping(models.Model):

@@ -24,7 +24,7 @@ from imports.models import ImportJob, ImportResult, ImportStatus
 
 logger = logging.getLogger(__name__)
 
-COUNT_NAMES = ("inserted", "updated", "unchanged", "superseded", "failed")
+COUNT_NAMES = ("inserted", "updated", "unchanged", "superseded", "failed", "deleted")
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,8 @@ class Progress:
     unchanged: int = 0
     superseded: int = 0
     failed: int = 0
+    #: Rows removed (an undo taking back the rows an import added).
+    deleted: int = 0
     #: Rows done before this run started (a resumed job): not part of this run's rate.
     rows_resumed: int = 0
 

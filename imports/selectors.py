@@ -5,6 +5,9 @@ The public shape of a job (its JSON keys) is :mod:`imports.serializers`.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
+from django.conf import settings
 from django.db.models import Count, QuerySet
 
 from imports.models import ImportJob, ImportRowError
@@ -41,3 +44,10 @@ def error_summary(*, job: ImportJob, reasons: int = 5, rows: int = 10) -> dict:
 def confirmed_import(*, dry_run_job: ImportJob) -> ImportJob | None:
     """The import that imported this dry run's checked file (``services.import_checked_file``), if any."""
     return ImportJob.objects.filter(checked_by=dry_run_job).first()
+
+
+def undo_until(*, job: ImportJob) -> datetime | None:
+    """Until when ``job`` can be undone: its journal is kept ``IMPORT_UNDO_RETENTION_DAYS`` after it ended."""
+    if not job.journal_kept or job.finished_at is None or job.dry_run:
+        return None
+    return job.finished_at + timedelta(days=settings.IMPORT_UNDO_RETENTION_DAYS)

@@ -23,10 +23,10 @@ from catalog.kinds import KINDS
 from imports.engine.numbers import AUTO, NUMBER_FORMATS, effective_format
 from imports.models import ImportJob, ImportStatus
 from imports.progress import read_progress
-from imports.selectors import error_summary
+from imports.selectors import error_summary, undo_until
 
 #: What happened to the data rows, from the job's result.
-COUNT_FIELDS = ("inserted", "updated", "unchanged", "superseded", "failed")
+COUNT_FIELDS = ("inserted", "updated", "unchanged", "superseded", "failed", "deleted")
 #: The formats of the failed-rows download.
 ERROR_FORMATS = ("csv", "json", "xlsx")
 
@@ -85,6 +85,16 @@ class JobSerializer(serializers.ModelSerializer):
     unchanged = serializers.IntegerField(source="result.unchanged")
     superseded = serializers.IntegerField(source="result.superseded")
     failed = serializers.IntegerField(source="result.failed")
+    deleted = serializers.IntegerField(
+        source="result.deleted", help_text="Rows removed: by an undo, the rows the undone import had added"
+    )
+    undoes_import_id: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(
+        source="undoes",
+        read_only=True,
+        allow_null=True,
+        help_text="For an undo: the import it undoes (an undo of an undo brings that import's changes back)",
+    )
+    undo_until = serializers.SerializerMethodField()
     duration_seconds = serializers.FloatField(source="result.duration_seconds", allow_null=True)
     success_rate = serializers.FloatField(source="result.success_rate", allow_null=True)
     rows_per_second = serializers.SerializerMethodField()
@@ -107,6 +117,8 @@ class JobSerializer(serializers.ModelSerializer):
             "source",
             "dry_run",
             "checked_by",
+            "undoes_import_id",
+            "undo_until",
             "mapping",
             "number_format",
             "file_name",
@@ -148,6 +160,15 @@ class JobSerializer(serializers.ModelSerializer):
     def get_number_format(self, job: ImportJob) -> str:
         options = job.options or {}
         return effective_format(options.get("number_format") or AUTO, options.get("detected_number_format"))
+
+    @extend_schema_field(
+        serializers.DateTimeField(
+            allow_null=True, help_text="Until when this import can be undone (its record of changes is kept)"
+        )
+    )
+    def get_undo_until(self, job: ImportJob):
+        until = undo_until(job=job)
+        return None if until is None else serializers.DateTimeField().to_representation(until)
 
     @extend_schema_field(serializers.FloatField(allow_null=True))
     def get_rows_per_second(self, job: ImportJob) -> float | None:
@@ -203,6 +224,7 @@ LINKS = inline_serializer(
         **{f"errors_{fmt}": serializers.CharField() for fmt in ERROR_FORMATS},
         "cancel": serializers.CharField(),
         "retry": serializers.CharField(),
+        "undo": serializers.CharField(),
     },
 )
 
@@ -244,13 +266,14 @@ class QueuedSerializer(serializers.Serializer):
 
 
 def job_links(job: ImportJob, *, request=None) -> dict[str, str]:
-    """The API's URLs of a job: itself, its failed rows in each format, cancel, retry."""
+    """The API's URLs of a job: itself, its failed rows in each format, cancel, retry, undo."""
     errors = reverse("imports:errors", args=[job.pk], request=request)
     return {
         "self": reverse("imports:detail", args=[job.pk], request=request),
         **{f"errors_{fmt}": f"{errors}?format={fmt}" for fmt in ERROR_FORMATS},
         "cancel": reverse("imports:cancel", args=[job.pk], request=request),
         "retry": reverse("imports:retry", args=[job.pk], request=request),
+        "undo": reverse("imports:undo", args=[job.pk], request=request),
     }
 
 

@@ -4,7 +4,7 @@ Thin doors onto :mod:`imports.runtime`: the broker delivers a job id, the
 runtime decides what to do with it. Each may run more than once for the same
 job (the broker re-delivers a task whose worker died, the sweeper queues an
 orphaned job again) and that is safe: see the crash-safety rules in
-:mod:`imports.runtime`. The schedules (migrations 0003, 0004 and 0006) call
+:mod:`imports.runtime`. The schedules (migrations 0003, 0004, 0006 and 0007) call
 these by their dotted paths.
 """
 
@@ -14,7 +14,7 @@ import logging
 
 from django.db import DatabaseError
 
-from imports import runtime
+from imports import runtime, undos
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +35,11 @@ def recover_orphaned_imports() -> list[int]:
 def record_worker_heartbeat() -> str:
     """The worker's proof of life (a django-q2 schedule, every minute), read by the health check."""
     return runtime.record_worker_heartbeat()
+
+
+def prune_import_journals() -> int:
+    """Remove change journals past ``IMPORT_UNDO_RETENTION_DAYS`` (a django-q2 schedule, hourly)."""
+    return undos.prune_journals()
 
 
 def recover_on_worker_start(sender=None, proc_name: str = "", **kwargs) -> None:

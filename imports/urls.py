@@ -13,4 +13,5 @@ urlpatterns = [
     path("imports/<int:import_id>/errors/", apis.ImportErrorsApi.as_view(), name="errors"),
     path("imports/<int:import_id>/cancel/", apis.ImportCancelApi.as_view(), name="cancel"),
     path("imports/<int:import_id>/retry/", apis.ImportRetryApi.as_view(), name="retry"),
+    path("imports/<int:import_id>/undo/", apis.ImportUndoApi.as_view(), name="undo"),
 ]

@@ -117,6 +117,8 @@ IMPORT_SYNCHRONOUS_COMMIT = config.read_bool(ENV, "IMPORT_SYNCHRONOUS_COMMIT", d
 IMPORT_MAX_UPLOAD_MB = config.read_positive_int(ENV, "IMPORT_MAX_UPLOAD_MB", default=100)
 # A running job nobody has heartbeated for this long is taken over (see imports/services.py).
 IMPORT_STALE_SECONDS = config.read_positive_int(ENV, "IMPORT_STALE_SECONDS", default=300)
+# Days an import can be undone: its change journal is removed after that (hourly prune).
+IMPORT_UNDO_RETENTION_DAYS = config.read_positive_int(ENV, "IMPORT_UNDO_RETENTION_DAYS", default=30)
 # Import creations per user through the API (DRF throttle: N/second|minute|hour|day).
 IMPORT_RATE_LIMIT = config.read_rate(ENV, "IMPORT_RATE_LIMIT", default="10/minute")
 RATELIMIT_STORAGE_URL = config.read_redis_url(ENV, "RATELIMIT_STORAGE_URL")

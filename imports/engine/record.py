@@ -43,6 +43,13 @@ def note_number_format(job: ImportJob, number_format: str) -> None:
     job.save(update_fields=["options", "updated_at"])
 
 
+def journal_kept(job: ImportJob) -> None:
+    """Mark the job as one whose writes are journaled (so it can be undone while its journal is kept)."""
+    if not job.journal_kept:
+        job.journal_kept = True
+        job.save(update_fields=["journal_kept", "updated_at"])
+
+
 def note_total(job: ImportJob, total_rows: int) -> None:
     job.total_rows = total_rows
     job.stage = "writing"
@@ -91,6 +98,37 @@ def batch_committed(job: ImportJob, batch: Batch, counts: WriteCounts, errors: l
             [batch.last_row, batch.rows, now, now, job.pk],
         )
     job.checkpoint_row = batch.last_row
+
+
+def undo_part_committed(job: ImportJob, parts_done: int, figures, errors: list[ImportRowError]) -> None:
+    """Add one undone journal entry's figures (an ``UndoFigures``); call inside the part's transaction."""
+    ImportRowError.objects.bulk_create(errors)
+    ImportResult.objects.filter(job=job).update(
+        deleted=F("deleted") + figures.deleted,
+        updated=F("updated") + figures.updated,
+        inserted=F("inserted") + figures.inserted,
+        unchanged=F("unchanged") + figures.unchanged,
+        failed=F("failed") + figures.failed,
+        batches_committed=F("batches_committed") + 1,
+    )
+    now = timezone.now()
+    ImportJob.objects.filter(pk=job.pk).update(
+        checkpoint_row=parts_done,
+        rows_processed=F("rows_processed") + figures.done,
+        heartbeat_at=now,
+        updated_at=now,
+    )
+    job.checkpoint_row = parts_done
+
+
+def undo_restarted(job: ImportJob) -> None:
+    """Forget what a resumed dry-run undo had planned: its plan is made again from the first part."""
+    ImportRowError.objects.filter(job=job).delete()
+    ImportResult.objects.filter(job=job).update(
+        deleted=0, updated=0, inserted=0, unchanged=0, failed=0, batches_committed=0
+    )
+    ImportJob.objects.filter(pk=job.pk).update(checkpoint_row=0, rows_processed=0, updated_at=timezone.now())
+    job.checkpoint_row = 0
 
 
 def rows_refused(job: ImportJob, errors: list[ImportRowError]) -> None:

@@ -45,6 +45,7 @@ from imports.engine.rows import ParsedRows, chunk_parser, read_numbers_as
 from imports.engine.staging import INVALID, WRITE, Batch, Staging
 from imports.engine.strategies import ProgressCallback, Strategy
 from imports.engine.tables import Table
+from imports.engine.undo import UndoRun
 from imports.engine.upsert import WriteCounts, classify_range, write_range
 from imports.models import ImportJob, ImportResult, ImportStage, ImportSystem
 
@@ -59,7 +60,7 @@ TRANSIENT_SQLSTATES = frozenset({"40001", "40P01"})
 
 def run_job(job: ImportJob, *, on_progress: ProgressCallback | None = None) -> ImportJob:
     """Run (or resume) a claimed job to its end state with its system's strategy, and return it."""
-    strategy = strategies.strategy_for(job.system)
+    strategy = UndoRun if job.is_undo else strategies.strategy_for(job.system)
     if strategy is None:
         return record.failed(
             job,
@@ -87,6 +88,8 @@ class UpsertRun(Strategy):
         self.rows_resumed = self.tally.done
 
     def write(self) -> None:
+        if not self.job.dry_run:
+            record.journal_kept(self.job)
         columns = self._stage()
         with _batch_session():
             self._write(columns)
@@ -230,6 +233,7 @@ class UpsertRun(Strategy):
             present=present,
             now=timezone.now(),
             first_seen=batch.first_seen if batch is not None else None,
+            journal_of=self.job.pk,
         )
 
     def _isolating(self, first_row: int, last_row: int, expected: int, present: frozenset[str]) -> WriteCounts:

@@ -30,18 +30,28 @@ classification, run alone, is the dry run: exact would-be figures, no write.
 
 Which table, key and columns a kind writes, and what a new row gets for a
 column the file lacks, all come from ``catalog.kinds``.
+
+**The journal** (``journal_of``, every real import): each statement also
+records, in ``import_journal`` and in the same transaction, the ids of the
+rows it inserted and, for each row it updated, the columns that changed with
+their values before (``imports.engine.undo`` replays it backwards). On
+PostgreSQL that is part of the same statement: the CTE's snapshot still sees
+the values before the write, and ``RETURNING`` gives the values after. On
+SQLite the live rows are read before and after the write and compared.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
-from django.db import connection
+from django.db import connection, models
 
 from catalog.kinds import Column, Kind, Master
 from imports.engine.staging import WRITE, Staging
+from imports.models import ImportJournal
 
 
 @dataclass
@@ -102,16 +112,18 @@ def write_range(
     present: frozenset[str],
     now,
     first_seen: dict[str, int] | None = None,
+    journal_of: int | None = None,
 ) -> WriteCounts:
     """Upsert the ``expected`` winning staged rows numbered ``first_row..last_row``.
 
     For a kind with parents, ``first_seen`` (from the batch) says how many
     items, colors and sizes are first needed in this range: only those are
     written. Without it (a range split off to isolate a bad row) every
-    parent the range names is ensured.
+    parent the range names is ensured. ``journal_of``: the import whose
+    journal records what each statement changed (see the module docstring).
     """
     span = _Range(staging, first_row, last_row, present)
-    params = span.params(now)
+    params = {**span.params(now), "journal_of": journal_of, "written_at": now}
     kind = span.kind
     values = _present(kind.master, kind, present)
     if not kind.parents:
@@ -199,25 +211,105 @@ def _ensure_parents(span: _Range, params: dict, first_seen: dict[str, int] | Non
 def _merge(master: Master, source: str, values: tuple[Column, ...], params: dict, *, count: bool) -> WriteCounts:
     updatable = tuple(column.db_column for column in values)
     params = {**params, **_absent_params(master)}
+    journal = params.get("journal_of") is not None
     with connection.cursor() as cursor:
-        if not count:
-            cursor.execute(_upsert_sql(master, f"({source}) src", updatable), params)
-            return WriteCounts()
-        if connection.vendor == "postgresql":
-            # One statement: the source is materialised once, counted and written.
-            cursor.execute(
-                f"WITH src AS MATERIALIZED ({source}), "
-                f"written AS ({_upsert_sql(master, 'src', updatable)} RETURNING (xmax = 0) AS inserted) "
-                f"SELECT (SELECT COUNT(*) FROM src), COUNT(*) FILTER (WHERE inserted), "
-                f"COUNT(*) FILTER (WHERE NOT inserted) FROM written",
-                params,
-            )
+        if connection.vendor == "postgresql" and (count or journal):
+            # One statement: the source is materialised once, counted, written and journaled.
+            cursor.execute(_written_sql(master, source, updatable, journal=journal), params)
             rows, inserted, updated = cursor.fetchone()
             return WriteCounts(inserted=inserted, updated=updated, unchanged=rows - inserted - updated)
+        if not count and not journal:
+            cursor.execute(_upsert_sql(master, f"({source}) src", updatable), params)
+            return WriteCounts()
+        before = _live_rows(cursor, master, source, updatable, params) if journal else {}
         cursor.execute(_classify_sql(master, source, values), params)
         rows, existing, unchanged = cursor.fetchone()
         cursor.execute(_upsert_sql(master, f"({source}) src", updatable), params)
+        if journal:
+            _journal_by_comparison(cursor, master, source, updatable, params, before)
     return WriteCounts(inserted=rows - existing, updated=existing - unchanged, unchanged=unchanged)
+
+
+def _written_sql(master: Master, source: str, updatable: tuple[str, ...], *, journal: bool) -> str:
+    """PostgreSQL: upsert ``source``, return (rows, inserted, updated), and journal the change if asked."""
+    returning = ", ".join([f"{master.pk} AS pk", "(xmax = 0) AS inserted", *updatable])
+    ctes = [f"src AS MATERIALIZED ({source})"]
+    if journal:
+        before = ", ".join([f"t.{master.pk} AS pk", *(f"t.{c}" for c in updatable)])
+        ctes.append(
+            f"old AS (SELECT {before} FROM {master.table} t JOIN src ON {_key_match(master)} AND t.deleted_at IS NULL)"
+        )
+    ctes.append(f"written AS ({_upsert_sql(master, 'src', updatable)} RETURNING {returning})")
+    if journal:
+        if updatable:
+            changed = ", ".join(f"('{c}', o.{c}::text, o.{c} IS DISTINCT FROM w.{c})" for c in updatable)
+            replaced = f"(SELECT jsonb_object_agg(x.k, x.v) FROM (VALUES {changed}) x(k, v, changed) WHERE x.changed)"
+            updated = (
+                f"(SELECT jsonb_agg(jsonb_build_array(w.pk, {replaced}) ORDER BY w.pk)"
+                f" FROM written w JOIN old o ON o.pk = w.pk WHERE NOT w.inserted)"
+            )
+        else:
+            updated = "NULL"
+        ctes.append(
+            f"journal AS (INSERT INTO {ImportJournal._meta.db_table}"
+            f" (import_id, master, written_at, inserted, updated, deleted)"
+            f" SELECT %(journal_of)s, '{master.table}', %(now)s,"
+            f" COALESCE((SELECT jsonb_agg(pk ORDER BY pk) FROM written WHERE inserted), '[]'::jsonb),"
+            f" COALESCE({updated}, '[]'::jsonb), '[]'::jsonb WHERE EXISTS (SELECT 1 FROM written))"
+        )
+    return (
+        f"WITH {', '.join(ctes)} SELECT (SELECT COUNT(*) FROM src), COUNT(*) FILTER (WHERE inserted), "
+        f"COUNT(*) FILTER (WHERE NOT inserted) FROM written"
+    )
+
+
+def _live_rows(cursor, master: Master, source: str, updatable: tuple[str, ...], params: dict) -> dict:
+    """SQLite: the live rows the source names, id -> (values as text..., updated_at)."""
+    columns = ", ".join([f"t.{master.pk}", *(f"t.{c}" for c in updatable), "t.updated_at"])
+    cursor.execute(
+        f"SELECT {columns} FROM ({source}) src JOIN {master.table} t ON {_key_match(master)} AND t.deleted_at IS NULL",
+        params,
+    )
+    texts = [*(_text_of(master, c) for c in updatable), _as_text]
+    return {row[0]: tuple(text(value) for text, value in zip(texts, row[1:], strict=True)) for row in cursor.fetchall()}
+
+
+def _journal_by_comparison(cursor, master: Master, source: str, updatable: tuple[str, ...], params, before) -> None:
+    """SQLite: journal what the write changed by comparing the live rows before and after it."""
+    now = params["now"]
+    inserted, updated = [], []
+    for pk, row in sorted(_live_rows(cursor, master, source, updatable, params).items()):
+        if row[-1] != _as_text(now):
+            continue  # not written by this statement
+        old = before.get(pk)
+        if old is None:
+            inserted.append(pk)
+            continue
+        changed = {c: was for c, was, now_is in zip(updatable, old, row, strict=False) if was != now_is}
+        if changed:
+            updated.append([pk, changed])
+    if inserted or updated:
+        ImportJournal.objects.create(
+            job_id=params["journal_of"],
+            master=master.table,
+            written_at=params["written_at"],
+            inserted=inserted,
+            updated=updated,
+        )
+
+
+def _text_of(master: Master, column: str):
+    """How the journal writes a stored value of ``column`` (SQLite returns ``10`` for a price of ``10.00``)."""
+    model_field = next(f for f in master.model._meta.concrete_fields if f.column == column)
+    if isinstance(model_field, models.DecimalField):
+        places = Decimal(1).scaleb(-(model_field.decimal_places or 0))
+        return lambda value: None if value is None else str(Decimal(str(value)).quantize(places))
+    return _as_text
+
+
+def _as_text(value: object) -> str | None:
+    """A stored value as the journal keeps it: text (restored as the column's type), or None for NULL."""
+    return None if value is None else str(value)
 
 
 def _absent_params(master: Master) -> dict:

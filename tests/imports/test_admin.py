@@ -658,3 +658,52 @@ def test_on_the_legacy_importer_a_bad_row_refuses_the_file_and_a_clean_file_impo
     admin_client.post(preview_url(clean))
     job = ImportJob.objects.get(dry_run=False)
     assert (job.system, job.status, job.result.inserted) == ("legacy", "completed", 2)
+
+
+# --- undo -------------------------------------------------------------------------------------
+
+
+def undo_url(job) -> str:
+    return reverse("admin:imports_importjob_undo", args=[job.pk])
+
+
+def test_undo_from_the_job_page_previews_then_undoes_and_conflicts_are_listed(admin_client, catalog):
+    job = run_import(csv_bytes(VARIANT_HEADER, FILE_ROWS))
+    page = admin_client.get(job_url(job)).content.decode()
+    assert "Undo this import" in page
+    assert "Possible until" in page
+
+    # A later edit of a row the import changed: the undo keeps it and says so.
+    edited = ItemVariant.objects.get(sku="SKU-1")
+    edited.stock = 99
+    edited.save()
+
+    preview = admin_client.post(undo_url(job))
+    undo_preview = ImportJob.objects.get(undoes=job, dry_run=True)
+    assert preview["Location"] == job_url(undo_preview)
+    page = admin_client.get(job_url(undo_preview)).content.decode()
+    assert "Preview: undo of import" in page
+    assert "nothing has been changed yet" in page
+    assert "Rows changed after the import (1)" in page
+    assert "Also put back rows changed since the import" in page
+    assert ItemVariant.objects.filter(sku="SKU-2").exists()  # the preview changed nothing
+
+    done = admin_client.post(undo_url(job), {"confirm": "1"})
+    undo = ImportJob.objects.get(undoes=job, dry_run=False)
+    assert done["Location"] == job_url(undo)
+    assert undo.status == ImportStatus.COMPLETED_WITH_ERRORS
+    assert not ItemVariant.objects.filter(sku__in=["SKU-2", "SKU-4"]).exists()
+    assert ItemVariant.objects.get(sku="SKU-1").stock == 99
+    assert "This import was undone by" in admin_client.get(job_url(job)).content.decode()
+    assert "Undo this undo" in admin_client.get(job_url(undo)).content.decode()
+
+
+def test_undo_needs_the_import_permission(client, django_user_model):
+    job = run_import(variants_csv(2))
+    viewer = django_user_model.objects.create_user("viewer", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_importjob"))
+    client.force_login(viewer)
+
+    assert "Undo this import" not in client.get(job_url(job)).content.decode()
+    assert client.post(undo_url(job)).status_code == 403
+    assert not ImportJob.objects.filter(undoes=job).exists()

@@ -362,3 +362,67 @@ def test_a_token_from_drf_create_token_opens_the_api(importer):
     refused = client.get(URL)
     assert refused.status_code in (401, 403)
     assert refused.json()["detail"] == "Invalid token."
+
+
+# --- POST /api/imports/{id}/undo/ ------------------------------------------------------------
+
+
+def _imported(user, rows: int = 4) -> ImportJob:
+    return runtime.run_import_now(job=_job_of(user, rows=rows))
+
+
+def test_undo_is_a_background_job_that_removes_what_the_import_added(api, importer):
+    job = _imported(importer)
+    assert ItemVariant.objects.count() == 4
+    assert api.get(f"{URL}{job.pk}/").json()["links"]["undo"].endswith(f"/api/imports/{job.pk}/undo/")
+
+    response = api.post(f"{URL}{job.pk}/undo/")
+
+    assert response.status_code == 202, response.content
+    undo_id = response.json()["import_id"]
+    assert response.json()["url"].endswith(f"/api/imports/{undo_id}/")
+    runtime.execute_import(import_id=undo_id)  # what the worker does with the queued task
+    body = api.get(f"{URL}{undo_id}/").json()
+    assert (body["status"], body["undoes_import_id"]) == ("completed", job.pk)
+    assert body["deleted"] == body["total_rows"] > 4  # the variants, and the items, colors and sizes made for them
+    assert ItemVariant.objects.count() == 0
+    assert api.get(f"{URL}{job.pk}/").json()["undo_until"] is not None
+
+
+def test_undo_preview_changes_nothing_and_undo_twice_is_refused_with_who_undid_it(api, importer):
+    job = _imported(importer)
+    preview = api.post(f"{URL}{job.pk}/undo/", {"dry_run": True}, format="json").json()
+    runtime.execute_import(import_id=preview["import_id"])
+    assert ItemVariant.objects.count() == 4
+    assert api.get(f"{URL}{preview['import_id']}/").json()["dry_run"] is True
+
+    first = api.post(f"{URL}{job.pk}/undo/").json()["import_id"]
+    runtime.execute_import(import_id=first)
+    again = api.post(f"{URL}{job.pk}/undo/")
+
+    assert again.status_code == 409
+    assert again.json()["code"] == "already_undone"
+    assert again.json()["undone_by"] == first
+
+
+def test_undo_of_a_running_import_or_of_a_check_is_refused_with_its_code(api, importer):
+    running = _job_of(importer)
+    runtime.claim_job(job_id=running.pk)
+    response = api.post(f"{URL}{running.pk}/undo/")
+    assert (response.status_code, response.json()["code"]) == (409, "not_finished")
+
+    check = runtime.run_import_now(
+        job=services.create_import_job(
+            stream=stream(variants_csv(2)), file_name="v.csv", user=importer, dry_run=True, system="upsert"
+        )
+    )
+    response = api.post(f"{URL}{check.pk}/undo/")
+    assert (response.status_code, response.json()["code"]) == (409, "cannot_undo")
+    assert ImportJob.objects.filter(undoes__isnull=False).count() == 0
+
+
+def test_undo_needs_the_import_permission_and_hides_other_peoples_imports(importer, reader, other_user):
+    job = _imported(importer)
+    assert token_client(reader).post(f"{URL}{job.pk}/undo/").status_code == 403
+    assert token_client(other_user).post(f"{URL}{job.pk}/undo/").status_code == 404
+    assert ItemVariant.objects.count() == 4

@@ -35,9 +35,12 @@ column the file lacks, all come from ``catalog.kinds``.
 records, in ``import_journal`` and in the same transaction, the ids of the
 rows it inserted and, for each row it updated, the columns that changed with
 their values before (``imports.engine.undo`` replays it backwards). On
-PostgreSQL that is part of the same statement: the CTE's snapshot still sees
-the values before the write, and ``RETURNING`` gives the values after. On
-SQLite the live rows are read before and after the write and compared.
+PostgreSQL that is part of the same statement: ``RETURNING`` gives the ids
+inserted, and the statement's snapshot still sees the values the updated rows
+had before. (A row a concurrent transaction changes in between is journaled
+with the value this statement saw; an undo never overwrites it blindly, as it
+checks ``updated_at`` first.) On SQLite the live rows are read before and
+after the write and compared.
 """
 
 from __future__ import annotations
@@ -232,21 +235,25 @@ def _merge(master: Master, source: str, values: tuple[Column, ...], params: dict
 
 def _written_sql(master: Master, source: str, updatable: tuple[str, ...], *, journal: bool) -> str:
     """PostgreSQL: upsert ``source``, return (rows, inserted, updated), and journal the change if asked."""
-    returning = ", ".join([f"{master.pk} AS pk", "(xmax = 0) AS inserted", *updatable])
-    ctes = [f"src AS MATERIALIZED ({source})"]
-    if journal:
-        before = ", ".join([f"t.{master.pk} AS pk", *(f"t.{c}" for c in updatable)])
-        ctes.append(
-            f"old AS (SELECT {before} FROM {master.table} t JOIN src ON {_key_match(master)} AND t.deleted_at IS NULL)"
-        )
-    ctes.append(f"written AS ({_upsert_sql(master, 'src', updatable)} RETURNING {returning})")
+    returning = f"{master.pk} AS pk, (xmax = 0) AS inserted"
+    ctes = [
+        f"src AS MATERIALIZED ({source})",
+        f"written AS ({_upsert_sql(master, 'src', updatable)} RETURNING {returning})",
+    ]
     if journal:
         if updatable:
-            changed = ", ".join(f"('{c}', o.{c}::text, o.{c} IS DISTINCT FROM w.{c})" for c in updatable)
-            replaced = f"(SELECT jsonb_object_agg(x.k, x.v) FROM (VALUES {changed}) x(k, v, changed) WHERE x.changed)"
+            # The rows this statement updates are the live rows whose values differ from the
+            # source's; read in the statement's snapshot, they still hold the values before.
+            # (Not a join with ``written``: two CTEs without statistics make a nested loop.)
+            # Every column's value before, less the columns that did not change (one expression:
+            # a subquery per row cost a third of the statement).
+            values = ", ".join(f"'{c}', t.{c}::text" for c in updatable)
+            same = ", ".join(f"CASE WHEN t.{c} IS DISTINCT FROM src.{c} THEN NULL ELSE '{c}' END" for c in updatable)
+            replaced = f"jsonb_build_object({values}) - array_remove(ARRAY[{same}], NULL)"
             updated = (
-                f"(SELECT jsonb_agg(jsonb_build_array(w.pk, {replaced}) ORDER BY w.pk)"
-                f" FROM written w JOIN old o ON o.pk = w.pk WHERE NOT w.inserted)"
+                f"(SELECT jsonb_agg(jsonb_build_array(t.{master.pk}, {replaced}) ORDER BY t.{master.pk})"
+                f" FROM src JOIN {master.table} t ON {_key_match(master)} AND t.deleted_at IS NULL"
+                f" WHERE {_differs(updatable)})"
             )
         else:
             updated = "NULL"
@@ -323,6 +330,13 @@ def _key_match(master: Master) -> str:
 
 def _same(columns: tuple[str, ...]) -> str:
     return "".join(f" AND t.{c} IS NOT DISTINCT FROM src.{c}" for c in columns)
+
+
+def _differs(columns: tuple[str, ...]) -> str:
+    """A stored live row ``t`` whose values differ from the source row ``src`` (PostgreSQL)."""
+    left = ", ".join(f"t.{c}" for c in columns)
+    right = ", ".join(f"src.{c}" for c in columns)
+    return f"({left}) IS DISTINCT FROM ({right})"
 
 
 def _distinct(columns: tuple[str, ...], stored: str) -> str:

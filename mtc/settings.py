@@ -136,7 +136,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # phase 5 deletes imports/rollout/ and this block (after `migrate rollout zero`).
 INSTALLED_APPS.append("imports.rollout")
 # Checked when the app starts (imports/rollout/routing.py): false, true, test_users_only, percentage:N.
-USE_NEW_IMPORT_SYSTEM = ENV.get("USE_NEW_IMPORT_SYSTEM", "false")
+# Unset = true: a fresh install gets the new importer; the rollout sets each phase explicitly.
+USE_NEW_IMPORT_SYSTEM = ENV.get("USE_NEW_IMPORT_SYSTEM") or "true"
 IMPORT_TEST_USER_IDS = config.read_int_list(ENV, "IMPORT_TEST_USER_IDS")
 IMPORT_TEST_USERS_GROUP = ENV.get("IMPORT_TEST_USERS_GROUP", "import-test-users")
 

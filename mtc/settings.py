@@ -52,6 +52,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Unknown URLs under /api/ answer the API's JSON 404, in DEBUG too.
+    "mtc.middleware.ApiNotFoundMiddleware",
 ]
 
 ROOT_URLCONF = "mtc.urls"

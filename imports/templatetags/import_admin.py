@@ -64,6 +64,12 @@ def lookup(mapping: dict, key):
     return mapping.get(key, "") if isinstance(mapping, dict) else ""
 
 
+@register.filter
+def without_app(app_list: list, app_label: str) -> list:
+    """The admin's app list without one app (the home page shows the imports once, in its own block)."""
+    return [app for app in app_list if app.get("app_label") != app_label]
+
+
 @register.simple_tag
 def progress_labels() -> dict:
     """The words the live progress bar uses: stages and statuses (``imports/job.js``)."""

@@ -23,7 +23,7 @@ def stage_words(stage: str) -> str:
 
 #: The importers in a catalog manager's words; how each works ("upsert", "LOCK TABLE")
 #: stays under "Technical details" and on the metrics page.
-IMPORTER_WORDS = {ImportSystem.UPSERT: "new importer", ImportSystem.LEGACY: "legacy importer"}
+IMPORTER_WORDS: dict[str, str] = {ImportSystem.UPSERT: "new importer", ImportSystem.LEGACY: "legacy importer"}
 
 
 @register.filter

@@ -176,7 +176,10 @@ def test_a_dry_run_the_file_fails_cannot_be_confirmed(admin_client, settings):
 
     assert job.status == "failed"
     assert "cannot be imported as it is" in response.content.decode()
-    assert "more than 2 data rows" in response.content.decode()
+    assert "more than 2 rows, the most one import accepts; split the file or ask an administrator" in (
+        response.content.decode()
+    )
+    assert "IMPORT_MAX_ROWS" not in response.content.decode()
     refused = admin_client.post(preview_url(job))
     assert refused.status_code == 302
     assert not ImportJob.objects.filter(dry_run=False).exists()
@@ -661,3 +664,16 @@ def test_on_the_legacy_importer_a_bad_row_refuses_the_file_and_a_clean_file_impo
     admin_client.post(preview_url(clean))
     job = ImportJob.objects.get(dry_run=False)
     assert (job.system, job.status, job.result.inserted) == ("legacy", "completed", 2)
+
+
+def test_a_refused_files_page_says_so_without_figures_of_zeros_or_a_retry(admin_client, settings):
+    settings.IMPORT_MAX_ROWS = 2
+    job = run_import(variants_csv(5))
+
+    page = admin_client.get(job_url(job)).content.decode()
+
+    assert "The file was refused:" in page
+    assert "more than 2 rows, the most one import accepts" in page
+    assert "Retry" not in page
+    assert "done in" not in page
+    assert "rows a second" not in page

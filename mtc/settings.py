@@ -207,4 +207,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": ENV.get("LOG_LEVEL", "INFO")},
+    # The worker's console is for requests and imports: django-q2's INFO lines ("created task
+    # ... from schedule", "processed ...") came twice a minute for the heartbeat and the
+    # sweeper. Its warnings and errors still show; the imports log their own INFO lines.
+    "loggers": {"django-q": {"level": "WARNING"}},
 }

@@ -251,7 +251,7 @@ class ImportJobPageView(AdminPage):
             columns_read=columns_read(job),
             numbers_read=numbers_read(job=job),
             can_cancel=not job.is_finished,
-            can_retry=job.status in (ImportStatus.FAILED, ImportStatus.CANCELLED),
+            can_retry=job.is_retryable,
             undo=undo_panel(job),
         )
 

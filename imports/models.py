@@ -125,6 +125,11 @@ class ImportJob(models.Model):
     task_id = models.CharField(max_length=64, blank=True, default="")
     cancel_requested = models.BooleanField(default=False)
     failure_reason = models.TextField(blank=True, default="")
+    #: Set when the job failed because the user's file was refused (``too_many_rows``,
+    #: ``wrong_header``, ``rows_refused``...): their file to fix, not a failure of the
+    #: system. Metrics and alerts count these apart, and such a job is not retried
+    #: (the same file would be refused again).
+    refused_code = models.CharField(max_length=32, blank=True, default="")
     warnings = models.JSONField(default=list, blank=True)
 
     # Progress and the resume checkpoint (committed with each batch).
@@ -151,6 +156,28 @@ class ImportJob(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in ImportStatus.finished()
+
+    @property
+    def is_refused(self) -> bool:
+        """Failed because the user's file was refused: fixing the file, not retrying, is the way on."""
+        return self.status == ImportStatus.FAILED and bool(self.refused_code)
+
+    @property
+    def is_retryable(self) -> bool:
+        """Failed or cancelled, and not refused (the same stored file would be refused again).
+
+        A file refused for its number of rows may be retried once the limit is
+        higher than the one it was refused at (an administrator raised it).
+        """
+        if self.status not in (ImportStatus.FAILED, ImportStatus.CANCELLED):
+            return False
+        if not self.is_refused:
+            return True
+        options = self.options or {}
+        if self.refused_code == "too_many_rows" and "refused_over_rows" in options:
+            limit = int(options.get("max_rows") or settings.IMPORT_MAX_ROWS)
+            return limit > int(options["refused_over_rows"])
+        return False
 
     @contextmanager
     def open_file(self) -> Iterator[BinaryIO]:

@@ -205,11 +205,12 @@ def retry_import(*, job: ImportJob, background: bool | None = None) -> ImportJob
     other status, or when the stored file is missing or no longer matches
     its checksum.
     """
-    if job.status not in (ImportStatus.FAILED, ImportStatus.CANCELLED):
+    if not job.is_retryable:
         raise _not_retryable(job)
     if not job.is_undo:  # an undo reads the journal of the import it undoes, not a file
         _verify_stored_file(job)
     updated = ImportJob.objects.filter(pk=job.pk, status__in=(ImportStatus.FAILED, ImportStatus.CANCELLED)).update(
+        refused_code="",
         status=ImportStatus.PENDING,
         cancel_requested=False,
         failure_reason="",
@@ -233,6 +234,12 @@ def retry_import(*, job: ImportJob, background: bool | None = None) -> ImportJob
 
 
 def _not_retryable(job: ImportJob) -> JobStateError:
+    if job.is_refused:
+        return JobStateError(
+            f"Import #{job.pk} was refused ({job.failure_reason}); the same file would be refused again: "
+            f"fix the file and import it again.",
+            code="not_retryable",
+        )
     return JobStateError(
         f"Import #{job.pk} is {job.status}; only failed or cancelled imports can be retried.", code="not_retryable"
     )

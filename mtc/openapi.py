@@ -11,8 +11,11 @@ code the API answers with.
 
 from __future__ import annotations
 
+from django.utils.html import escape
+from drf_spectacular.renderers import OpenApiYamlRenderer
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.views import SpectacularAPIView
 
 PROBLEM = {
     "type": "object",
@@ -48,7 +51,17 @@ COMMON = {
     "400": "Invalid parameters, fields or file",
     "401": "Not authenticated (token authentication)",
     "403": "Not authenticated (session), or not allowed",
-    "404": "Not found (unknown id, someone else's import, or a page number past the end)",
+    "404": "Not found",
+}
+#: What a 404 means, by the kind of operation (the list's own 404 is only a page past the end).
+NOT_FOUND = {
+    "import": (
+        "No such import, or someone else's import: both answer the same 404, so the ids of other "
+        "people's imports are not revealed (staff see every import)"
+    ),
+    "detail": "No such id (or, without ?status=, a soft-deleted row)",
+    "list": "A page number past the end (for a list; never someone else's import)",
+    "other": "Not found",
 }
 _PROBLEM_REF = {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
 
@@ -64,11 +77,45 @@ def add_error_responses(result, generator, request, public):
     for path, operations in result.get("paths", {}).items():
         if not path.startswith("/api/") or path.startswith("/api/schema"):
             continue
-        for operation in operations.values():
+        for method, operation in operations.items():
             responses = operation.setdefault("responses", {})
             for code, description in COMMON.items():
                 responses.setdefault(code, {"description": description})
+            # What a 404 means depends on the path, not on the view: a list has no "not yours".
+            responses["404"]["description"] = NOT_FOUND[_operation_kind(path, method)]
             for code, response in responses.items():
                 if code.startswith("4"):
                     response["content"] = _PROBLEM_REF
     return result
+
+
+def _operation_kind(path: str, method: str) -> str:
+    if "{import_id}" in path:
+        return "import"
+    if "{" in path:
+        return "detail"
+    return "list" if method == "get" else "other"
+
+
+class YamlForBrowsersRenderer(OpenApiYamlRenderer):
+    """The schema's YAML as a page a browser shows (it would download ``application/vnd.oai.openapi``)."""
+
+    media_type = "text/html"
+    format = "html"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        text = super().render(data, accepted_media_type, renderer_context).decode()
+        page = (
+            "<!doctype html><html lang=en><meta charset=utf-8><title>MTC Catalog Imports API: OpenAPI schema</title>"
+            '<p>OpenAPI 3 schema (YAML). Readable documentation: <a href="../docs/">/api/docs/</a>; '
+            'JSON: <a href="?format=json">?format=json</a>.</p>'
+            f"<pre>{escape(text)}</pre></html>"
+        )
+        return page.encode()
+
+
+class BrowsableSchemaView(SpectacularAPIView):
+    """``/api/schema/``: YAML or JSON by ``Accept`` as before, and a page for a browser (``text/html``)."""
+
+    renderer_classes = [*SpectacularAPIView.renderer_classes, YamlForBrowsersRenderer]

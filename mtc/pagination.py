@@ -20,6 +20,16 @@ class Pages(PageNumberPagination):
             raise ValidationError({"page_size": f"Expected a whole number from 1 to {self.max_page_size}."})
         return super().get_page_size(request)
 
+    def get_paginated_response_schema(self, schema):
+        """DRF's, without its sample links to ``api.example.org/accounts/``, which is not this API."""
+        response = super().get_paginated_response_schema(schema)
+        for key, page in (("next", "N + 1"), ("previous", "N - 1")):
+            link = response["properties"][key]
+            link.pop("example", None)
+            link["description"] = f"This list's URL for page {page} (absolute), or null when there is none."
+        response["properties"]["count"]["description"] = "How many results there are, over every page."
+        return response
+
     def get_schema_operation_parameters(self, view):
         parameters = super().get_schema_operation_parameters(view)
         for parameter in parameters:

@@ -52,6 +52,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Unknown URLs under /api/ answer the API's JSON 404, in DEBUG too.
+    "mtc.middleware.ApiNotFoundMiddleware",
 ]
 
 ROOT_URLCONF = "mtc.urls"
@@ -138,7 +140,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # phase 5 deletes imports/rollout/ and this block (after `migrate rollout zero`).
 INSTALLED_APPS.append("imports.rollout")
 # Checked when the app starts (imports/rollout/routing.py): false, true, test_users_only, percentage:N.
-USE_NEW_IMPORT_SYSTEM = ENV.get("USE_NEW_IMPORT_SYSTEM", "false")
+# Unset = true: a fresh install gets the new importer; the rollout sets each phase explicitly.
+USE_NEW_IMPORT_SYSTEM = ENV.get("USE_NEW_IMPORT_SYSTEM") or "true"
 IMPORT_TEST_USER_IDS = config.read_int_list(ENV, "IMPORT_TEST_USER_IDS")
 IMPORT_TEST_USERS_GROUP = ENV.get("IMPORT_TEST_USERS_GROUP", "import-test-users")
 
@@ -206,4 +209,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": ENV.get("LOG_LEVEL", "INFO")},
+    # The worker's console is for requests and imports: django-q2's INFO lines ("created task
+    # ... from schedule", "processed ...") came twice a minute for the heartbeat and the
+    # sweeper. Its warnings and errors still show; the imports log their own INFO lines.
+    "loggers": {"django-q": {"level": "WARNING"}},
 }

@@ -22,6 +22,15 @@ class ImportRejected(Refused):
     """The file cannot be imported at all; nothing was written."""
 
     code = "invalid_file"
+    #: The user's file is what is refused (their file to fix), not the system failing to run it.
+    users_file = True
+
+
+class CannotRunHere(ImportRejected):
+    """The job cannot run on this installation (the legacy importer off PostgreSQL): a failure of the system."""
+
+    code = "cannot_run_here"
+    users_file = False
 
 
 class ImportStopped(Exception):

@@ -137,7 +137,7 @@ def rows_refused(job: ImportJob, errors: list[ImportRowError]) -> None:
     ImportResult.objects.filter(job=job).update(failed=F("failed") + len(errors))
 
 
-def _close(job: ImportJob, status: str, reason: str = "") -> ImportJob:
+def _close(job: ImportJob, status: str, reason: str = "", *, refused_code: str = "") -> ImportJob:
     now = timezone.now()
     result, _ = ImportResult.objects.get_or_create(job=job)
     result.refresh_from_db()
@@ -152,10 +152,13 @@ def _close(job: ImportJob, status: str, reason: str = "") -> ImportJob:
     result.save(update_fields=["duration_seconds", "success_rate"])
     job.status = status
     job.failure_reason = reason
+    job.refused_code = refused_code
     job.finished_at = now
     job.heartbeat_at = now
     job.stage = "done"
-    job.save(update_fields=["status", "failure_reason", "finished_at", "heartbeat_at", "stage", "updated_at"])
+    job.save(
+        update_fields=["status", "failure_reason", "refused_code", "finished_at", "heartbeat_at", "stage", "updated_at"]
+    )
     return job
 
 
@@ -164,8 +167,9 @@ def completed(job: ImportJob) -> ImportJob:
     return _close(job, ImportStatus.COMPLETED_WITH_ERRORS if failed else ImportStatus.COMPLETED)
 
 
-def failed(job: ImportJob, reason: str) -> ImportJob:
-    return _close(job, ImportStatus.FAILED, reason)
+def failed(job: ImportJob, reason: str, *, refused_code: str = "") -> ImportJob:
+    """The job failed; ``refused_code`` says the user's file was refused (see ``ImportJob.refused_code``)."""
+    return _close(job, ImportStatus.FAILED, reason, refused_code=refused_code)
 
 
 def stopped(job: ImportJob, stop: ImportStopped) -> ImportJob:

@@ -62,11 +62,11 @@ class Strategy:
             self.write()
         except ImportRejected as exc:
             logger.info("Import %s rejected: %s", job.import_id, exc)
-            return record.failed(job, str(exc))
+            return record.failed(job, str(exc), refused_code=exc.code if exc.users_file else "")
         except RowsRefused as exc:
             logger.info("Import %s refused at row %s", job.import_id, exc.errors[0].row_number)
             record.rows_refused(job, exc.errors)
-            return record.failed(job, exc.reason)
+            return record.failed(job, exc.reason, refused_code="rows_refused")
         except ImportStopped as exc:
             logger.info("Import %s stopped: %s", job.import_id, exc.reason)
             return record.stopped(job, exc)
@@ -94,9 +94,14 @@ class Strategy:
     def count_row(self, total: int) -> None:
         """Refuse the file once it has more data rows than the run accepts."""
         if total > self.max_rows:
+            # The limit it was refused at: once an administrator raises it, a retry may succeed.
+            options = {**(self.job.options or {}), "refused_over_rows": self.max_rows}
+            ImportJob.objects.filter(pk=self.job.pk).update(options=options)
+            # In a catalog manager's words; the setting's name is in the README and .env.example.
             raise ImportRejected(
-                f"{self.job.file_name} has more than {self.max_rows:,} data rows, the limit "
-                f"(IMPORT_MAX_ROWS, or --max-rows for one run). Nothing was imported; split the file."
+                f"{self.job.file_name} has more than {self.max_rows:,} rows, the most one import accepts; "
+                f"split the file or ask an administrator to raise the limit. Nothing was imported.",
+                code="too_many_rows",
             )
 
     def check_stop(self) -> None:

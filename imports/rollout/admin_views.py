@@ -17,6 +17,7 @@ from imports.admin_views import AdminPage
 from imports.models import ImportSystem
 from imports.rollout import dashboard
 from imports.rollout.metrics import import_metrics
+from imports.rollout.routing import legacy_unavailable_reason
 
 
 class ImportMetricsView(AdminPage):
@@ -45,6 +46,7 @@ class ImportMetricsView(AdminPage):
             days=days,
             windows=dashboard.WINDOWS,
             figures=figures,
+            legacy_unavailable=legacy_unavailable_reason(),
             systems=systems,
             chart_data={
                 **dashboard.daily_runs(days=days, now=now),

@@ -46,7 +46,7 @@ def daily_runs(*, days: int, now=None) -> dict:
         .values("day", "system")
         .annotate(
             runs=Count("pk"),
-            failed=Count("pk", filter=Q(status=ImportStatus.FAILED)),
+            failed=Count("pk", filter=Q(status=ImportStatus.FAILED) & ~metrics.REFUSED),
             avg_duration=Avg("result__duration_seconds", filter=Q(status__in=metrics.COMPLETED)),
         )
     )
@@ -84,7 +84,13 @@ def alert_table(*, now=None) -> dict:
     fired = {(alert.check, alert.system): alert.message for alert in metrics.evaluate_alerts(figures)}
     limits = figures["thresholds"]
     checks = [
-        (metrics.SUCCESS_RATE, "Success rate", f"alert below {limits['min_success_rate']:g} %", "success_rate", "%"),
+        (
+            metrics.SUCCESS_RATE,
+            "Rows written",
+            f"alert below {limits['min_success_rate']:g} %",
+            "system_success_rate",
+            "%",
+        ),
         (
             metrics.DURATION,
             "Longest import",
@@ -109,7 +115,7 @@ def alert_table(*, now=None) -> dict:
                     "message": message,
                 }
             )
-        rows.append({"check": check, "label": label, "rule": rule, "cells": cells})
+        rows.append({"check": check, "label": label, "rule": rule, "how": metrics.ALERT_RULES[check], "cells": cells})
     return {
         "window_hours": ALERT_WINDOW_HOURS,
         "rows": rows,
@@ -119,10 +125,11 @@ def alert_table(*, now=None) -> dict:
 
 
 def recent_failures(*, since, limit: int = 10) -> list[ImportJob]:
-    """The latest failed imports of the window (no dry runs), newest first, with their user."""
+    """The latest failed imports of the window (no dry runs, no refused files), newest first, with their user."""
     return list(
         metrics.runs(since=since)
         .filter(status=ImportStatus.FAILED)
+        .exclude(metrics.REFUSED)
         .select_related("user", "result")
         .order_by("-created_at", "-import_id")[:limit]
     )

@@ -141,7 +141,12 @@ def _threshold_checks(*, now: datetime, window_hours: float) -> list[CheckResult
 
 def _threshold_figures(name: str, figures: dict) -> dict:
     if name == metrics.SUCCESS_RATE:
-        return {"success_rate": figures["success_rate"], "finished": figures["finished"]}
+        return {
+            "system_success_rate": figures["system_success_rate"],
+            "success_rate": figures["success_rate"],
+            "finished": figures["finished"],
+            "refused": figures["refused"],
+        }
     if name == metrics.DURATION:
         return {"max_duration_seconds": figures["max_duration_seconds"], "slow_imports": figures["slow_imports"]}
     return {"error_rate": figures["error_rate"], "failed_imports": figures["errors"]["failed_imports"]}

@@ -41,7 +41,7 @@ from django.utils import timezone
 from catalog.kinds import KINDS, Kind, Master
 from imports.engine import record
 from imports.engine.columns import map_columns
-from imports.engine.errors import ImportRejected, RowsRefused
+from imports.engine.errors import CannotRunHere, ImportRejected, RowsRefused
 from imports.engine.numbers import AUTO
 from imports.engine.readers import open_stored_table
 from imports.engine.rows import read_numbers_as, row_parser
@@ -86,7 +86,7 @@ class LegacyRun(Strategy):
     def write(self) -> None:
         if connection.vendor != "postgresql":
             logger.warning("Import %s: legacy importer refused on %s", self.job.import_id, connection.vendor)
-            raise ImportRejected(NOT_POSTGRESQL.format(vendor=connection.vendor))
+            raise CannotRunHere(NOT_POSTGRESQL.format(vendor=connection.vendor))
         record.note_total(self.job, self._count())
         self.report(ImportStage.WRITING)
         self._import()

@@ -3,7 +3,7 @@
 The guide's phases 3 and 4, for every door (admin, API, commands):
 
 * ``false``: the legacy importer (LOCK TABLE) for everyone;
-* ``true``: the new upsert importer for everyone;
+* ``true`` (also when unset): the new upsert importer for everyone;
 * ``test_users_only``: the new importer for the user ids in
   ``IMPORT_TEST_USER_IDS`` and the members of the group
   ``IMPORT_TEST_USERS_GROUP``;
@@ -40,6 +40,11 @@ from imports.models import ImportSystem
 
 FLAG = "USE_NEW_IMPORT_SYSTEM"
 FLAG_ACCEPTED = "false, true, test_users_only or percentage:N with N from 0 to 100"
+#: Unset or empty: the new importer. A fresh install must never get the table
+#: locks this project removes; the rollout's phases are explicit settings
+#: (false -> test_users_only -> percentage:N -> true), and phase 5 removes the
+#: line without sending anyone back to the legacy importer.
+DEFAULT_FLAG = "true"
 
 
 @dataclass(frozen=True)
@@ -59,7 +64,7 @@ class RolloutFlag:
 
 def parse_rollout_flag(raw: str) -> RolloutFlag:
     """``raw`` as a flag, or ImproperlyConfigured naming the key, the value and what is accepted."""
-    text = (raw or "false").strip().lower()
+    text = (raw or DEFAULT_FLAG).strip().lower()
     if text in ("false", "true", "test_users_only"):
         return RolloutFlag(mode=text)
     match = re.fullmatch(r"percentage:(\d{1,3})", text)
@@ -85,12 +90,21 @@ def is_test_user(user) -> bool:
 def choose_system(*, user=None) -> Routing:
     """The router the rollout app installs: the flag's decision, on a database that can run it."""
     decision = flag_decision(user)
-    if decision.system == ImportSystem.LEGACY and connection.vendor != "postgresql":
-        return Routing(
-            ImportSystem.UPSERT,
-            f"{decision.reason}; the legacy importer needs PostgreSQL ({connection.vendor} here)",
-        )
+    unavailable = legacy_unavailable_reason()
+    if decision.system == ImportSystem.LEGACY and unavailable:
+        return Routing(ImportSystem.UPSERT, f"{decision.reason}; {unavailable}")
     return decision
+
+
+def legacy_unavailable_reason() -> str | None:
+    """Why the legacy importer cannot run on this database, or None where it can (PostgreSQL).
+
+    Said once, on the metrics page, rather than on every job: on SQLite every
+    import runs on the new importer whatever the flag.
+    """
+    if connection.vendor == "postgresql":
+        return None
+    return f"the legacy importer needs PostgreSQL ({connection.vendor} here)"
 
 
 def rollout_flag() -> RolloutFlag:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django import template
 
-from imports.models import ImportStage, ImportStatus
+from imports.models import ImportStage, ImportStatus, ImportSystem
 
 register = template.Library()
 
@@ -19,6 +19,16 @@ STAGE_LABELS = {"": "", **dict(ImportStage.choices)}
 @register.filter
 def stage_words(stage: str) -> str:
     return STAGE_LABELS.get(stage or "", stage)
+
+
+#: The importers in a catalog manager's words; how each works ("upsert", "LOCK TABLE")
+#: stays under "Technical details" and on the metrics page.
+IMPORTER_WORDS: dict[str, str] = {ImportSystem.UPSERT: "new importer", ImportSystem.LEGACY: "legacy importer"}
+
+
+@register.filter
+def importer_words(system: str) -> str:
+    return IMPORTER_WORDS.get(system, system)
 
 
 @register.filter
@@ -53,6 +63,24 @@ def thousands(value) -> str:
 
 
 @register.filter
+def percent(value) -> str:
+    """The one way a percentage is written on the screens: one decimal at most, ``82.4 %``, ``80 %``.
+
+    Never rounded up to ``100 %`` (or down to ``0 %``) when it is not exactly that:
+    99.96 % of rows imported is "99.9 %", so one failed row is never hidden.
+    """
+    if value in (None, ""):
+        return "-"
+    number = float(value)
+    shown = round(number, 1)
+    if shown == 100 and number < 100:
+        shown = 99.9
+    elif shown == 0 and number > 0:
+        shown = 0.1
+    return f"{shown:,.1f}".removesuffix(".0") + " %"
+
+
+@register.filter
 def absolute(value):
     """``-12.5`` -> ``12.5`` (the improvement % as "more time" when it is negative)."""
     return abs(value) if isinstance(value, int | float) else value
@@ -62,6 +90,12 @@ def absolute(value):
 def lookup(mapping: dict, key):
     """``mapping[key]`` (a dict whose keys include "items" cannot be read with ``.items``)."""
     return mapping.get(key, "") if isinstance(mapping, dict) else ""
+
+
+@register.filter
+def without_app(app_list: list, app_label: str) -> list:
+    """The admin's app list without one app (the home page shows the imports once, in its own block)."""
+    return [app for app in app_list if app.get("app_label") != app_label]
 
 
 @register.simple_tag

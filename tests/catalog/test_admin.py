@@ -245,3 +245,30 @@ def test_adding_a_taken_variant_key_is_a_form_error(admin_client, catalog_of):
         f'item variant #{variant.pk} ("Oxford Shirt 0000 / Navy / M"). Edit that one instead.'
     ]
     assert ItemVariant.objects.count() == 1
+
+
+@pytest.mark.parametrize("model_name", CHANGELISTS)
+def test_an_add_form_shows_no_timestamps_it_does_not_have_yet(admin_client, model_name):
+    html = admin_client.get(reverse(f"admin:catalog_{model_name}_add")).content.decode()
+
+    assert "DatabaseDefault" not in html
+    assert "Created at" not in html
+    assert "Updated at" not in html
+
+
+def test_a_change_form_still_shows_its_timestamps(admin_client, make_color):
+    html = admin_client.get(reverse("admin:catalog_color_change", args=[make_color("Navy").pk])).content.decode()
+
+    assert "Created at" in html
+    assert "Updated at" in html
+
+
+def test_the_lists_total_counts_the_rows_of_the_status_shown_not_deleted_ones(admin_client, catalog_of):
+    variants = catalog_of(6)
+    soft_delete(rows=ItemVariant.objects.filter(pk__in=[variant.pk for variant in variants[:4]]))
+
+    active = admin_client.get(changelist("itemvariant"), {"q": "0005"})
+    every = admin_client.get(changelist("itemvariant"), {"q": "0005", "status": "all"})
+
+    assert (active.context["cl"].result_count, active.context["cl"].full_result_count) == (1, 2)
+    assert every.context["cl"].full_result_count == 6

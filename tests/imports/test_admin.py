@@ -176,7 +176,10 @@ def test_a_dry_run_the_file_fails_cannot_be_confirmed(admin_client, settings):
 
     assert job.status == "failed"
     assert "cannot be imported as it is" in response.content.decode()
-    assert "more than 2 data rows" in response.content.decode()
+    assert "more than 2 rows, the most one import accepts; split the file or ask an administrator" in (
+        response.content.decode()
+    )
+    assert "IMPORT_MAX_ROWS" not in response.content.decode()
     refused = admin_client.post(preview_url(job))
     assert refused.status_code == 302
     assert not ImportJob.objects.filter(dry_run=False).exists()
@@ -493,8 +496,11 @@ def test_job_list_shows_badges_and_figures_and_finds_a_job_by_number(admin_clien
 
     page = admin_client.get(JOBS).content.decode()
     assert '<span class="import-status import-status--completed_with_errors">Completed with errors</span>' in page
-    assert "80 %" in page
+    assert "80 % ok" in page
     assert "check only" in page
+    assert '<span class="import-kind">Item variants</span>' in page
+    assert "upsert" not in page.lower().replace("?system__exact=upsert", "")
+    assert ">New importer</a>" in page  # the importer filter, in words
 
     found = admin_client.get(JOBS, {"q": f"#{job.pk}"})
     assert list(found.context["cl"].result_list) == [job]
@@ -642,13 +648,13 @@ def test_the_sheet_chosen_for_the_check_is_the_sheet_imported(admin_client):
 
 @pytest.mark.postgresql
 def test_on_the_legacy_importer_a_bad_row_refuses_the_file_and_a_clean_file_imports(admin_client, settings):
-    settings.USE_NEW_IMPORT_SYSTEM = "false"  # the rollout flag's default: everyone on the legacy importer
+    settings.USE_NEW_IMPORT_SYSTEM = "false"  # the rollout's first phase: everyone on the legacy importer
 
     refused = checked(admin_client)
     page = admin_client.get(preview_url(refused)).content.decode()
     assert (refused.system, refused.status) == ("legacy", "failed")
     assert "cannot be imported as it is" in page
-    assert "Importer: Legacy (LOCK TABLE)" in page
+    assert "Importer: Legacy importer." in page
     assert 'name="confirm"' not in page
     assert admin_client.get(preview_url(refused)).context["can_confirm"] is False
 
@@ -658,6 +664,19 @@ def test_on_the_legacy_importer_a_bad_row_refuses_the_file_and_a_clean_file_impo
     admin_client.post(preview_url(clean))
     job = ImportJob.objects.get(dry_run=False)
     assert (job.system, job.status, job.result.inserted) == ("legacy", "completed", 2)
+
+
+def test_a_refused_files_page_says_so_without_figures_of_zeros_or_a_retry(admin_client, settings):
+    settings.IMPORT_MAX_ROWS = 2
+    job = run_import(variants_csv(5))
+
+    page = admin_client.get(job_url(job)).content.decode()
+
+    assert "The file was refused:" in page
+    assert "more than 2 rows, the most one import accepts" in page
+    assert "Retry" not in page
+    assert "done in" not in page
+    assert "rows a second" not in page
 
 
 # --- undo -------------------------------------------------------------------------------------

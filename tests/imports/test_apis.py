@@ -186,7 +186,7 @@ def test_a_file_that_fails_in_the_engine_ends_failed_with_its_reason(api, settin
     assert response.status_code == 201
     body = response.json()
     assert body["status"] == "failed"
-    assert "more than 5 data rows" in body["failure_reason"]
+    assert "more than 5 rows, the most one import accepts" in body["failure_reason"]
     assert ItemVariant.objects.count() == 0
 
 

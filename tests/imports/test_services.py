@@ -292,12 +292,15 @@ def test_retry_of_a_large_job_is_queued(db, settings):
     assert _queued_task_count() == 1
 
 
-def test_retry_a_failed_job_that_was_rejected_runs_the_file_again(db):
+def test_a_refused_file_is_not_retried_the_same_file_would_be_refused_again(db):
     job = runtime.run_import_now(job=_new_job(b"item_name,color_name\nShirt,Red\n"))
-    assert job.status == ImportStatus.FAILED
-    again = services.retry_import(job=_finished(job))
-    assert again.status == ImportStatus.FAILED
-    assert "size_name" in again.failure_reason
+    assert (job.status, job.refused_code, job.is_retryable) == (ImportStatus.FAILED, "wrong_header", False)
+
+    with pytest.raises(JobStateError, match=r"was refused .*fix the file and import it again") as refused:
+        services.retry_import(job=_finished(job))
+
+    assert refused.value.code == "not_retryable"
+    assert _finished(job).status == ImportStatus.FAILED
 
 
 def test_retry_refuses_jobs_that_did_not_fail(db):

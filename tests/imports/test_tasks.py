@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
+import logging
 from datetime import timedelta
 
 import pytest
@@ -77,3 +79,21 @@ def test_the_sweeper_schedule_runs_every_minute_and_is_created_once(db):
     assert (schedule.schedule_type, schedule.minutes, schedule.repeats) == (Schedule.MINUTES, 1, -1)
     assert schedule.func == "imports.tasks.recover_orphaned_imports"
     assert callable(tasks.recover_orphaned_imports)
+
+
+@pytest.mark.django_db
+def test_the_every_minute_schedules_keep_no_success_record_and_the_worker_logs_warnings_only(settings):
+    """The sweeper and the heartbeat filled "Successful tasks" (about 40 in 16 minutes) and the console.
+
+    django-q2's scheduler reads ``q_options`` from a schedule's kwargs (``ast.literal_eval``) into
+    the task it creates, and its monitor keeps no record of a success whose ``save`` is false.
+    """
+    minute_schedules = Schedule.objects.filter(schedule_type=Schedule.MINUTES)
+
+    assert {schedule.func for schedule in minute_schedules} == {
+        "imports.tasks.recover_orphaned_imports",
+        "imports.tasks.record_worker_heartbeat",
+    }
+    assert all(ast.literal_eval(schedule.kwargs) == {"q_options": {"save": False}} for schedule in minute_schedules)
+    assert Schedule.objects.get(func="imports.rollout.health.scheduled_health_check").kwargs in (None, "")
+    assert logging.getLogger("django-q").getEffectiveLevel() == logging.WARNING

@@ -93,3 +93,18 @@ def test_good_values_start_up(startup):
     result = start(STARTUPS[startup], IMPORT_BATCH_SIZE="500", USE_NEW_IMPORT_SYSTEM="percentage:25")
 
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("flag", [None, ""])
+def test_an_unset_rollout_flag_is_the_new_importer(flag):
+    """A fresh install never gets the legacy importer's table locks; the rollout sets each phase explicitly."""
+    overrides = {} if flag is None else {"USE_NEW_IMPORT_SYSTEM": flag}
+    code = (
+        "import django; django.setup(); from imports.rollout.routing import choose_system; "
+        "routing = choose_system(user=None); print(str(routing.system), routing.reason)"
+    )
+    result = start([sys.executable, "-c", code], **overrides)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "upsert USE_NEW_IMPORT_SYSTEM=true"

@@ -322,7 +322,11 @@ def test_more_rows_than_the_limit_is_rejected_before_any_write():
     with override_settings(IMPORT_MAX_ROWS=4, IMPORT_BATCH_SIZE=2):
         job = run_import(csv_bytes(VARIANT_HEADER, rows))
         assert job.status == ImportStatus.FAILED
-        assert "more than 4 data rows" in job.failure_reason
+        assert job.failure_reason == (
+            "file.csv has more than 4 rows, the most one import accepts; split the file or ask an "
+            "administrator to raise the limit. Nothing was imported."
+        )
+        assert (job.refused_code, job.is_retryable) == ("too_many_rows", False)
         assert not Item.objects.exists()
         allowed = run_import(csv_bytes(VARIANT_HEADER, rows), max_rows=5)
     assert allowed.status == ImportStatus.COMPLETED

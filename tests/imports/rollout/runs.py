@@ -10,7 +10,8 @@ from imports.models import ImportJob, ImportResult
 
 
 def seed_run(system="upsert", status="completed", *, duration=1.0, success_rate=100.0, rows=100, failed=0,
-             days_ago=0.0, dry_run=False, reason=""):  # fmt: skip
+             days_ago=0.0, dry_run=False, reason="", refused_code="", written=None):  # fmt: skip
+    """A finished run; ``written`` (rows imported) defaults to every row without a problem, none for a failed run."""
     created = timezone.now() - timedelta(days=days_ago)
     job = ImportJob.objects.create(
         system=system,
@@ -21,9 +22,12 @@ def seed_run(system="upsert", status="completed", *, duration=1.0, success_rate=
         started_at=created,
         finished_at=created + timedelta(seconds=duration) if duration is not None else None,
         failure_reason=reason,
+        refused_code=refused_code,
     )
+    if written is None:
+        written = 0 if status == "failed" else rows - failed
     ImportResult.objects.create(
-        job=job, duration_seconds=duration, success_rate=success_rate, total_rows=rows, failed=failed
+        job=job, duration_seconds=duration, success_rate=success_rate, total_rows=rows, failed=failed, inserted=written
     )
     return job
 

@@ -50,7 +50,11 @@ def seed_run(system: str, status: str, *, duration: float, success_rate: float |
     job = ImportJob.objects.create(
         system=system, status=status, file_name="f.csv", started_at=now, finished_at=now, heartbeat_at=now
     )
-    ImportResult.objects.create(job=job, duration_seconds=duration, success_rate=success_rate, total_rows=10)
+    written = 0 if status == "failed" or success_rate is None else round(10 * success_rate / 100)
+    failed = 0 if status == "failed" else 10 - written
+    ImportResult.objects.create(
+        job=job, duration_seconds=duration, success_rate=success_rate, total_rows=10, inserted=written, failed=failed
+    )
     return job
 
 
@@ -73,7 +77,8 @@ def test_seeded_bad_metrics_fire_the_threshold_checks_by_name(healthy, settings)
     code, out, err = run_health()
     assert code == 1
     assert "UNHEALTHY: import_success_rate, import_duration, import_error_rate" in out
-    assert "import_health: import_success_rate failed: legacy: success rate 40 % is below 95 %" in err
+    # 8 of the 18 rows without a problem written: the failed run's 10 rows count against it, the 2 bad rows do not
+    assert "import_health: import_success_rate failed: legacy: success rate 44.44 % is below 95 %" in err
     assert "import_health: import_duration failed: upsert: import(s) #" in err
     assert "import_health: import_error_rate failed: legacy: 1 of 2 import(s) failed" in err
 

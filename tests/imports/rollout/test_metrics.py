@@ -19,7 +19,7 @@ def test_per_system_figures_follow_the_documented_definitions(mixed_runs):
     assert legacy["count"] == 3
     assert legacy["finished"] == 3
     assert legacy["avg_duration_seconds"] == 12.0  # completed runs only (10 and 14)
-    assert legacy["success_rate"] == pytest.approx((100 + 98 + 0) / 3, abs=0.01)
+    assert legacy["success_rate"] == pytest.approx(100 * (100 + 98 + 0) / 300, abs=0.01)  # rows, not runs
     assert legacy["error_rate"] == pytest.approx(100 / 3, abs=0.01)
     assert legacy["errors"]["failed_imports"] == 1
     assert legacy["errors"]["failed_rows"] == 2
@@ -68,10 +68,44 @@ def test_alerts_fire_on_each_threshold_per_system(settings):
 
 
 def test_thresholds_come_from_the_settings(settings):
-    seed_run("upsert", success_rate=96.0, failed=4)
+    seed_run("upsert", written=96)  # 96 of 100 rows without a problem written
     assert evaluate_alerts(import_metrics(days=1)) == []
     settings.IMPORT_ALERT_MIN_SUCCESS_RATE = 97
     assert [alert.check for alert in evaluate_alerts(import_metrics(days=1))] == ["import_success_rate"]
+
+
+def test_the_success_rate_is_weighted_by_rows_not_averaged_over_imports():
+    seed_run("upsert", rows=9, written=9)
+    seed_run("upsert", rows=18, failed=9, status="completed_with_errors")
+
+    upsert = import_metrics(days=1)["systems"]["upsert"]
+
+    assert upsert["success_rate"] == 66.67  # 18 of 27 rows (the average of 100 % and 50 % would be 75 %)
+    assert (upsert["rows_imported"], upsert["rows"]) == (18, 27)
+
+
+def test_refused_files_and_bad_rows_in_a_file_are_the_users_to_fix_and_fire_no_alert():
+    seed_run("upsert", status="failed", refused_code="too_many_rows", rows=0, reason="more than 50,000 rows")
+    seed_run("upsert", status="failed", refused_code="wrong_header", rows=0)
+    seed_run("upsert", rows=17, failed=3, status="completed_with_errors")  # the demo file's 3 bad rows
+
+    figures = import_metrics(days=1)
+    upsert = figures["systems"]["upsert"]
+
+    assert (upsert["count"], upsert["refused"], upsert["finished"]) == (3, 2, 1)
+    assert (upsert["errors"]["failed_imports"], upsert["error_rate"]) == (0, 0.0)
+    assert upsert["system_success_rate"] == 100.0
+    assert upsert["success_rate"] == pytest.approx(100 * 14 / 17, abs=0.01)
+    assert evaluate_alerts(figures) == []
+
+
+def test_a_failure_of_the_system_still_fires_both_alerts():
+    seed_run("upsert", rows=100, written=100)
+    seed_run("upsert", status="failed", rows=100, written=40, reason="Database error; rows up to 40 are kept")
+
+    alerts = {alert.check for alert in evaluate_alerts(import_metrics(days=1))}
+
+    assert alerts == {"import_success_rate", "import_error_rate"}
 
 
 # --- The guide's SQL, verbatim (PostgreSQL views) -----------------------------------------------

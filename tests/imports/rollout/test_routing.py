@@ -17,7 +17,13 @@ from django.db import connection
 
 from imports.engine.strategies import route
 from imports.models import ImportJob, ImportSystem
-from imports.rollout.routing import choose_system, flag_decision, parse_rollout_flag, rollout_bucket
+from imports.rollout.routing import (
+    choose_system,
+    flag_decision,
+    legacy_unavailable_reason,
+    parse_rollout_flag,
+    rollout_bucket,
+)
 from imports.services import create_import_job
 from tests.conftest import token_client
 from tests.imports.engine.job_runs import VARIANT_HEADER, csv_bytes
@@ -110,7 +116,7 @@ def test_the_rollout_app_routes_every_new_job_through_the_flag(settings):
         ("percentage:0", "percentage", 0, "percentage:0"),
         ("percentage:25", "percentage", 25, "percentage:25"),
         ("percentage:100", "percentage", 100, "percentage:100"),
-        ("", "false", 0, "false"),
+        ("", "true", 0, "true"),
     ],
 )
 def test_rollout_flag_accepts_the_guides_values(raw, mode, percentage, text):
@@ -184,3 +190,12 @@ def test_the_api_routes_by_the_flag_and_shows_the_decision(import_env, settings,
     assert (body["system"], body["routing"]) == (job.system, job.routing)
     assert job.system == LEGACY_HERE
     assert job.routing.startswith("USE_NEW_IMPORT_SYSTEM=test_users_only: not a test user")
+
+
+def test_where_the_legacy_importer_cannot_run_the_reason_is_one_sentence_for_the_metrics_page():
+    reason = legacy_unavailable_reason()
+
+    if connection.vendor == "postgresql":
+        assert reason is None
+    else:
+        assert reason == f"the legacy importer needs PostgreSQL ({connection.vendor} here)"

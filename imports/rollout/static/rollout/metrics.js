@@ -52,11 +52,19 @@
             borderColor: COLORS[system],
             backgroundColor: COLORS[system],
             spanGaps: true,
-            tension: 0.2
+            tension: 0.2,
+            // A day with imports between days without is a lone point: big enough to see, never clipped.
+            pointRadius: 5,
+            pointHoverRadius: 7,
+            clip: false
           };
         })
       },
-      options: { scales: { y: { beginAtZero: true } }, plugins: { legend: { position: "bottom" } } }
+      options: {
+        layout: { padding: { top: 8, right: 8 } },
+        scales: { y: { beginAtZero: true, grace: "10%" } },
+        plugins: { legend: { position: "bottom" } }
+      }
     });
 
     var summary = systems.map(function (system) { return data.summary[system]; });

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import tempfile
 
+from django import forms
 from django.conf import settings
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django_filters import rest_framework as filters
@@ -94,6 +95,23 @@ def _finished_or_queued(request, job: ImportJob, *, finished: int) -> Response:
 # --- Views ---------------------------------------------------------------------------------
 
 
+class NoBlankChoicesForm(forms.Form):
+    """A filter form that refuses ``?status=`` (empty): the schema's enum has no empty value.
+
+    django-filter reads an empty choice as "no filter"; the API documents each
+    choice parameter as an enum, so an empty one is a 400 like any other value
+    outside it (issue 11). Leave the parameter out to list everything.
+    """
+
+    def clean(self):
+        cleaned = super().clean()
+        for name, field in self.fields.items():
+            if isinstance(field, forms.ChoiceField) and name in self.data and self.data.get(name) == "":
+                choices = ", ".join(str(value) for value, _ in field.choices if value != "")
+                self.add_error(name, f"Expected one of {choices}; leave {name} out to list every import.")
+        return cleaned
+
+
 class ImportJobFilter(filters.FilterSet):
     status = filters.ChoiceFilter(choices=ImportStatus.choices)
     kind = filters.ChoiceFilter(choices=kind_choices)
@@ -101,6 +119,7 @@ class ImportJobFilter(filters.FilterSet):
     class Meta:
         model = ImportJob
         fields = ["status", "kind"]
+        form = NoBlankChoicesForm
 
 
 PROBLEMS = {
@@ -203,6 +222,22 @@ class ImportDetailApi(APIView):
         return Response(JobDetailSerializer(job, context={"request": request}).data)
 
 
+#: ``errors/?format=json``: an array of rows, the file's own columns plus these three keys.
+FAILED_ROWS_JSON = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {
+            "row_number": {"type": "integer"},
+            "error": {"type": "string"},
+            "problems": {"type": "array", "items": {"type": "object", "additionalProperties": True}},
+        },
+        "required": ["row_number", "error", "problems"],
+        "additionalProperties": {"description": "the row's cell under that column, as the file had it"},
+    },
+}
+
+
 @extend_schema(tags=["imports"])
 class ImportErrorsApi(APIView):
     """The failed rows as a file to fix and import again (the file's columns + row_number + error)."""
@@ -221,7 +256,7 @@ class ImportErrorsApi(APIView):
         ],
         responses={
             (200, "text/csv"): OpenApiTypes.STR,
-            (200, "application/json"): OpenApiTypes.STR,
+            (200, "application/json"): FAILED_ROWS_JSON,
             (200, error_reports.CONTENT_TYPES["xlsx"]): OpenApiTypes.BINARY,
             **PROBLEMS,
         },

@@ -19,8 +19,8 @@ from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from imports.rollout.health import DEFAULT_WINDOW_HOURS, health_report
-from imports.rollout.metrics import import_metrics
+from imports.rollout.health import DEFAULT_WINDOW_HOURS, MAX_WINDOW_HOURS, health_report
+from imports.rollout.metrics import MAX_WINDOW_DAYS, import_metrics
 
 
 @extend_schema(tags=["monitoring"])
@@ -28,7 +28,9 @@ class ImportMetricsApi(APIView):
     permission_classes = [IsAdminUser]
 
     class FilterSerializer(serializers.Serializer):
-        days = serializers.FloatField(default=30, min_value=0.001, help_text="the window, in days")
+        days = serializers.FloatField(
+            default=30, min_value=0.001, max_value=MAX_WINDOW_DAYS, help_text="the window, in days"
+        )
 
     @extend_schema(
         summary="Import figures per system (count, durations, success and error rates, improvement %)",
@@ -47,7 +49,10 @@ class ImportHealthApi(APIView):
 
     class FilterSerializer(serializers.Serializer):
         hours = serializers.FloatField(
-            default=DEFAULT_WINDOW_HOURS, min_value=0.001, help_text="window of the threshold checks, in hours"
+            default=DEFAULT_WINDOW_HOURS,
+            min_value=0.001,
+            max_value=MAX_WINDOW_HOURS,
+            help_text="window of the threshold checks, in hours",
         )
 
     @extend_schema(

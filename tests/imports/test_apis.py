@@ -235,6 +235,10 @@ def test_list_filters_by_status_and_kind_and_paginates(api, importer):
     assert [j["import_id"] for j in page["results"]] == [done[2].pk, done[1].pk]
     assert api.get(URL, {"kind": "colors"}).json()["count"] == 0
     assert api.get(URL, {"status": "exploded"}).status_code == 400
+    # Outside the documented enums too (issue 11): an empty status or kind, a digit int() cannot read.
+    for query in ({"status": ""}, {"kind": ""}, {"page_size": "³"}, {"page_size": "①"}):
+        response = api.get(URL, query)
+        assert (response.status_code, response.json()["code"]) == (400, "invalid"), query
 
 
 def test_list_costs_the_same_queries_for_any_number_of_jobs(api, importer, django_assert_max_num_queries):

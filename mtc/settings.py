@@ -141,15 +141,17 @@ IMPORT_TEST_USER_IDS = config.read_int_list(ENV, "IMPORT_TEST_USER_IDS")
 IMPORT_TEST_USERS_GROUP = ENV.get("IMPORT_TEST_USERS_GROUP", "import-test-users")
 
 # --- Cache (DRF throttling, progress fallback) ---------------------------------
+# Without Redis, and while a configured Redis fails (mtc/cache.py, one WARNING per process
+# per minute, never a 500), the "fallback" cache is used.
+CACHES: dict[str, dict[str, object]] = {"fallback": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "fallback"}}
 if RATELIMIT_STORAGE_URL:
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": RATELIMIT_STORAGE_URL,
-        }
+    CACHES["default"] = {
+        "BACKEND": "mtc.cache.RedisCacheWithFallback",
+        "LOCATION": RATELIMIT_STORAGE_URL,
+        "OPTIONS": {"FALLBACK": "fallback"},
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES["default"] = CACHES["fallback"]
 
 # --- Background worker (django-q2) -----------------------------------------------
 # The ORM broker needs nothing beyond the database; set QUEUE_REDIS_URL to use Redis.

@@ -13,6 +13,8 @@ from django.db import connection
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from mtc.outages import REDIS_OUTAGE
+
 
 def pytest_collection_modifyitems(config, items):
     other_database = "sqlite" if connection.vendor == "postgresql" else "postgresql"
@@ -41,8 +43,10 @@ def import_env(settings, tmp_path):
     settings.USE_NEW_IMPORT_SYSTEM = "true"
     settings.RATELIMIT_STORAGE_URL = ""
     cache.clear()
+    REDIS_OUTAGE.reset()  # a Redis outage noted by an earlier test would skip Redis in this one
     yield
     cache.clear()
+    REDIS_OUTAGE.reset()
 
 
 def _user(django_user_model, username: str, *, can_import: bool = True, staff: bool = False):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
+import socket
 from decimal import Decimal
 
 import openpyxl
@@ -15,6 +17,7 @@ from django_q.models import OrmQ
 from catalog.models import Item, ItemVariant
 from imports import runtime, services
 from imports.models import ImportJob, ImportStatus
+from mtc.outages import REDIS_OUTAGE
 from tests.conftest import token_client
 from tests.imports.files import stream, variants_csv
 
@@ -267,6 +270,63 @@ def test_the_throttle_counts_per_user(api, other_user, settings):
     assert post_file(api, variants_csv(1)).status_code == 201
     assert post_file(api, variants_csv(1)).status_code == 429
     assert post_file(token_client(other_user), variants_csv(1)).status_code == 201
+
+
+# --- Redis down (issue 11, item 4) --------------------------------------------------------
+
+
+@pytest.fixture
+def redis_down(settings, caplog):
+    """``RATELIMIT_STORAGE_URL`` at a port nobody listens on, in a process that has not warned yet."""
+    with socket.socket() as probe:  # a port that was free a moment ago: closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"redis://127.0.0.1:{port}/0"
+    settings.RATELIMIT_STORAGE_URL = url
+    settings.CACHES = {
+        "fallback": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "redis-down"},
+        "default": {
+            "BACKEND": "mtc.cache.RedisCacheWithFallback",
+            "LOCATION": url,
+            "OPTIONS": {"FALLBACK": "fallback"},
+        },
+    }
+    REDIS_OUTAGE.reset()
+    caplog.set_level(logging.WARNING)
+    yield caplog
+    REDIS_OUTAGE.reset()
+
+
+def outage_warnings(caplog) -> list[logging.LogRecord]:
+    """Warnings and worse, but Django's own line for each 4xx answer (the 429s)."""
+    return [r for r in caplog.records if r.levelno >= logging.WARNING and r.name != "django.request"]
+
+
+def test_with_redis_down_imports_are_started_and_throttled_by_the_fallback_with_one_warning(
+    api, importer, settings, redis_down
+):
+    settings.IMPORT_RATE_LIMIT = "3/minute"
+    settings.IMPORT_BATCH_SIZE = 2  # several batches, each publishing progress to the missing Redis
+    answers = [post_file(api, variants_csv(9)).status_code for _ in range(4)]
+    assert answers == [201, 201, 201, 429]  # was 500 (the throttle's cache raised)
+    failed = runtime.run_import_now(job=_job_of(importer))
+    ImportJob.objects.filter(pk=failed.pk).update(status=ImportStatus.FAILED)
+    assert api.post(f"{URL}{failed.pk}/retry/").status_code == 429  # the retry door counts in the same fallback
+    assert api.get(f"{URL}{failed.pk}/").json()["progress"]["source"] == "database"
+    warnings = outage_warnings(redis_down)
+    assert len(warnings) == 1, [record.getMessage() for record in warnings]
+    assert warnings[0].name == "mtc.outages"
+    assert "RATELIMIT_STORAGE_URL" in warnings[0].getMessage()
+    assert warnings[0].exc_info is None  # one line, not a traceback per batch
+
+
+def test_with_redis_down_a_retry_is_answered(api, importer, redis_down):
+    job = runtime.run_import_now(job=_job_of(importer))
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.FAILED)
+    response = api.post(f"{URL}{job.pk}/retry/")
+    assert response.status_code == 200
+    assert response.json()["status"] == "completed"
+    assert len(outage_warnings(redis_down)) == 1
 
 
 # --- detail and failed rows ------------------------------------------------------------------

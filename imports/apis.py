@@ -10,8 +10,8 @@ project's exception handler (``mtc.api_errors``); no view catches them.
 Who sees what: a user sees their own jobs, staff see every job, and a job
 someone may not see answers 404 as if it did not exist. Starting or retrying
 an import needs the ``imports.add_importjob`` permission and is throttled
-(``IMPORT_RATE_LIMIT``, counted in the default cache: Redis at
-``RATELIMIT_STORAGE_URL`` or local memory).
+(``IMPORT_RATE_LIMIT``, counted in the default cache, shared by every process: Redis at
+``RATELIMIT_STORAGE_URL`` or a database table).
 """
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ def on_postgresql():
 
 
 @pytest.fixture
-def import_env(settings, tmp_path):
+def import_env(db, settings, tmp_path):  # db: the throttle's counts live in a database table
     settings.MEDIA_ROOT = str(tmp_path / "media")
     settings.USE_NEW_IMPORT_SYSTEM = "true"
     settings.RATELIMIT_STORAGE_URL = ""

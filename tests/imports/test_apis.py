@@ -7,6 +7,8 @@ import io
 import json
 import logging
 import socket
+import subprocess
+import sys
 from decimal import Decimal
 
 import openpyxl
@@ -20,6 +22,7 @@ from imports.models import ImportJob, ImportStatus
 from mtc.outages import REDIS_OUTAGE
 from tests.conftest import token_client
 from tests.imports.files import stream, variants_csv
+from tests.imports.management.cli import ROOT, command_env
 
 pytestmark = pytest.mark.usefixtures("import_env")
 
@@ -270,6 +273,36 @@ def test_the_throttle_counts_per_user(api, other_user, settings):
     assert post_file(api, variants_csv(1)).status_code == 201
     assert post_file(api, variants_csv(1)).status_code == 429
     assert post_file(token_client(other_user), variants_csv(1)).status_code == 201
+
+
+#: A second web process: signs in as ``importer`` and starts two imports through the API.
+OTHER_PROCESS = """
+import django
+django.setup()
+from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
+from rest_framework.test import APIClient
+client = APIClient()
+client.force_authenticate(get_user_model().objects.get(username="importer"))
+for _ in range(2):
+    upload = SimpleUploadedFile("v.csv", b"item_name,color_name,size_name\\nShirt,Red,M\\n", content_type="text/csv")
+    print(client.post("/api/imports/", {"file": upload}, format="multipart").status_code)
+"""
+
+
+@pytest.mark.postgresql
+@pytest.mark.slow
+def test_the_rate_limit_holds_across_processes_without_redis(transactional_db, importer, settings, tmp_path):
+    """Two web processes, one user, 3/minute: the third import overall is the last (was: 3 per process)."""
+    settings.IMPORT_RATE_LIMIT = "3/minute"
+    env = {**command_env(tmp_path), "IMPORT_RATE_LIMIT": "3/minute", "ALLOWED_HOSTS": "testserver"}
+    other = subprocess.run(
+        [sys.executable, "-c", OTHER_PROCESS], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert other.stdout.split() == ["201", "201"], other.stderr
+    api = token_client(importer)
+    assert post_file(api, variants_csv(1)).status_code == 201
+    assert post_file(api, variants_csv(1)).status_code == 429
 
 
 # --- Redis down (issue 11, item 4) --------------------------------------------------------

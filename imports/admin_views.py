@@ -18,7 +18,9 @@ between).
 
 Permissions: every page needs the view permission on import jobs; starting,
 confirming, cancelling and retrying need "Can add import job"
-(``imports.add_importjob``), as in the API.
+(``imports.add_importjob``), and cancelling or retrying someone else's import
+"Can cancel and retry imports started by anyone": :mod:`imports.access`, the
+rule the API asks too. A refused cancel or retry is a 403, as in the API.
 """
 
 from __future__ import annotations
@@ -35,15 +37,16 @@ from django.urls import reverse
 from django.views import View
 
 from catalog.kinds import KINDS
+from imports.access import may_manage_import, visible_jobs
 from imports.engine.numbers import AUTO
 from imports.forms import ColumnMappingForm, ImportFileForm
 from imports.models import ImportJob, ImportSource, ImportStatus, ImportSystem
 from imports.previews import file_columns, numbers_read, sample_changes
 from imports.progress import read_progress
-from imports.selectors import confirmed_import, error_summary, row_errors, visible_jobs
+from imports.selectors import confirmed_import, error_summary, row_errors
 from imports.serializers import JobSerializer
 from imports.services import cancel_import, check_again, import_checked_file, retry_import, start_import
-from mtc.errors import DomainError
+from mtc.errors import DomainError, NotAllowed
 
 ERRORS_PER_PAGE = 50
 PREVIEW_ERRORS = 10
@@ -244,8 +247,9 @@ class ImportJobPageView(AdminPage):
             checked_by=job.checked_by_id,
             columns_read=columns_read(job),
             numbers_read=numbers_read(job=job),
-            can_cancel=not job.is_finished,
-            can_retry=job.status in (ImportStatus.FAILED, ImportStatus.CANCELLED),
+            can_cancel=not job.is_finished and may_manage_import(user=request.user, job=job),
+            can_retry=job.status in (ImportStatus.FAILED, ImportStatus.CANCELLED)
+            and may_manage_import(user=request.user, job=job),
         )
 
 
@@ -261,7 +265,9 @@ class CancelImportView(AdminPage):
         self.require_run_permission(request)
         job = self.visible_job(request, import_id)
         try:
-            job = cancel_import(job=job)
+            job = cancel_import(job=job, user=request.user)
+        except NotAllowed as refused:
+            raise PermissionDenied(str(refused)) from None
         except DomainError as refused:
             messages.warning(request, str(refused))
         else:
@@ -280,7 +286,9 @@ class RetryImportView(AdminPage):
         self.require_run_permission(request)
         job = self.visible_job(request, import_id)
         try:
-            job = retry_import(job=job)
+            job = retry_import(job=job, user=request.user)
+        except NotAllowed as refused:
+            raise PermissionDenied(str(refused)) from None
         except DomainError as refused:
             messages.error(request, str(refused))
         else:

@@ -69,7 +69,10 @@ def other_user(db, django_user_model):
 
 @pytest.fixture
 def staff_user(db, django_user_model):
-    return _user(django_user_model, "staff", staff=True)
+    """Staff who may import and see every import (imports.view_importjob), as a catalog team's lead."""
+    user = _user(django_user_model, "staff", staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="view_importjob", content_type__app_label="imports"))
+    return user
 
 
 @pytest.fixture

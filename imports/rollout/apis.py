@@ -3,8 +3,9 @@
 Thin doors over :mod:`imports.rollout.metrics` and :mod:`imports.rollout.health`; the JSON is
 exactly what ``import_metrics --json`` and ``import_health --json`` print.
 
-Staff only: the health report names database sessions, their queries and
-failure reasons. A monitoring system calls them with a staff user's token
+Staff with the view permission on import jobs only (as the admin's metrics
+page): the health report names database sessions, their queries and
+failure reasons. A monitoring system calls them with such a user's token
 (``Authorization: Token <key>``, from ``manage.py drf_create_token``). The
 health endpoint answers 200 when every check passes and 503 when one fails,
 so a plain HTTP probe can alert on the status code alone.
@@ -15,17 +16,25 @@ from __future__ import annotations
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.permissions import IsAdminUser
+from rest_framework.permissions import BasePermission, IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from imports.access import may_see_all_imports
 from imports.rollout.health import DEFAULT_WINDOW_HOURS, MAX_WINDOW_HOURS, health_report
 from imports.rollout.metrics import MAX_WINDOW_DAYS, import_metrics
 
 
+class CanSeeAllImports(BasePermission):
+    message = "Import monitoring needs a staff user who may see every import ('Can view import job')."
+
+    def has_permission(self, request, view):
+        return may_see_all_imports(user=request.user)
+
+
 @extend_schema(tags=["monitoring"])
 class ImportMetricsApi(APIView):
-    permission_classes = [IsAdminUser]
+    permission_classes = [IsAdminUser, CanSeeAllImports]
 
     class FilterSerializer(serializers.Serializer):
         days = serializers.FloatField(
@@ -45,7 +54,7 @@ class ImportMetricsApi(APIView):
 
 @extend_schema(tags=["monitoring"])
 class ImportHealthApi(APIView):
-    permission_classes = [IsAdminUser]
+    permission_classes = [IsAdminUser, CanSeeAllImports]
 
     class FilterSerializer(serializers.Serializer):
         hours = serializers.FloatField(

@@ -250,7 +250,7 @@ def test_list_filters_by_status_and_kind_and_paginates(api, importer):
 def test_list_costs_the_same_queries_for_any_number_of_jobs(api, importer, django_assert_max_num_queries):
     for _ in range(8):
         runtime.run_import_now(job=_job_of(importer))
-    with django_assert_max_num_queries(4):  # user by token, count, page with results and users
+    with django_assert_max_num_queries(6):  # user by token, their permissions (imports.access), count, page
         assert api.get(URL).json()["count"] == 8
 
 

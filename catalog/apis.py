@@ -147,7 +147,8 @@ class _CatalogReadMixin:
     rows: ClassVar[Callable[..., QuerySet]]
 
     def get_queryset(self):
-        status = self.request.query_params.get("status") or "active"
+        # Absent means active; an empty ``status=`` is outside the documented enum and refused (issue 11).
+        status = self.request.query_params.get("status", "active")
         if status not in dict(STATUSES):
             raise ValidationError({"status": f"Expected one of {', '.join(dict(STATUSES))}, not {status!r}."})
         return type(self).rows(status=status)

@@ -19,6 +19,7 @@ from django.utils.dateformat import format as date_format
 from django.utils.html import format_html
 
 from imports import admin_views
+from imports.access import may_see_imports, may_start_imports, visible_jobs
 from imports.models import ImportJob
 from imports.services import cancel_import, retry_import
 from imports.templatetags.import_admin import IMPORTER_WORDS, percent, seconds_in_words
@@ -100,8 +101,16 @@ class ImportJobAdmin(admin.ModelAdmin):
         return False
 
     def has_run_permission(self, request) -> bool:
-        """May start, confirm, cancel and retry imports (the API's rule too)."""
-        return request.user.has_perm("imports.add_importjob")
+        """May start and confirm imports, and cancel and retry their own (``imports.access``, the API's rule too)."""
+        return may_start_imports(user=request.user)
+
+    def has_view_permission(self, request, obj=None):
+        """The list and job pages: whoever may see some jobs (their own, or all; ``imports.access``)."""
+        return may_see_imports(user=request.user)
+
+    def get_queryset(self, request):
+        # The jobs this person may see, as the API lists them (imports.access).
+        return visible_jobs(user=request.user)
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip().lstrip("#")
@@ -196,7 +205,7 @@ class ImportJobAdmin(admin.ModelAdmin):
         succeeded, refused = [], []
         for job in queryset.order_by("import_id"):
             try:
-                service(job=job)
+                service(job=job, user=request.user)  # someone else's job: refused, named below
             except DomainError as exc:
                 refused.append(str(exc))
             else:

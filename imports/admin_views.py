@@ -23,7 +23,9 @@ turn (a redo).
 
 Permissions: every page needs the view permission on import jobs; starting,
 confirming, cancelling, retrying and undoing need "Can add import job"
-(``imports.add_importjob``), as in the API.
+(``imports.add_importjob``), and cancelling, retrying or undoing someone else's
+import "Can cancel and retry imports started by anyone": :mod:`imports.access`,
+the rule the API asks too. A refused cancel, retry or undo is a 403, as in the API.
 """
 
 from __future__ import annotations
@@ -40,16 +42,17 @@ from django.urls import reverse
 from django.views import View
 
 from catalog.kinds import KINDS
+from imports.access import may_manage_import, visible_jobs
 from imports.engine.numbers import AUTO
 from imports.forms import ColumnMappingForm, ImportFileForm
 from imports.models import ImportJob, ImportSource, ImportStatus, ImportSystem
 from imports.previews import file_columns, numbers_read, sample_changes
 from imports.progress import read_progress
-from imports.selectors import confirmed_import, error_summary, row_errors, undo_until, visible_jobs
+from imports.selectors import confirmed_import, error_summary, row_errors, undo_until
 from imports.serializers import JobSerializer
 from imports.services import cancel_import, check_again, import_checked_file, retry_import, start_import
 from imports.undos import cannot_undo, undo_import
-from mtc.errors import DomainError
+from mtc.errors import DomainError, NotAllowed
 
 ERRORS_PER_PAGE = 50
 PREVIEW_ERRORS = 10
@@ -250,21 +253,21 @@ class ImportJobPageView(AdminPage):
             checked_by=job.checked_by_id,
             columns_read=columns_read(job),
             numbers_read=numbers_read(job=job),
-            can_cancel=not job.is_finished,
-            can_retry=job.is_retryable,
-            undo=undo_panel(job),
+            can_cancel=not job.is_finished and may_manage_import(user=request.user, job=job),
+            can_retry=job.is_retryable and may_manage_import(user=request.user, job=job),
+            undo=undo_panel(job, user=request.user),
         )
 
 
-def undo_panel(job: ImportJob) -> dict[str, Any]:
-    """What the job page says about undoing: who undid it, until when it can be, or why it cannot."""
+def undo_panel(job: ImportJob, *, user) -> dict[str, Any]:
+    """What the job page says about undoing: who undid it, until when it can be (by ``user``), or why it cannot."""
     undone_by = job.undos.filter(dry_run=False).order_by("-import_id").first()
     refusal = cannot_undo(job=job) if job.is_finished else None
     return {
         "undone_by": undone_by,
         "until": undo_until(job=job),
         "refusal": refusal if refusal is not None and refusal.code != "already_undone" else None,
-        "can_undo": job.is_finished and refusal is None,
+        "can_undo": job.is_finished and refusal is None and may_manage_import(user=user, job=job),
     }
 
 
@@ -280,7 +283,9 @@ class CancelImportView(AdminPage):
         self.require_run_permission(request)
         job = self.visible_job(request, import_id)
         try:
-            job = cancel_import(job=job)
+            job = cancel_import(job=job, user=request.user)
+        except NotAllowed as refused:
+            raise PermissionDenied(str(refused)) from None
         except DomainError as refused:
             messages.warning(request, str(refused))
         else:
@@ -309,6 +314,8 @@ class UndoImportView(AdminPage):
                 dry_run=not confirmed,
                 force=bool(request.POST.get("force")),
             )
+        except NotAllowed as refused:
+            raise PermissionDenied(str(refused)) from None
         except DomainError as refused:
             messages.error(request, str(refused))
             return HttpResponseRedirect(job_url(job))
@@ -322,7 +329,9 @@ class RetryImportView(AdminPage):
         self.require_run_permission(request)
         job = self.visible_job(request, import_id)
         try:
-            job = retry_import(job=job)
+            job = retry_import(job=job, user=request.user)
+        except NotAllowed as refused:
+            raise PermissionDenied(str(refused)) from None
         except DomainError as refused:
             messages.error(request, str(refused))
         else:

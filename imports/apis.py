@@ -7,17 +7,20 @@ commands' ``--json`` prints the same). Refusals are the services' own
 exceptions, turned into ``{"detail", "code"}`` answers in one place, the
 project's exception handler (``mtc.api_errors``); no view catches them.
 
-Who sees what: a user sees their own jobs, staff see every job, and a job
-someone may not see answers 404 as if it did not exist. Starting or retrying
-an import needs the ``imports.add_importjob`` permission and is throttled
-(``IMPORT_RATE_LIMIT``, counted in the default cache: Redis at
-``RATELIMIT_STORAGE_URL`` or local memory).
+Who sees and does what is :mod:`imports.access`, the rule the admin asks
+too: a user sees their own jobs (everyone's with the view permission), a job
+someone may not see answers 404 as if it did not exist, and cancelling or
+retrying someone else's import needs ``imports.manage_all_imports`` (403
+otherwise). Starting or retrying an import needs ``imports.add_importjob`` and is throttled
+(``IMPORT_RATE_LIMIT``, counted in the default cache, shared by every process: Redis at
+``RATELIMIT_STORAGE_URL`` or a database table).
 """
 
 from __future__ import annotations
 
 import tempfile
 
+from django import forms
 from django.conf import settings
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django_filters import rest_framework as filters
@@ -34,10 +37,11 @@ from rest_framework.views import APIView
 
 from catalog.kinds import KINDS, kind_choices
 from imports import error_reports, import_templates
+from imports.access import may_start_imports, visible_jobs
 from imports.engine.numbers import AUTO, NUMBER_FORMATS
 from imports.file_checks import check_upload_size, max_upload_bytes
 from imports.models import ImportJob, ImportSource, ImportStatus
-from imports.selectors import row_errors, visible_jobs
+from imports.selectors import row_errors
 from imports.serializers import (
     ERROR_FORMATS,
     JobDetailSerializer,
@@ -58,10 +62,12 @@ MULTIPART_SLACK_BYTES = 64 * 1024
 
 
 class CanStartImports(BasePermission):
-    message = "Starting an import needs the 'Can add import job' permission (imports.add_importjob)."
+    message = (
+        "Starting, cancelling or retrying an import needs the 'Can add import job' permission (imports.add_importjob)."
+    )
 
     def has_permission(self, request, view):
-        return request.user.has_perm("imports.add_importjob")
+        return may_start_imports(user=request.user)
 
 
 class ImportStartThrottle(SimpleRateThrottle):
@@ -95,6 +101,23 @@ def _finished_or_queued(request, job: ImportJob, *, finished: int) -> Response:
 # --- Views ---------------------------------------------------------------------------------
 
 
+class NoBlankChoicesForm(forms.Form):
+    """A filter form that refuses ``?status=`` (empty): the schema's enum has no empty value.
+
+    django-filter reads an empty choice as "no filter"; the API documents each
+    choice parameter as an enum, so an empty one is a 400 like any other value
+    outside it (issue 11). Leave the parameter out to list everything.
+    """
+
+    def clean(self):
+        cleaned = super().clean()
+        for name, field in self.fields.items():
+            if isinstance(field, forms.ChoiceField) and name in self.data and self.data.get(name) == "":
+                choices = ", ".join(str(value) for value, _ in field.choices if value != "")
+                self.add_error(name, f"Expected one of {choices}; leave {name} out to list every import.")
+        return cleaned
+
+
 class ImportJobFilter(filters.FilterSet):
     status = filters.ChoiceFilter(choices=ImportStatus.choices)
     kind = filters.ChoiceFilter(choices=kind_choices)
@@ -102,6 +125,7 @@ class ImportJobFilter(filters.FilterSet):
     class Meta:
         model = ImportJob
         fields = ["status", "kind"]
+        form = NoBlankChoicesForm
 
 
 PROBLEMS = {
@@ -204,6 +228,22 @@ class ImportDetailApi(APIView):
         return Response(JobDetailSerializer(job, context={"request": request}).data)
 
 
+#: ``errors/?format=json``: an array of rows, the file's own columns plus these three keys.
+FAILED_ROWS_JSON = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {
+            "row_number": {"type": "integer"},
+            "error": {"type": "string"},
+            "problems": {"type": "array", "items": {"type": "object", "additionalProperties": True}},
+        },
+        "required": ["row_number", "error", "problems"],
+        "additionalProperties": {"description": "the row's cell under that column, as the file had it"},
+    },
+}
+
+
 @extend_schema(tags=["imports"])
 class ImportErrorsApi(APIView):
     """The failed rows as a file to fix and import again (the file's columns + row_number + error)."""
@@ -222,7 +262,7 @@ class ImportErrorsApi(APIView):
         ],
         responses={
             (200, "text/csv"): OpenApiTypes.STR,
-            (200, "application/json"): OpenApiTypes.STR,
+            (200, "application/json"): FAILED_ROWS_JSON,
             (200, error_reports.CONTENT_TYPES["xlsx"]): OpenApiTypes.BINARY,
             **PROBLEMS,
         },
@@ -249,17 +289,21 @@ class ImportErrorsApi(APIView):
 
 @extend_schema(tags=["imports"])
 class ImportCancelApi(APIView):
+    def get_permissions(self):
+        return [IsAuthenticated(), CanStartImports()]
+
     @extend_schema(
         summary="Cancel an import",
         description=(
             "A waiting import is cancelled at once; a running one stops at its next batch boundary, keeping "
-            "(and reporting) the batches already committed. 409 when it has already finished."
+            "(and reporting) the batches already committed. 409 when it has already finished; 403 for "
+            "someone else's import without imports.manage_all_imports."
         ),
         request=None,
         responses={200: JobDetailSerializer, 409: problem("Already finished (code not_cancellable)"), **PROBLEMS},
     )
     def post(self, request, import_id: int):
-        job = cancel_import(job=_visible_job(request, import_id))
+        job = cancel_import(job=_visible_job(request, import_id), user=request.user)
         return Response(JobDetailSerializer(job, context={"request": request}).data)
 
 
@@ -276,7 +320,8 @@ class ImportRetryApi(APIView):
         description=(
             "Committed batches stay; the run resumes after the last one. Runs in the request (200, the "
             "finished job) or in the background (202) by the same size rule as a new import. 409 for an "
-            "import that is not failed or cancelled, or whose stored file is gone or changed."
+            "import that is not failed or cancelled, or whose stored file is gone or changed; 403 for "
+            "someone else's import without imports.manage_all_imports."
         ),
         request=None,
         responses={
@@ -288,7 +333,7 @@ class ImportRetryApi(APIView):
         },
     )
     def post(self, request, import_id: int):
-        job = retry_import(job=_visible_job(request, import_id))
+        job = retry_import(job=_visible_job(request, import_id), user=request.user)
         return _finished_or_queued(request, job, finished=status.HTTP_200_OK)
 
 

@@ -143,6 +143,8 @@ class ImportJob(models.Model):
         db_table = "import_jobs"
         ordering = ["-created_at", "-import_id"]
         indexes = [models.Index(fields=["user", "-created_at"], name="import_jobs_user_created")]
+        # Who may do what: imports/access.py (the rule every door asks).
+        permissions = [("manage_all_imports", "Can cancel and retry imports started by anyone")]
 
     def __str__(self) -> str:
         if self.undoes_id:

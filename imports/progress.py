@@ -9,20 +9,23 @@ itself, which the engine updates with each committed batch anyway.
 Why not the Django cache as the fallback: without Redis it is per-process
 memory, and the worker that runs a job is never the process that asks about
 it. The job row is shared by all, and already holds the committed figures.
+
+When Redis is configured but fails, the job row is the fallback too: a
+failure is noted on ``mtc.outages.REDIS_OUTAGE`` (one WARNING per process
+per minute, whatever the number of batches), Redis is left alone for a few
+seconds, and an import never stops for it.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 from dataclasses import asdict, dataclass
 
 from django.conf import settings
 from django.utils import timezone
 
 from imports.models import ImportJob, ImportResult, ImportStatus
-
-logger = logging.getLogger(__name__)
+from mtc.outages import REDIS_OUTAGE, REDIS_TIMEOUT_SECONDS
 
 COUNT_NAMES = ("inserted", "updated", "unchanged", "superseded", "failed", "deleted")
 
@@ -104,15 +107,17 @@ def _key(import_id: int) -> str:
 
 
 def _redis():
-    """The Redis client for ``RATELIMIT_STORAGE_URL``, or None when it is unset."""
+    """The Redis client for ``RATELIMIT_STORAGE_URL``; None when it is unset or has just failed."""
     url = settings.RATELIMIT_STORAGE_URL
-    if not url:
+    if not url or REDIS_OUTAGE.skip():
         return None
     client = _clients.get(url)
     if client is None:
         import redis
 
-        client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        client = redis.Redis.from_url(
+            url, socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS
+        )
         _clients[url] = client
     return client
 
@@ -135,9 +140,10 @@ def publish_progress(progress: Progress) -> bool:
             json.dumps(payload),
             ex=settings.REDIS_PROGRESS_EXPIRY,
         )
-    except RedisError:
-        logger.warning("Could not store the progress of import %s in Redis", progress.import_id, exc_info=True)
+    except RedisError as error:
+        REDIS_OUTAGE.failed(error)
         return False
+    REDIS_OUTAGE.recovered()
     return True
 
 
@@ -149,9 +155,10 @@ def _from_redis(import_id: int) -> tuple[Progress, str] | None:
 
     try:
         raw = client.get(_key(import_id))
-    except RedisError:
-        logger.warning("Could not read the progress of import %s from Redis", import_id, exc_info=True)
+    except RedisError as error:
+        REDIS_OUTAGE.failed(error)
         return None
+    REDIS_OUTAGE.recovered()
     if not raw:
         return None
     data = json.loads(raw)
@@ -213,5 +220,5 @@ def forget_progress(*, import_id: int) -> None:
 
     try:
         client.delete(_key(import_id))
-    except RedisError:
-        logger.warning("Could not delete the progress of import %s from Redis", import_id, exc_info=True)
+    except RedisError as error:
+        REDIS_OUTAGE.failed(error)

@@ -1,4 +1,4 @@
-"""Reading side of imports: which jobs someone may see, failed rows, links between jobs.
+"""Reading side of imports: failed rows, links between jobs (who sees which job: :mod:`imports.access`).
 
 The public shape of a job (its JSON keys) is :mod:`imports.serializers`.
 """
@@ -15,16 +15,6 @@ from imports.models import ImportJob, ImportRowError
 
 def row_errors(*, job: ImportJob) -> QuerySet[ImportRowError]:
     return ImportRowError.objects.filter(job=job).order_by("row_number")
-
-
-def visible_jobs(*, user) -> QuerySet[ImportJob]:
-    """The jobs ``user`` may see: their own, or every job for staff (API and admin lists)."""
-    jobs = ImportJob.objects.select_related("result", "user")
-    if getattr(user, "is_staff", False):
-        return jobs
-    if not getattr(user, "pk", None):
-        return jobs.none()
-    return jobs.filter(user=user)
 
 
 def error_summary(*, job: ImportJob, reasons: int = 5, rows: int = 10) -> dict:

@@ -21,7 +21,7 @@ from rest_framework.reverse import reverse
 
 from catalog.kinds import KINDS
 from imports.engine.numbers import AUTO, NUMBER_FORMATS, effective_format
-from imports.models import ImportJob, ImportStatus
+from imports.models import ImportFormat, ImportJob, ImportStage, ImportStatus
 from imports.progress import read_progress
 from imports.selectors import error_summary, undo_until
 
@@ -105,6 +105,10 @@ class JobSerializer(serializers.ModelSerializer):
         help_text="How the file's columns were read: file header -> field, or null for an ignored column",
     )
     number_format = serializers.SerializerMethodField()
+    # Declared so the schema's enums include "": a waiting job has no stage yet, and a job whose
+    # file was never read (a refused or old one) no format (issue 11: the schema must match).
+    file_format = serializers.ChoiceField(choices=ImportFormat.choices, allow_blank=True, read_only=True)
+    stage = serializers.ChoiceField(choices=ImportStage.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = ImportJob

@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from catalog.kinds import KINDS
+from imports.access import check_may_manage_import
 from imports.engine import record
 from imports.engine.columns import Mapping
 from imports.engine.errors import ImportRejected
@@ -173,12 +174,18 @@ def check_reader_options(options: dict) -> None:
 # --- Cancel and retry --------------------------------------------------------------------
 
 
-def cancel_import(*, job: ImportJob) -> ImportJob:
+def cancel_import(*, job: ImportJob, user=None) -> ImportJob:
     """Cancel a job: at once when it is pending, at the next batch boundary when running.
 
     A running job keeps its committed batches and reports them once it stops
     (status ``cancelled``). Raises ``JobStateError`` for a finished job.
+    ``user`` is who asks: every door with a person passes it, and it must
+    hold the right to manage this job (:mod:`imports.access`, else
+    ``NotAllowed``); None is the system itself (the worker, a command run by
+    the operator, a test).
     """
+    if user is not None:
+        check_may_manage_import(user=user, job=job, action="cancel")
     now = timezone.now()
     if ImportJob.objects.filter(pk=job.pk, status=ImportStatus.PENDING).update(
         status=ImportStatus.CANCELLED, cancel_requested=True, updated_at=now
@@ -194,7 +201,7 @@ def cancel_import(*, job: ImportJob) -> ImportJob:
     )
 
 
-def retry_import(*, job: ImportJob, background: bool | None = None) -> ImportJob:
+def retry_import(*, job: ImportJob, user=None, background: bool | None = None) -> ImportJob:
     """Run a failed or cancelled job again from its stored file.
 
     Batches committed before the failure stay committed and counted: the run
@@ -203,8 +210,11 @@ def retry_import(*, job: ImportJob, background: bool | None = None) -> ImportJob
     the figures of one clean run. Runs inline or in the background by the
     same size rule as :func:`start_import`. Raises ``JobStateError`` for any
     other status, or when the stored file is missing or no longer matches
-    its checksum.
+    its checksum; ``NotAllowed`` when ``user`` may not manage the job (as
+    :func:`cancel_import`).
     """
+    if user is not None:
+        check_may_manage_import(user=user, job=job, action="retry")
     if not job.is_retryable:
         raise _not_retryable(job)
     if not job.is_undo:  # an undo reads the journal of the import it undoes, not a file

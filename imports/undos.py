@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from imports.access import check_may_manage_import
 from imports.engine.strategies import ProgressCallback
 from imports.engine.undo import journal_size
 from imports.models import ImportJob, ImportJournal, ImportResult, ImportSource, ImportStatus, ImportSystem
@@ -86,10 +87,14 @@ def undo_import(
     """Start an undo of ``job`` (a preview when ``dry_run``) and return the undo's job.
 
     ``force`` restores rows changed since the import too (otherwise they are
-    kept and listed as conflicts). ``background=None`` decides by size, as
+    kept and listed as conflicts). A ``user`` may undo their own imports, or
+    anyone's with the manage-all permission (``imports.access``, as cancel
+    and retry; ``NotAllowed`` otherwise); no user is the command line. ``background=None`` decides by size, as
     an import does: journals of more than ``IMPORT_BACKGROUND_THRESHOLD`` rows
     go to the background worker. Raises :class:`UndoRefused`.
     """
+    if user is not None:
+        check_may_manage_import(user=user, job=job, action="undo")
     undo = _create_undo(job=job, user=user, source=source, dry_run=dry_run, force=force)
     if background is None:
         background = journal_size(job) > settings.IMPORT_BACKGROUND_THRESHOLD

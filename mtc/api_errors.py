@@ -5,7 +5,8 @@ place that turns exceptions into HTTP answers:
 
 * the project's domain errors (``mtc.errors``: a refused file, a rejected
   import, a job whose state does not allow the action) keep their ``code``;
-  their status is 409 for a :class:`~mtc.errors.Conflict`, the one in
+  their status is 409 for a :class:`~mtc.errors.Conflict`, 403 for a
+  :class:`~mtc.errors.NotAllowed`, the one in
   :data:`STATUS_BY_CODE` for a few codes, else 400;
 * DRF's own errors keep its codes (``not_authenticated``,
   ``permission_denied``, ``not_found``, ``method_not_allowed``,
@@ -30,7 +31,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from mtc.errors import Conflict, DomainError
+from mtc.errors import Conflict, DomainError, NotAllowed
 
 #: Domain error codes whose HTTP status is neither 400 nor 409.
 STATUS_BY_CODE = {
@@ -42,7 +43,11 @@ STATUS_BY_CODE = {
 def exception_handler(exc, context):
     """DRF's handler, with domain errors added and every body in the one shape."""
     if isinstance(exc, DomainError):
-        default = status.HTTP_409_CONFLICT if isinstance(exc, Conflict) else status.HTTP_400_BAD_REQUEST
+        default = status.HTTP_400_BAD_REQUEST
+        if isinstance(exc, Conflict):
+            default = status.HTTP_409_CONFLICT
+        elif isinstance(exc, NotAllowed):
+            default = status.HTTP_403_FORBIDDEN
         body = {**exc.extra, "detail": str(exc), "code": exc.code}
         return Response(body, status=STATUS_BY_CODE.get(exc.code, default))
     if isinstance(exc, Http404):

@@ -102,3 +102,37 @@ def read_rate(env: Mapping[str, str], key: str, default: str) -> str:
     if not match or int(match.group(1)) < 1 or match.group(2) not in RATE_PERIODS:
         raise _invalid(key, raw, "N/second, N/minute, N/hour or N/day with N at least 1, e.g. 10/minute")
     return f"{int(match.group(1))}/{RATE_PERIODS[match.group(2)]}"
+
+
+#: The key a development process signs with when none is set. Public: never for production.
+DEVELOPMENT_SECRET_KEY = "django-insecure-development-key-set-SECRET_KEY-in-production"  # noqa: S105 - public by design
+
+
+def read_secret_key(env: Mapping[str, str], key: str, *, debug: bool) -> str:
+    """``SECRET_KEY``, required unless ``debug``: production must never sign with the public development key.
+
+    Sessions, CSRF tokens, password-reset links and the worker's task
+    payloads are signed with it; with the development key anyone can forge
+    them. So with DEBUG off and no key, start-up stops here, naming the key.
+    """
+    raw = (env.get(key) or "").strip()
+    if raw:
+        return raw
+    if debug:
+        return DEVELOPMENT_SECRET_KEY
+    raise ImproperlyConfigured(
+        f"{key} is not set. With DEBUG off (production) the server refuses to start with the public "
+        f"development key: set {key} to a long random string, e.g. the output of "
+        f"python -c 'import secrets; print(secrets.token_urlsafe(50))', or set DEBUG=true for development."
+    )
+
+
+def read_non_negative_int(env: Mapping[str, str], key: str, default: int) -> int:
+    """A whole number >= 0 (0 switches the feature off)."""
+    raw = env.get(key)
+    if raw is None or raw.strip() == "":
+        return default
+    text = raw.strip()
+    if not re.fullmatch(r"\d+", text):
+        raise _invalid(key, raw, "a whole number of at least 0")
+    return int(text)

@@ -38,3 +38,9 @@ class Conflict(DomainError):
     """The thing exists but its state does not allow this now (cancel a finished import). HTTP 409."""
 
     code = "conflict"
+
+
+class NotAllowed(DomainError):
+    """The person may not do this (someone else's import, a missing permission). HTTP 403."""
+
+    code = "permission_denied"

@@ -20,8 +20,8 @@ ENV = os.environ
 
 # --- Core -----------------------------------------------------------------
 DEBUG = config.read_bool(ENV, "DEBUG", default=False)
-# The fallback key is for development only; `manage.py check --deploy` flags it.
-SECRET_KEY = ENV.get("SECRET_KEY") or "django-insecure-development-key-set-SECRET_KEY-in-production"
+# Required with DEBUG off: start-up stops, naming the key, rather than sign with the public development key.
+SECRET_KEY = config.read_secret_key(ENV, "SECRET_KEY", debug=DEBUG)
 ALLOWED_HOSTS = config.read_list(ENV, "ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 
 INSTALLED_APPS = [
@@ -73,6 +73,19 @@ TEMPLATES = [
         },
     },
 ]
+
+# --- HTTPS (README "Production": `manage.py check --deploy` passes with these set) -----
+# HTTPS=true: redirect http to https and send the session and CSRF cookies over https only.
+HTTPS = config.read_bool(ENV, "HTTPS", default=False)
+SECURE_SSL_REDIRECT = SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+# Behind a proxy that terminates TLS: trust its X-Forwarded-Proto header (only then).
+if config.read_bool(ENV, "TRUST_X_FORWARDED_PROTO", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Strict-Transport-Security: 0 = not sent; production: 31536000 (a year) once https works.
+SECURE_HSTS_SECONDS = config.read_non_negative_int(ENV, "SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = config.read_bool(ENV, "SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = config.read_bool(ENV, "SECURE_HSTS_PRELOAD", default=False)
+CSRF_TRUSTED_ORIGINS = config.read_list(ENV, "CSRF_TRUSTED_ORIGINS", [])
 
 # --- Database ---------------------------------------------------------------
 # Unset DATABASE_URL = an SQLite file in the project (the newcomer's first run).
@@ -146,15 +159,24 @@ IMPORT_TEST_USER_IDS = config.read_int_list(ENV, "IMPORT_TEST_USER_IDS")
 IMPORT_TEST_USERS_GROUP = ENV.get("IMPORT_TEST_USERS_GROUP", "import-test-users")
 
 # --- Cache (DRF throttling, progress fallback) ---------------------------------
+# Without Redis, and while a configured Redis fails (mtc/cache.py, one WARNING per process
+# per minute, never a 500), the "fallback" cache is used: a table in the database, so the
+# import rate limit holds across every web process and server (created by imports' migration
+# 0007, and by createcachetable). "local" is per-process memory, for django-q2's own cluster
+# status (the health check reads WorkerHeartbeat rows instead).
+CACHE_TABLE = "mtc_cache"
+CACHES: dict[str, dict[str, object]] = {
+    "fallback": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": CACHE_TABLE},
+    "local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "local"},
+}
 if RATELIMIT_STORAGE_URL:
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": RATELIMIT_STORAGE_URL,
-        }
+    CACHES["default"] = {
+        "BACKEND": "mtc.cache.RedisCacheWithFallback",
+        "LOCATION": RATELIMIT_STORAGE_URL,
+        "OPTIONS": {"FALLBACK": "fallback"},
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES["default"] = CACHES["fallback"]
 
 # --- Background worker (django-q2) -----------------------------------------------
 # The ORM broker needs nothing beyond the database; set QUEUE_REDIS_URL to use Redis.
@@ -169,6 +191,7 @@ Q_CLUSTER = {
     "catch_up": False,
     "save_limit": 1000,
     "label": "Background imports",
+    "cache": "local",
 }
 if QUEUE_REDIS_URL:
     Q_CLUSTER["redis"] = QUEUE_REDIS_URL
@@ -197,6 +220,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Two fields are named "source": where a job came from, and where its progress was read.
+    "ENUM_NAME_OVERRIDES": {
+        "ImportSourceEnum": "imports.models.ImportSource",
+        "ProgressSourceEnum": ["redis", "database"],
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "mtc.openapi.add_error_responses",

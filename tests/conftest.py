@@ -13,6 +13,8 @@ from django.db import connection
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from mtc.outages import REDIS_OUTAGE
+
 
 def pytest_collection_modifyitems(config, items):
     other_database = "sqlite" if connection.vendor == "postgresql" else "postgresql"
@@ -36,13 +38,15 @@ def on_postgresql():
 
 
 @pytest.fixture
-def import_env(settings, tmp_path):
+def import_env(db, settings, tmp_path):  # db: the throttle's counts live in a database table
     settings.MEDIA_ROOT = str(tmp_path / "media")
     settings.USE_NEW_IMPORT_SYSTEM = "true"
     settings.RATELIMIT_STORAGE_URL = ""
     cache.clear()
+    REDIS_OUTAGE.reset()  # a Redis outage noted by an earlier test would skip Redis in this one
     yield
     cache.clear()
+    REDIS_OUTAGE.reset()
 
 
 def _user(django_user_model, username: str, *, can_import: bool = True, staff: bool = False):
@@ -65,7 +69,10 @@ def other_user(db, django_user_model):
 
 @pytest.fixture
 def staff_user(db, django_user_model):
-    return _user(django_user_model, "staff", staff=True)
+    """Staff who may import and see every import (imports.view_importjob), as a catalog team's lead."""
+    user = _user(django_user_model, "staff", staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="view_importjob", content_type__app_label="imports"))
+    return user
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from datetime import timedelta
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
+from imports.access import may_see_all_imports
 from imports.admin_views import AdminPage
 from imports.models import ImportSystem
 from imports.rollout import dashboard
@@ -27,7 +28,7 @@ class ImportMetricsView(AdminPage):
     title = "Import metrics"
 
     def get(self, request):
-        if not self.model_admin.has_view_permission(request):
+        if not may_see_all_imports(user=request.user):  # as /api/metrics/imports/ (imports.access)
             raise PermissionDenied
         try:
             days = int(request.GET.get("days", dashboard.DEFAULT_WINDOW))

@@ -51,6 +51,8 @@ logger = logging.getLogger(__name__)
 
 OK, FAIL, SKIPPED = "ok", "fail", "skipped"
 DEFAULT_WINDOW_HOURS = 24
+#: The longest window of the threshold checks (100 years; ``hours=1e9`` was an OverflowError, a 500).
+MAX_WINDOW_HOURS = 876_000
 MAX_CONNECTIONS_PERCENT = 80
 WORKER_HEARTBEAT_MAX_AGE = timedelta(minutes=5)
 #: Lock modes that ordinary SELECT / SELECT FOR UPDATE / INSERT-UPDATE-DELETE take.

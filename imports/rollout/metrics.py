@@ -111,6 +111,11 @@ def system_metrics(*, system: str, since: datetime, until: datetime | None = Non
     }
 
 
+#: The longest window a caller may ask for. Far more than any import history, and far
+#: from the dates Python can hold (``days=1e6`` was an OverflowError, a 500; issue 11).
+MAX_WINDOW_DAYS = 36_500
+
+
 def import_metrics(*, days: float = 30, now: datetime | None = None) -> dict:
     """Metrics per system over the last ``days`` days (the command's and the API's JSON)."""
     return metrics_since(since=(now or timezone.now()) - timedelta(days=days), until=now, window_days=days)

@@ -120,7 +120,18 @@ def test_each_list_costs_a_fixed_number_of_queries(
     assert Item.objects.count() == 6
 
 
-@pytest.mark.parametrize("query", [{"page_size": "false"}, {"page_size": "0"}, {"page_size": "501"}, {"status": "AAA"}])
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"page_size": "false"},
+        {"page_size": "0"},
+        {"page_size": "501"},
+        {"page_size": "³"},  # str.isdigit() says yes, int() says no: was a 500 (issue 11)
+        {"page_size": "①"},
+        {"status": "AAA"},
+        {"status": ""},  # outside the documented enum: was read as active (issue 11)
+    ],
+)
 def test_bad_page_sizes_and_statuses_are_400_on_lists_and_details(api, catalog, query):
     assert api.get("/api/variants/", query).status_code == 400
     if "status" in query:

@@ -143,6 +143,7 @@ def test_the_runbook_runs_as_written(runbook_database, tmp_path):
     base.update(
         DATABASE_URL=database_url(),
         MEDIA_ROOT=str(tmp_path / "media"),
+        SECRET_KEY="runbook-test-key",  # a deployment has its own; the settings refuse to start without one
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
     )
     dotenv: dict[str, str] = {}

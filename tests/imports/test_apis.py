@@ -5,6 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
+import socket
+import subprocess
+import sys
 from decimal import Decimal
 
 import openpyxl
@@ -15,8 +19,10 @@ from django_q.models import OrmQ
 from catalog.models import Item, ItemVariant
 from imports import runtime, services
 from imports.models import ImportJob, ImportStatus
+from mtc.outages import REDIS_OUTAGE
 from tests.conftest import token_client
 from tests.imports.files import stream, variants_csv
+from tests.imports.management.cli import ROOT, command_env
 
 pytestmark = pytest.mark.usefixtures("import_env")
 
@@ -235,12 +241,16 @@ def test_list_filters_by_status_and_kind_and_paginates(api, importer):
     assert [j["import_id"] for j in page["results"]] == [done[2].pk, done[1].pk]
     assert api.get(URL, {"kind": "colors"}).json()["count"] == 0
     assert api.get(URL, {"status": "exploded"}).status_code == 400
+    # Outside the documented enums too (issue 11): an empty status or kind, a digit int() cannot read.
+    for query in ({"status": ""}, {"kind": ""}, {"page_size": "³"}, {"page_size": "①"}):
+        response = api.get(URL, query)
+        assert (response.status_code, response.json()["code"]) == (400, "invalid"), query
 
 
 def test_list_costs_the_same_queries_for_any_number_of_jobs(api, importer, django_assert_max_num_queries):
     for _ in range(8):
         runtime.run_import_now(job=_job_of(importer))
-    with django_assert_max_num_queries(4):  # user by token, count, page with results and users
+    with django_assert_max_num_queries(6):  # user by token, their permissions (imports.access), count, page
         assert api.get(URL).json()["count"] == 8
 
 
@@ -263,6 +273,93 @@ def test_the_throttle_counts_per_user(api, other_user, settings):
     assert post_file(api, variants_csv(1)).status_code == 201
     assert post_file(api, variants_csv(1)).status_code == 429
     assert post_file(token_client(other_user), variants_csv(1)).status_code == 201
+
+
+#: A second web process: signs in as ``importer`` and starts two imports through the API.
+OTHER_PROCESS = """
+import django
+django.setup()
+from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
+from rest_framework.test import APIClient
+client = APIClient()
+client.force_authenticate(get_user_model().objects.get(username="importer"))
+for _ in range(2):
+    upload = SimpleUploadedFile("v.csv", b"item_name,color_name,size_name\\nShirt,Red,M\\n", content_type="text/csv")
+    print(client.post("/api/imports/", {"file": upload}, format="multipart").status_code)
+"""
+
+
+@pytest.mark.postgresql
+@pytest.mark.slow
+def test_the_rate_limit_holds_across_processes_without_redis(transactional_db, importer, settings, tmp_path):
+    """Two web processes, one user, 3/minute: the third import overall is the last (was: 3 per process)."""
+    settings.IMPORT_RATE_LIMIT = "3/minute"
+    env = {**command_env(tmp_path), "IMPORT_RATE_LIMIT": "3/minute", "ALLOWED_HOSTS": "testserver"}
+    other = subprocess.run(
+        [sys.executable, "-c", OTHER_PROCESS], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert other.stdout.split() == ["201", "201"], other.stderr
+    api = token_client(importer)
+    assert post_file(api, variants_csv(1)).status_code == 201
+    assert post_file(api, variants_csv(1)).status_code == 429
+
+
+# --- Redis down (issue 11, item 4) --------------------------------------------------------
+
+
+@pytest.fixture
+def redis_down(settings, caplog):
+    """``RATELIMIT_STORAGE_URL`` at a port nobody listens on, in a process that has not warned yet."""
+    with socket.socket() as probe:  # a port that was free a moment ago: closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"redis://127.0.0.1:{port}/0"
+    settings.RATELIMIT_STORAGE_URL = url
+    settings.CACHES = {
+        "fallback": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "redis-down"},
+        "default": {
+            "BACKEND": "mtc.cache.RedisCacheWithFallback",
+            "LOCATION": url,
+            "OPTIONS": {"FALLBACK": "fallback"},
+        },
+    }
+    REDIS_OUTAGE.reset()
+    caplog.set_level(logging.WARNING)
+    yield caplog
+    REDIS_OUTAGE.reset()
+
+
+def outage_warnings(caplog) -> list[logging.LogRecord]:
+    """Warnings and worse, but Django's own line for each 4xx answer (the 429s)."""
+    return [r for r in caplog.records if r.levelno >= logging.WARNING and r.name != "django.request"]
+
+
+def test_with_redis_down_imports_are_started_and_throttled_by_the_fallback_with_one_warning(
+    api, importer, settings, redis_down
+):
+    settings.IMPORT_RATE_LIMIT = "3/minute"
+    settings.IMPORT_BATCH_SIZE = 2  # several batches, each publishing progress to the missing Redis
+    answers = [post_file(api, variants_csv(9)).status_code for _ in range(4)]
+    assert answers == [201, 201, 201, 429]  # was 500 (the throttle's cache raised)
+    failed = runtime.run_import_now(job=_job_of(importer))
+    ImportJob.objects.filter(pk=failed.pk).update(status=ImportStatus.FAILED)
+    assert api.post(f"{URL}{failed.pk}/retry/").status_code == 429  # the retry door counts in the same fallback
+    assert api.get(f"{URL}{failed.pk}/").json()["progress"]["source"] == "database"
+    warnings = outage_warnings(redis_down)
+    assert len(warnings) == 1, [record.getMessage() for record in warnings]
+    assert warnings[0].name == "mtc.outages"
+    assert "RATELIMIT_STORAGE_URL" in warnings[0].getMessage()
+    assert warnings[0].exc_info is None  # one line, not a traceback per batch
+
+
+def test_with_redis_down_a_retry_is_answered(api, importer, redis_down):
+    job = runtime.run_import_now(job=_job_of(importer))
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.FAILED)
+    response = api.post(f"{URL}{job.pk}/retry/")
+    assert response.status_code == 200
+    assert response.json()["status"] == "completed"
+    assert len(outage_warnings(redis_down)) == 1
 
 
 # --- detail and failed rows ------------------------------------------------------------------

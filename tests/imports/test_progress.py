@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 import redis
@@ -10,6 +11,7 @@ import redis
 from imports import runtime, services
 from imports.models import ImportJob, ImportStatus
 from imports.progress import Progress, _key, publish_progress, read_progress, render_bar
+from mtc.outages import REDIS_OUTAGE
 from tests.imports.files import stream, variants_csv
 
 pytestmark = pytest.mark.usefixtures("import_env")
@@ -110,11 +112,19 @@ def test_a_running_job_reads_from_redis_and_a_finished_one_from_its_row(db, redi
     assert read_progress(job=job)["source"] == "database"
 
 
-def test_an_unreachable_redis_never_stops_an_import(db, settings):
+def test_an_unreachable_redis_never_stops_an_import_and_is_one_warning(db, settings, caplog):
     settings.RATELIMIT_STORAGE_URL = "redis://127.0.0.1:1/0"
-    job = runtime.run_import_now(job=_job(20, batch_size=10))
-    assert job.status == ImportStatus.COMPLETED
-    assert read_progress(job=progress_job(job))["source"] == "database"
+    REDIS_OUTAGE.reset()
+    caplog.set_level(logging.WARNING)
+    try:
+        job = runtime.run_import_now(job=_job(200, batch_size=10))  # 20 batches, each publishing progress
+        assert job.status == ImportStatus.COMPLETED
+        assert read_progress(job=progress_job(job))["source"] == "database"
+    finally:
+        REDIS_OUTAGE.reset()
+    warnings = [record for record in caplog.records if record.levelno >= logging.WARNING]
+    assert [record.name for record in warnings] == ["mtc.outages"]  # was a traceback per batch (issue 11)
+    assert warnings[0].exc_info is None
 
 
 def progress_job(job: ImportJob) -> ImportJob:

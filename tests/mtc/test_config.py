@@ -1,6 +1,7 @@
 """Settings validation: a bad value stops start-up with a message naming key, value and what is accepted."""
 
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -108,3 +109,71 @@ def test_an_unset_rollout_flag_is_the_new_importer(flag):
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "upsert USE_NEW_IMPORT_SYSTEM=true"
+
+
+# --- production mode (issue 11, item 8) ----------------------------------------------------------
+
+
+def without_secret_key(**overrides) -> dict[str, str]:
+    return {"SECRET_KEY": "", "DEBUG": "false", **overrides}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("startup", list(STARTUPS))
+def test_with_debug_off_and_no_secret_key_nothing_starts_and_the_message_names_the_key(startup):
+    result = start(STARTUPS[startup], **without_secret_key())
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: SECRET_KEY is not set. With DEBUG off (production)" in result.stderr
+    assert "development key" not in result.stdout
+
+
+@pytest.mark.slow
+def test_with_debug_on_the_development_key_is_allowed():
+    result = start(STARTUPS["manage.py check"], **without_secret_key(DEBUG="true"))
+
+    assert result.returncode == 0, result.stderr
+
+
+def test_read_secret_key():
+    assert config.read_secret_key({"SECRET_KEY": " s3cret "}, "SECRET_KEY", debug=False) == "s3cret"
+    assert config.read_secret_key({}, "SECRET_KEY", debug=True) == config.DEVELOPMENT_SECRET_KEY
+    with pytest.raises(ImproperlyConfigured, match=r"^SECRET_KEY is not set"):
+        config.read_secret_key({"SECRET_KEY": "  "}, "SECRET_KEY", debug=False)
+
+
+CHECK_DEPLOY = [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"]
+
+
+def production_configuration() -> dict[str, str]:
+    """The README's production ``env`` block, with a real random key in place of the placeholder."""
+    readme = (PROJECT / "README.md").read_text()
+    block = readme.split("### Production", 1)[1].split("```env\n", 1)[1].split("```", 1)[0]
+    lines = dict(line.split("=", 1) for line in block.splitlines() if line and not line.startswith("#"))
+    assert lines["SECRET_KEY"].startswith("<")
+    lines["SECRET_KEY"] = secrets.token_urlsafe(50)
+    lines["DATABASE_URL"] = os.environ.get("DATABASE_URL", "sqlite:///:memory:")  # check --deploy reads no row
+    return lines
+
+
+@pytest.mark.slow
+def test_check_deploy_passes_with_no_warning_under_the_documented_production_configuration():
+    result = start(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], **production_configuration()
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+@pytest.mark.slow
+def test_check_deploy_names_what_is_missing_without_it():
+    result = start(
+        CHECK_DEPLOY,
+        SECRET_KEY=secrets.token_urlsafe(50),
+        DEBUG="false",
+    )
+
+    assert result.returncode != 0
+    for warning in ("security.W004", "security.W008", "security.W012", "security.W016"):
+        assert warning in result.stderr

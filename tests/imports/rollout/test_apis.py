@@ -47,11 +47,19 @@ def test_metrics_are_the_commands_figures(staff):
     assert body["routing"] == expected["routing"]
 
 
-def test_metrics_refuse_a_bad_window(staff):
-    response = staff.get(METRICS, {"days": "-1"})
+@pytest.mark.parametrize("days", ["-1", "1e6", "nan", "inf"])  # 1e6 was an OverflowError, a 500 (issue 11)
+def test_metrics_refuse_a_bad_window(staff, days):
+    response = staff.get(METRICS, {"days": days})
     assert response.status_code == 400
     assert response.json()["code"] == "invalid"
     assert "days" in response.json()["errors"]
+
+
+@pytest.mark.parametrize("hours", ["0", "1e9"])  # 1e9 was an OverflowError, a 500 (issue 11)
+def test_health_refuses_a_bad_window(staff, hours):
+    response = staff.get(HEALTH, {"hours": hours})
+    assert response.status_code == 400
+    assert "hours" in response.json()["errors"]
 
 
 def test_health_is_200_when_every_check_passes(staff):

@@ -13,7 +13,7 @@ import sys
 from django.core.management.base import CommandError
 
 from imports.management.base import ImportCommand
-from imports.rollout.health import DEFAULT_WINDOW_HOURS, FAIL, health_report
+from imports.rollout.health import DEFAULT_WINDOW_HOURS, FAIL, MAX_WINDOW_HOURS, health_report
 
 EXIT_HEALTHY, EXIT_UNHEALTHY = 0, 1
 MARKS = {"ok": "ok  ", "fail": "FAIL", "skipped": "skip"}
@@ -36,8 +36,8 @@ class Command(ImportCommand):
         parser.add_argument("--json", action="store_true", help="print the report as one JSON object")
 
     def handle(self, *args, hours: float, **options):
-        if hours <= 0:
-            raise CommandError("--hours must be more than 0")
+        if not 0 < hours <= MAX_WINDOW_HOURS:  # also refuses nan
+            raise CommandError(f"--hours must be more than 0 and at most {MAX_WINDOW_HOURS}")
         report = health_report(window_hours=hours)
         if options["json"]:
             self.stdout.write(json.dumps(report))

@@ -12,7 +12,7 @@ from django.core.management.base import CommandError
 
 from imports.management.base import ImportCommand
 from imports.models import ImportSystem
-from imports.rollout.metrics import import_metrics
+from imports.rollout.metrics import MAX_WINDOW_DAYS, import_metrics
 
 ROWS = (
     ("imports", "count"),
@@ -39,8 +39,8 @@ class Command(ImportCommand):
         parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
 
     def handle(self, *args, days: float, **options):
-        if days <= 0:
-            raise CommandError("--days must be more than 0")
+        if not 0 < days <= MAX_WINDOW_DAYS:  # also refuses nan
+            raise CommandError(f"--days must be more than 0 and at most {MAX_WINDOW_DAYS}")
         figures = import_metrics(days=days)
         if options["json"]:
             self.stdout.write(json.dumps(figures))

@@ -48,7 +48,13 @@ def test_json_last_line_is_the_report_and_the_exit_code_is_the_same(request, wor
 
 @pytest.mark.parametrize(
     ("hours", "words"),
-    [("0", "--hours must be more than 0"), ("-2", "--hours must be more than 0"), ("day", "invalid float value")],
+    [
+        ("0", "--hours must be more than 0"),
+        ("-2", "--hours must be more than 0"),
+        ("day", "invalid float value"),
+        ("1e9", "at most 876000"),  # was an OverflowError traceback (issue 11)
+        ("nan", "--hours must be more than 0"),
+    ],
 )
 def test_a_window_that_is_not_a_positive_number_exits_2(hours, words):
     code, out, err = run("import_health", "--hours", hours)

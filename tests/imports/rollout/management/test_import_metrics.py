@@ -74,7 +74,14 @@ def test_no_imports_is_no_figures_and_exits_0():
 
 @pytest.mark.parametrize(
     ("days", "words"),
-    [("0", "--days must be more than 0"), ("-1", "--days must be more than 0"), ("week", "invalid float value")],
+    [
+        ("0", "--days must be more than 0"),
+        ("-1", "--days must be more than 0"),
+        ("week", "invalid float value"),
+        ("1e6", "at most 36500"),  # was an OverflowError traceback (issue 11)
+        ("nan", "--days must be more than 0"),
+        ("inf", "at most 36500"),
+    ],
 )
 def test_a_window_that_is_not_a_positive_number_exits_2(days, words):
     code, out, err = run("import_metrics", "--days", days)

@@ -84,6 +84,15 @@ class ImportJob(models.Model):
         related_name="confirmed_import",
         limit_choices_to={"dry_run": True},
     )
+    #: The import whose failed rows this one imports, corrected (``services.import_corrections``);
+    #: its own checks and the import confirmed from them point to the same parent.
+    parent_import = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="corrections",
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

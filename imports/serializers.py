@@ -79,6 +79,11 @@ class JobSerializer(serializers.ModelSerializer):
     checked_by: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(
         read_only=True, allow_null=True, help_text="The dry run (preview) whose checked file this import imported"
     )
+    parent_import_id = serializers.IntegerField(
+        read_only=True,
+        allow_null=True,
+        help_text="The import whose failed rows this one imports, corrected (POST /api/imports/{id}/corrections/)",
+    )
     total_rows = serializers.SerializerMethodField()
     inserted = serializers.IntegerField(source="result.inserted")
     updated = serializers.IntegerField(source="result.updated")
@@ -107,6 +112,7 @@ class JobSerializer(serializers.ModelSerializer):
             "source",
             "dry_run",
             "checked_by",
+            "parent_import_id",
             "mapping",
             "number_format",
             "file_name",
@@ -203,6 +209,7 @@ LINKS = inline_serializer(
         **{f"errors_{fmt}": serializers.CharField() for fmt in ERROR_FORMATS},
         "cancel": serializers.CharField(),
         "retry": serializers.CharField(),
+        "corrections": serializers.CharField(),
     },
 )
 
@@ -244,13 +251,14 @@ class QueuedSerializer(serializers.Serializer):
 
 
 def job_links(job: ImportJob, *, request=None) -> dict[str, str]:
-    """The API's URLs of a job: itself, its failed rows in each format, cancel, retry."""
+    """The API's URLs of a job: itself, its failed rows in each format, cancel, retry, corrections."""
     errors = reverse("imports:errors", args=[job.pk], request=request)
     return {
         "self": reverse("imports:detail", args=[job.pk], request=request),
         **{f"errors_{fmt}": f"{errors}?format={fmt}" for fmt in ERROR_FORMATS},
         "cancel": reverse("imports:cancel", args=[job.pk], request=request),
         "retry": reverse("imports:retry", args=[job.pk], request=request),
+        "corrections": reverse("imports:corrections", args=[job.pk], request=request),
     }
 
 

@@ -13,4 +13,10 @@ urlpatterns = [
     path("imports/<int:import_id>/errors/", apis.ImportErrorsApi.as_view(), name="errors"),
     path("imports/<int:import_id>/cancel/", apis.ImportCancelApi.as_view(), name="cancel"),
     path("imports/<int:import_id>/retry/", apis.ImportRetryApi.as_view(), name="retry"),
+    path("imports/<int:import_id>/corrections/", apis.ImportCorrectionsApi.as_view(), name="corrections"),
+    path(
+        "imports/<int:import_id>/corrections/check/",
+        apis.ImportCorrectionsCheckApi.as_view(),
+        name="corrections_check",
+    ),
 ]

@@ -34,6 +34,7 @@ JOB_KEYS = {
     "source",
     "dry_run",
     "checked_by",
+    "parent_import_id",
     "mapping",
     "number_format",
     "file_name",

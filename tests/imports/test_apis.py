@@ -379,11 +379,14 @@ def test_the_failed_rows_to_correct_come_paged_with_the_files_columns_and_proble
     response = api.get(f"{URL}{failed_rows_job['import_id']}/corrections/?page_size=1")
     assert response.status_code == 200, response.json()
     body = response.json()
-    assert body["count"] == 2 and body["next"] and body["previous"] is None
+    assert body["count"] == 2
+    assert body["next"]
+    assert body["previous"] is None
     assert body["columns"] == ["item_name", "description", "color_name", "size_name", "sku", "price", "stock"]
     assert body["fields"]["price"] == "price"
     (row,) = body["results"]
-    assert row["row_number"] == 5 and row["values"]["price"] == "-1"
+    assert row["row_number"] == 5
+    assert row["values"]["price"] == "-1"
     assert row["problems"] == [{"column": "price", "value": "-1", "reason": "price must be 0 or more"}]
 
 
@@ -397,7 +400,8 @@ def test_corrections_are_checked_with_the_importers_rules_and_nothing_is_written
     assert [(row["row_number"], row["ok"]) for row in rows] == [(5, False), (10, True)]
     assert rows[0]["problems"][0]["reason"] == "price must be 0 or more"
     assert rows[1]["corrected"] == ["price"]
-    assert ImportJob.objects.count() == 1 and ItemVariant.objects.count() == 10
+    assert ImportJob.objects.count() == 1
+    assert ItemVariant.objects.count() == 10
 
 
 def test_corrected_rows_are_imported_as_a_new_import_with_its_parent(api, failed_rows_job):

@@ -41,7 +41,8 @@ def test_corrected_rows_import_as_a_new_import_linked_to_the_first(with_failed_r
     )
     assert job.parent_import_id == with_failed_rows.pk
     assert (job.status, job.result.inserted, job.result.failed) == (ImportStatus.COMPLETED, 2, 0)
-    assert job.file_format == "json" and job.file_name == "variants-corrected-rows.json"
+    assert job.file_format == "json"
+    assert job.file_name == "variants-corrected-rows.json"
     assert job.mapping == with_failed_rows.mapping
     assert sorted(ItemVariant.objects.filter(sku__in=["SKU-000005", "SKU-000010"]).values_list("price", flat=True)) == [
         Decimal("5.00"),
@@ -69,7 +70,8 @@ def test_a_checked_correction_keeps_its_parent_through_the_confirmed_import(with
         source=ImportSource.ADMIN,
         dry_run=True,
     )
-    assert check.dry_run and check.parent_import_id == with_failed_rows.pk
+    assert check.dry_run
+    assert check.parent_import_id == with_failed_rows.pk
     assert ItemVariant.objects.count() == 10
     imported = services.import_checked_file(dry_run_job=check, user=importer)
     assert (imported.parent_import_id, imported.checked_by_id, imported.result.inserted) == (
@@ -89,12 +91,13 @@ def test_the_check_uses_the_engines_rules_and_says_what_is_still_wrong(with_fail
     assert rows[0].problems == [{"column": "price", "value": "-2", "reason": "price must be 0 or more"}]
     assert rows[0].corrected == ["price"]
     assert rows[1].problems == [{"column": "stock", "value": "1.5", "reason": "stock must be a whole number"}]
-    assert rows[1].values["item_name"] == "Item 00000" and rows[1].values["price"] == "3"
+    assert rows[1].values["item_name"] == "Item 00000"
+    assert rows[1].values["price"] == "3"
     assert check_corrections(job=with_failed_rows, corrections=[Correction(5, {"price": "4.10"})])[0].ok
 
 
 def test_a_correction_is_read_in_the_number_format_of_the_first_file(db):
-    content = 'item_name,color_name,size_name,price\nShirt,Red,M,"1.299,50"\nShirt,Blue,M,"-1,00"\n'.encode()
+    content = b'item_name,color_name,size_name,price\nShirt,Red,M,"1.299,50"\nShirt,Blue,M,"-1,00"\n'
     first = _import(content)
     assert first.result.failed == 1
     assert check_corrections(job=first, corrections=[Correction(2, {"price": "12.5"})])[0].problems  # point: refused
@@ -116,7 +119,9 @@ def test_a_supplier_file_is_corrected_by_its_own_headers_or_by_field(db, importe
 
 def test_a_new_mixed_script_lookalike_is_refused_by_the_check(with_failed_rows):
     Color.objects.get(color_name="Red")
-    rows = check_corrections(job=with_failed_rows, corrections=[Correction(5, {"price": "1", "color_name": "Rеd"})])
+    rows = check_corrections(
+        job=with_failed_rows, corrections=[Correction(5, {"price": "1", "color_name": "R\u0435d"})]
+    )
     assert [problem["column"] for problem in rows[0].problems] == ["color_name"]
     assert "looks like the existing color 'Red'" in rows[0].problems[0]["reason"]
 
@@ -147,7 +152,8 @@ def test_a_check_only_import_cannot_be_corrected(db):
 def test_the_corrections_file_holds_only_the_corrected_rows_under_the_files_headers(with_failed_rows):
     content, name, options = corrections_file(job=with_failed_rows, corrections=[Correction(10, {"price": "2"})])
     records = json.loads(content)
-    assert name == "variants-corrected-rows.json" and options == {"number_format": "point"}  # as the first file told
+    assert name == "variants-corrected-rows.json"
+    assert options == {"number_format": "point"}
     assert records == [
         {
             "item_name": "Item 00000",

@@ -102,3 +102,24 @@ def read_rate(env: Mapping[str, str], key: str, default: str) -> str:
     if not match or int(match.group(1)) < 1 or match.group(2) not in RATE_PERIODS:
         raise _invalid(key, raw, "N/second, N/minute, N/hour or N/day with N at least 1, e.g. 10/minute")
     return f"{int(match.group(1))}/{RATE_PERIODS[match.group(2)]}"
+
+
+def read_whole_number(env: Mapping[str, str], key: str, default: int) -> int:
+    """A whole number >= 0 (a threshold where 0 means "always")."""
+    raw = env.get(key)
+    if raw is None or raw.strip() == "":
+        return default
+    text = raw.strip()
+    if not re.fullmatch(r"\d+", text):
+        raise _invalid(key, raw, "a whole number of at least 0")
+    return int(text)
+
+
+def read_http_url(env: Mapping[str, str], key: str, default: str = "") -> str:
+    """An http:// or https:// URL, or nothing (the default)."""
+    raw = (env.get(key) or "").strip()
+    if not raw:
+        return default
+    if not re.match(r"^https?://[^/\s]+", raw) or any(c.isspace() for c in raw):
+        raise _invalid(key, raw, "an http:// or https:// URL")
+    return raw

@@ -32,13 +32,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import PurePath
 
 from catalog.kinds import KINDS
 from catalog.lookalikes import LookalikeFinder, is_mixed_script, live_lookalikes, lookalike_reason
 from imports.engine.columns import ColumnMap, map_columns
+from imports.engine.errors import ImportRejected
 from imports.engine.numbers import AUTO, effective_format
-from imports.engine.rows import row_parser
+from imports.engine.rows import RowParser, row_parser
 from imports.models import ImportJob, ImportRowError, ImportSystem
 from imports.selectors import row_errors
 from mtc.errors import Conflict, Refused
@@ -81,17 +83,33 @@ class Sheet:
         self.kind = KINDS.get(job.kind)
         options = job.options or {}
         self.headers: list[str] = [str(h) for h in options.get("headers", []) if str(h).strip()]
-        self.columns: ColumnMap = map_columns(self.headers, self.kind, job.mapping or None)
         self.number_format = effective_format(
             options.get("number_format") or AUTO, options.get("detected_number_format")
         )
-        self.parse = row_parser(self.columns, width=len(self.headers), number_format=self.number_format)
+        try:
+            columns: ColumnMap | None = map_columns(self.headers, self.kind, job.mapping or None)
+        except ImportRejected:  # the job never read its header (it failed first, or has not run yet)
+            columns = None
+        self._columns = columns
         #: What a correction may name a column by: the header as written, trimmed, or the field it is read as.
-        self.aliases: dict[str, str] = {**self.columns.headers, **{h.strip(): h for h in self.headers}}
+        self.aliases: dict[str, str] = {**(columns.headers if columns else {}), **{h.strip(): h for h in self.headers}}
+
+    @property
+    def columns(self) -> ColumnMap:
+        if self._columns is None:
+            raise Conflict(
+                f"Import #{self.job.pk} has no columns read from its file, so it has no rows to correct.",
+                code="not_correctable",
+            )
+        return self._columns
+
+    @cached_property
+    def parse(self) -> RowParser:
+        return row_parser(self.columns, width=len(self.headers), number_format=self.number_format)
 
     def fields(self) -> dict[str, str | None]:
         """Header -> the field it is read as (None: ignored), for the editable table's column titles."""
-        read_as = {header: name for name, header in self.columns.headers.items()}
+        read_as = {header: name for name, header in (self._columns.headers.items() if self._columns else ())}
         return {header: read_as.get(header) for header in self.headers}
 
     def header_of(self, name: str) -> str:

@@ -27,7 +27,7 @@ def run_import(import_id: int) -> dict | None:
     if job.is_finished:
         try:
             notifications.job_ended(job=job)  # once per end: a re-delivered task tells nobody twice
-        except DatabaseError:  # the import's own end is committed; telling about it is best effort
+        except Exception:  # the import's own end is committed; telling about it is best effort
             logger.warning("Could not record the end of import %s for its user", job.import_id, exc_info=True)
     return {"import_id": job.import_id, "status": job.status}
 

@@ -121,3 +121,33 @@ def test_edit_two_failed_cells_and_import_them(logged_in, admin_user, screenshot
     page.get_by_role("link", name=f"import #{first.pk}").click()
     expect(page.locator("[data-corrections-imports]")).to_contain_text(f"import #{corrected.pk}")
     screenshot(page, "corrections-05-first-import")
+
+
+def test_enter_walks_down_a_column_across_pages_of_failed_rows(logged_in, admin_user, screenshot):
+    """120 failed rows: 50 a page in the DOM; Enter on a page's last row opens the next page at the same column."""
+    rows = [("Shirt", "", "Red", f"S{i}", f"SKU-{i}", "-1", "1") for i in range(120)]
+    first = start_import(
+        stream=stream(csv_bytes(VARIANT_HEADER, rows), "many.csv"),
+        file_name="many.csv",
+        kind="variants",
+        user=admin_user,
+        source=ImportSource.ADMIN,
+    )
+    assert first.result.failed == 120
+    page = logged_in
+    page.goto(f"/admin/imports/importjob/{first.pk}/change/")
+    expect(page.locator("[data-corrections-grid] tbody tr")).to_have_count(50)
+    expect(page.locator("[data-corrections-grid] nav")).to_contain_text("Page 1 of 3 (120 rows)")
+    last = cell(page, 50, "price").locator("input")
+    last.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("3.50")
+    page.keyboard.press("Enter")
+    expect(page.locator("[data-corrections-grid] nav")).to_contain_text("Page 2 of 3")
+    expect(cell(page, 51, "price").locator("input")).to_be_focused()
+    page.keyboard.type("4")
+    page.keyboard.press("Shift+Enter")
+    expect(page.locator("[data-corrections-grid] nav")).to_contain_text("Page 1 of 3")
+    expect(cell(page, 50, "price").locator("input")).to_have_value("3.50")  # kept across pages
+    expect(page.locator("[data-corrections-status]")).to_have_text("2 rows corrected: 2 ready to import.")
+    screenshot(page, "corrections-06-many-rows")

@@ -447,6 +447,14 @@ def test_corrections_that_cannot_be_used_are_refused(api, failed_rows_job, body,
     assert ImportJob.objects.count() == 1
 
 
+def test_an_import_that_has_not_read_its_file_has_no_rows_to_correct(api, importer):
+    job = _job_of(importer)  # pending: its header is not read yet
+    body = api.get(f"{URL}{job.pk}/corrections/").json()
+    assert (body["count"], body["columns"], body["results"]) == (0, [], [])
+    response = api.post(f"{URL}{job.pk}/corrections/check/", [{"row_number": 1}], format="json")
+    assert (response.status_code, response.json()["code"]) == (409, "not_correctable")
+
+
 def test_a_check_only_import_is_not_correctable_409(api):
     check = post_file(api, variants_csv(6, bad_every=5), dry_run="true").json()
     for path in ("corrections/", "corrections/check/"):

@@ -134,6 +134,16 @@ class ImportJobAdmin(admin.ModelAdmin):
             path("<int:import_id>/cancel/", page(admin_views.CancelImportView), name="imports_importjob_cancel"),
             path("<int:import_id>/retry/", page(admin_views.RetryImportView), name="imports_importjob_retry"),
             path("<int:import_id>/undo/", page(admin_views.UndoImportView), name="imports_importjob_undo"),
+            path(
+                "<int:import_id>/corrections/import/",
+                page(admin_views.CorrectionsImportView),
+                name="imports_importjob_corrections_import",
+            ),
+            path(
+                "<int:import_id>/corrections/download/",
+                page(admin_views.CorrectionsDownloadView),
+                name="imports_importjob_corrections_download",
+            ),
         ]
         return custom + super().get_urls()
 

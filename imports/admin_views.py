@@ -30,27 +30,37 @@ the rule the API asks too. A refused cancel, retry or undo is a 403, as in the A
 
 from __future__ import annotations
 
+import tempfile
 from typing import Any, Protocol
 
 from django.contrib import messages
 from django.contrib.admin import AdminSite
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpResponseRedirect, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views import View
 
 from catalog.kinds import KINDS
+from imports import error_reports
 from imports.access import may_manage_import, visible_jobs
+from imports.corrections import correctable, corrected_rows
 from imports.engine.numbers import AUTO
-from imports.forms import ColumnMappingForm, ImportFileForm
+from imports.forms import ColumnMappingForm, CorrectionsForm, ImportFileForm
 from imports.models import ImportJob, ImportSource, ImportStatus, ImportSystem
 from imports.previews import file_columns, numbers_read, sample_changes
 from imports.progress import read_progress
 from imports.selectors import confirmed_import, error_summary, row_errors, undo_until
 from imports.serializers import JobSerializer
-from imports.services import cancel_import, check_again, import_checked_file, retry_import, start_import
+from imports.services import (
+    cancel_import,
+    check_again,
+    import_checked_file,
+    import_corrections,
+    retry_import,
+    start_import,
+)
 from imports.undos import cannot_undo, undo_import
 from mtc.errors import DomainError, NotAllowed
 
@@ -67,12 +77,14 @@ def job_url(job: ImportJob) -> str:
 
 
 def api_links(job: ImportJob) -> dict[str, str]:
-    """The API URLs a page uses: progress polling and failed-rows downloads (session auth)."""
+    """The API URLs a page uses: progress polling, failed-rows downloads, corrections (session auth)."""
     errors = reverse("imports:errors", args=[job.pk])
     return {
         "detail": reverse("imports:detail", args=[job.pk]),
         "errors_csv": f"{errors}?format=csv",
         "errors_xlsx": f"{errors}?format=xlsx",
+        "corrections": reverse("imports:corrections", args=[job.pk]),
+        "corrections_check": reverse("imports:corrections_check", args=[job.pk]),
     }
 
 
@@ -256,6 +268,8 @@ class ImportJobPageView(AdminPage):
             can_cancel=not job.is_finished and may_manage_import(user=request.user, job=job),
             can_retry=job.is_retryable and may_manage_import(user=request.user, job=job),
             undo=undo_panel(job, user=request.user),
+            can_correct=bool(errors.paginator.count) and correctable_here(job, self.model_admin, request),
+            corrections=job.corrections.select_related("result").order_by("import_id"),
         )
 
 
@@ -269,6 +283,15 @@ def undo_panel(job: ImportJob, *, user) -> dict[str, Any]:
         "refusal": refusal if refusal is not None and refusal.code != "already_undone" else None,
         "can_undo": job.is_finished and refusal is None and may_manage_import(user=user, job=job),
     }
+
+
+def correctable_here(job: ImportJob, model_admin: MountingAdmin, request) -> bool:
+    """Whether the job page offers the editable table (``imports.corrections.correctable``, and the permission)."""
+    try:
+        correctable(job)
+    except DomainError:
+        return False
+    return model_admin.has_run_permission(request)
 
 
 def columns_read(job: ImportJob) -> list[tuple[str, str]]:
@@ -340,3 +363,57 @@ class RetryImportView(AdminPage):
             else:
                 messages.success(request, f"Import #{job.pk} ran again: {job.get_status_display().lower()}.")
         return HttpResponseRedirect(job_url(job))
+
+
+class CorrectionsImportView(AdminPage):
+    """ "Import the corrected rows": a check of them (the normal path: check, then import), linked to the job."""
+
+    def post(self, request, import_id: int):
+        self.require_run_permission(request)
+        job = self.visible_job(request, import_id)
+        form = CorrectionsForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, "The corrected rows could not be read; reload the page and try again.")
+            return HttpResponseRedirect(job_url(job) + "#problems")
+        try:
+            check = import_corrections(
+                job=job,
+                corrections=form.cleaned_data["corrections"],
+                user=request.user,
+                source=ImportSource.ADMIN,
+                dry_run=True,
+            )
+        except DomainError as refused:
+            messages.error(request, str(refused))
+            return HttpResponseRedirect(job_url(job) + "#problems")
+        return HttpResponseRedirect(job_url(check))
+
+
+class CorrectionsDownloadView(AdminPage):
+    """Every failed row with the page's corrections laid over it, as CSV or Excel (nothing is imported)."""
+
+    def post(self, request, import_id: int):
+        job = self.visible_job(request, import_id)
+        form = CorrectionsForm(request.POST)
+        fmt = request.GET.get("format", "csv")
+        if not form.is_valid() or fmt not in ("csv", "xlsx"):
+            messages.error(request, "The corrected rows could not be read; reload the page and try again.")
+            return HttpResponseRedirect(job_url(job) + "#problems")
+        try:
+            headers, rows = corrected_rows(job=job, corrections=form.cleaned_data["corrections"])
+        except DomainError as refused:
+            messages.error(request, str(refused))
+            return HttpResponseRedirect(job_url(job) + "#problems")
+        filename = f"import-{job.pk}-corrected-rows.{fmt}"
+        if fmt == "xlsx":
+            spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 - FileResponse closes it
+            error_reports.write_corrected_xlsx(headers, rows, spool)
+            spool.seek(0)
+            return FileResponse(
+                spool, as_attachment=True, filename=filename, content_type=error_reports.CONTENT_TYPES["xlsx"]
+            )
+        response = StreamingHttpResponse(
+            error_reports.iter_corrected_csv(headers, rows), content_type=error_reports.CONTENT_TYPES["csv"]
+        )
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response

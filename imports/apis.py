@@ -25,7 +25,7 @@ from django.conf import settings
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -38,6 +38,7 @@ from rest_framework.views import APIView
 from catalog.kinds import KINDS, kind_choices
 from imports import error_reports, import_templates
 from imports.access import may_start_imports, visible_jobs
+from imports.corrections import Correction, check_corrections, correctable, editable_rows, sheet_of
 from imports.engine.numbers import AUTO, NUMBER_FORMATS
 from imports.file_checks import check_upload_size, max_upload_bytes
 from imports.models import ImportJob, ImportSource, ImportStatus
@@ -50,9 +51,10 @@ from imports.serializers import (
     MappingField,
     QueuedSerializer,
 )
-from imports.services import cancel_import, retry_import, start_import
+from imports.services import cancel_import, import_corrections, retry_import, start_import
 from imports.undos import undo_import
 from mtc.openapi import problem
+from mtc.pagination import Pages
 
 #: Room for the multipart envelope around the file when judging Content-Length.
 MULTIPART_SLACK_BYTES = 64 * 1024
@@ -345,7 +347,7 @@ class ImportUndoApi(APIView):
     def get_throttles(self):
         return [ImportStartThrottle()]
 
-    class InputSerializer(serializers.Serializer):
+    class UndoInputSerializer(serializers.Serializer):
         dry_run = serializers.BooleanField(
             default=False, help_text="Preview: count what the undo would do and list the conflicts; change nothing"
         )
@@ -363,7 +365,7 @@ class ImportUndoApi(APIView):
             "and can be undone in turn. 409 with code not_finished, cannot_undo (a check, the old importer, "
             "its record of changes is gone, or it changed nothing) or already_undone (with undone_by)."
         ),
-        request=InputSerializer,
+        request=UndoInputSerializer,
         responses={
             202: QueuedSerializer,
             409: problem("Cannot be undone now (codes not_finished, cannot_undo, already_undone)"),
@@ -372,7 +374,7 @@ class ImportUndoApi(APIView):
         },
     )
     def post(self, request, import_id: int):
-        data = self.InputSerializer(data=request.data)
+        data = self.UndoInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         job = undo_import(
             job=_visible_job(request, import_id),
@@ -417,3 +419,173 @@ class ImportTemplateApi(APIView):
         response = HttpResponse(content, content_type=content_type)
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
+
+
+# --- Corrections: fix failed rows and import them again -------------------------------------
+
+
+class CorrectionSerializer(serializers.Serializer):
+    """One failed row to import again, with the cells it changes."""
+
+    row_number = serializers.IntegerField(min_value=1, help_text="The failed row's number in the first file")
+    values = serializers.DictField(
+        child=serializers.CharField(allow_blank=True, allow_null=True, trim_whitespace=False),
+        default=dict,
+        help_text="Column (the file's header, or the field it is read as) -> the corrected cell; others stay",
+    )
+
+
+def _corrections(request) -> list[Correction]:
+    """The request body, a JSON array of corrections (refused with the one 400 shape otherwise)."""
+    if not isinstance(request.data, list):
+        raise ValidationError(
+            {"non_field_errors": ['Expected a JSON array: [{"row_number": 3, "values": {"Price": "12.50"}}, ...].']}
+        )
+    serializer = CorrectionSerializer(data=request.data, many=True)
+    serializer.is_valid(raise_exception=True)
+    return [Correction(row_number=c["row_number"], values=c["values"]) for c in serializer.validated_data]
+
+
+ROW_PROBLEM = inline_serializer(
+    "RowProblem",
+    {"column": serializers.CharField(), "value": serializers.CharField(), "reason": serializers.CharField()},
+    many=True,
+)
+EDITABLE_ROWS = inline_serializer(
+    "EditableRows",
+    {
+        "count": serializers.IntegerField(),
+        "next": serializers.CharField(allow_null=True),
+        "previous": serializers.CharField(allow_null=True),
+        "columns": serializers.ListField(child=serializers.CharField(), help_text="The file's headers, in order"),
+        "fields": serializers.DictField(
+            child=serializers.CharField(allow_null=True), help_text="header -> the field it is read as, or null"
+        ),
+        "results": inline_serializer(
+            "EditableRow",
+            {
+                "row_number": serializers.IntegerField(),
+                "values": serializers.DictField(child=serializers.CharField()),
+                "problems": ROW_PROBLEM,
+            },
+            many=True,
+        ),
+    },
+)
+CHECKED_ROWS = inline_serializer(
+    "CheckedRows",
+    {
+        "rows": inline_serializer(
+            "CheckedRow",
+            {
+                "row_number": serializers.IntegerField(),
+                "ok": serializers.BooleanField(help_text="true: the row would import"),
+                "values": serializers.DictField(child=serializers.CharField()),
+                "problems": ROW_PROBLEM,
+                "corrected": serializers.ListField(
+                    child=serializers.CharField(), help_text="The headers of the cells changed"
+                ),
+            },
+            many=True,
+        )
+    },
+)
+NOT_CORRECTABLE = problem("A check only, still running, or a legacy import (code not_correctable)")
+
+
+@extend_schema(tags=["imports"])
+class ImportCorrectionsApi(APIView):
+    """``GET``: the failed rows to correct, paged. ``POST``: import corrected rows as a new import."""
+
+    def get_permissions(self):
+        if self.request.method == "POST":
+            return [IsAuthenticated(), CanStartImports()]
+        return [IsAuthenticated()]
+
+    def get_throttles(self):
+        return [ImportStartThrottle()] if self.request.method == "POST" else []
+
+    @extend_schema(
+        summary="The failed rows of an import, to correct: the file's own columns, each row's problems",
+        parameters=[
+            OpenApiParameter("page", OpenApiTypes.INT, description="page number, from 1"),
+            OpenApiParameter("page_size", OpenApiTypes.INT, description=f"rows a page, 1 to {Pages.max_page_size}"),
+        ],
+        responses={200: EDITABLE_ROWS, **PROBLEMS},
+    )
+    def get(self, request, import_id: int):
+        job = _visible_job(request, import_id)
+        sheet = sheet_of(job=job)
+        pages = Pages()
+        errors: list = pages.paginate_queryset(editable_rows(job=job), request, view=self) or []
+        results = [
+            {
+                "row_number": error.row_number,
+                "values": {h: str((error.row_data or {}).get(h, "")) for h in sheet.headers},
+                "problems": error.problems or [{"column": error.column, "value": error.value, "reason": error.reason}],
+            }
+            for error in errors
+        ]
+        response = pages.get_paginated_response(results)
+        response.data = {**response.data, "columns": sheet.headers, "fields": sheet.fields()}
+        return response
+
+    @extend_schema(
+        summary="Import corrected failed rows: a new import, linked to this one (parent_import_id)",
+        description=(
+            'Body: `[{"row_number": 3, "values": {"Price": "12.50"}}, ...]`: failed rows of this import, each '
+            "with the cells it changes (by the file's header or the field it is read as). The rows become a "
+            "file that is imported like an upload (same checks, mapping and number format as this import): "
+            "201 with the finished import, or 202 when queued. `?dry_run=true` checks them without writing. "
+            "400 `no_corrections`, `not_a_failed_row`, `duplicate_row`, `unknown_column`; 409 `not_correctable`."
+        ),
+        parameters=[OpenApiParameter("dry_run", OpenApiTypes.BOOL, default=False)],
+        request=CorrectionSerializer(many=True),
+        responses={
+            201: JobDetailSerializer,
+            202: QueuedSerializer,
+            409: NOT_CORRECTABLE,
+            429: problem("Too many imports started; see Retry-After"),
+            **PROBLEMS,
+        },
+    )
+    def post(self, request, import_id: int):
+        job = _visible_job(request, import_id)
+        dry_run = serializers.BooleanField().to_internal_value(request.query_params.get("dry_run", "false"))
+        new_job = import_corrections(
+            job=job, corrections=_corrections(request), user=request.user, source=ImportSource.API, dry_run=dry_run
+        )
+        return _finished_or_queued(request, new_job, finished=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["imports"])
+class ImportCorrectionsCheckApi(APIView):
+    """Check corrected failed rows with the import's own rules, without importing anything."""
+
+    @extend_schema(
+        summary="Check corrected failed rows (the same rules as an import); nothing is written",
+        description=(
+            "Same body as POST .../corrections/. Each row comes back with its cells (corrections laid over "
+            "the failed row) and what is still wrong with it; `ok` rows would import."
+        ),
+        request=CorrectionSerializer(many=True),
+        responses={200: CHECKED_ROWS, 409: NOT_CORRECTABLE, **PROBLEMS},
+    )
+    def post(self, request, import_id: int):
+        job = _visible_job(request, import_id)
+        correctable(job)
+        rows = check_corrections(job=job, corrections=_corrections(request))
+        return Response(
+            {
+                "rows": [
+                    {
+                        "row_number": row.row_number,
+                        "ok": row.ok,
+                        "values": row.values,
+                        "problems": row.problems,
+                        "corrected": row.corrected,
+                    }
+                    for row in rows
+                ]
+            }
+        )

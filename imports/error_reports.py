@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 
 from openpyxl import Workbook
 
+from imports.corrections import CheckedRow
 from imports.models import ImportJob, ImportRowError
 from mtc.cell_guard import guard_cell
 
@@ -67,5 +68,37 @@ def write_xlsx(job: ImportJob, errors: Iterable[ImportRowError], target) -> None
     sheet = workbook.create_sheet("Failed rows")
     sheet.append(report_columns(job))
     for row in report_rows(job, errors):
+        sheet.append(row)
+    workbook.save(target)
+
+
+# --- failed rows with the user's corrections (``imports.corrections.corrected_rows``) ---------------
+
+
+def corrected_report_rows(headers: list[str], rows: Iterable[CheckedRow]) -> Iterator[list[str]]:
+    """The failed rows as corrected: the file's columns, ``row_number``, and what is still wrong (or nothing)."""
+    for row in rows:
+        error = "; ".join(problem["reason"] for problem in row.problems)
+        yield [*(guard_cell(row.values.get(h, "")) for h in headers), str(row.row_number), guard_cell(error)]
+
+
+def iter_corrected_csv(headers: list[str], rows: Iterable[CheckedRow]) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([*headers, "row_number", "error"])
+    for row in corrected_report_rows(headers, rows):
+        writer.writerow(row)
+        if buffer.tell() > 64 * 1024:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def write_corrected_xlsx(headers: list[str], rows: Iterable[CheckedRow], target) -> None:
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("Corrected rows")
+    sheet.append([*headers, "row_number", "error"])
+    for row in corrected_report_rows(headers, rows):
         sheet.append(row)
     workbook.save(target)

@@ -11,6 +11,7 @@ from django import forms
 from django.conf import settings
 
 from catalog.kinds import KINDS, Column, Kind, kind_choices
+from imports.corrections import Correction
 from imports.engine.numbers import AUTO, LABELS
 
 
@@ -143,3 +144,27 @@ class ColumnMappingForm(forms.Form):
 def _listed(words: list[str]) -> str:
     """``a``, ``a and b``, ``a, b and c``."""
     return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
+class CorrectionsForm(forms.Form):
+    """The job page's corrected failed rows, as its table sends them: ``[{"row_number", "values"}]`` in JSON."""
+
+    corrections = forms.JSONField()
+
+    def clean_corrections(self) -> list[Correction]:
+        rows = self.cleaned_data["corrections"]
+        if not isinstance(rows, list) or not all(
+            isinstance(row, dict)
+            and isinstance(row.get("row_number"), int)
+            and row["row_number"] >= 1
+            and isinstance(row.get("values", {}), dict)
+            for row in rows
+        ):
+            raise forms.ValidationError("The corrected rows could not be read; reload the page and try again.")
+        return [
+            Correction(
+                row_number=row["row_number"],
+                values={str(k): "" if v is None else str(v) for k, v in row.get("values", {}).items()},
+            )
+            for row in rows
+        ]

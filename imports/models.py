@@ -96,6 +96,15 @@ class ImportJob(models.Model):
     )
     #: Whether the run journals what it writes (every upsert import and undo since undo exists).
     journal_kept = models.BooleanField(default=False)
+    #: The import whose failed rows this one imports, corrected (``services.import_corrections``);
+    #: its own checks and the import confirmed from them point to the same parent.
+    parent_import = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="corrections",
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -284,6 +293,45 @@ class ImportJournal(models.Model):
     @property
     def size(self) -> int:
         return len(self.inserted) + len(self.updated) + len(self.deleted)
+
+
+class JobNotice(models.Model):
+    """A background job's end, told to the user who started it: an admin message, an email, a webhook.
+
+    One per end of a job (a retried job ends again, and is told again); the
+    worker writes it (``imports.notifications.job_ended``), the user's next
+    admin page shows it once (``seen_at``), and the webhook's deliveries are
+    counted here so a retry sends the very same body.
+    """
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, db_column="import_id", related_name="notices")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="import_notices"
+    )
+    #: The end this notice tells (the job's ``finished_at`` then).
+    finished_at = models.DateTimeField()
+    status = models.CharField(max_length=32, choices=ImportStatus.choices)
+    #: What the user is told, in plain words (the admin message and the email's first line).
+    message = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    #: When the admin showed it to the user (None: not yet).
+    seen_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    #: The webhook's body: the job's summary as the API shows it (empty when no webhook is set).
+    payload = models.JSONField(default=dict, blank=True)
+    webhook_attempts = models.PositiveIntegerField(default=0)
+    webhook_delivered_at = models.DateTimeField(null=True, blank=True)
+    webhook_error = models.TextField(blank=True, default="")
+
+    class Meta:
+        db_table = "import_job_notices"
+        constraints = [models.UniqueConstraint(fields=["job", "finished_at"], name="import_job_notice_once")]
+        indexes = [
+            models.Index(fields=["user"], condition=models.Q(seen_at__isnull=True), name="import_notices_unseen")
+        ]
+
+    def __str__(self) -> str:
+        return f"Notice of import #{self.job_id}: {self.status}"
 
 
 class RememberedMapping(models.Model):

@@ -79,6 +79,11 @@ class JobSerializer(serializers.ModelSerializer):
     checked_by: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(
         read_only=True, allow_null=True, help_text="The dry run (preview) whose checked file this import imported"
     )
+    parent_import_id = serializers.IntegerField(
+        read_only=True,
+        allow_null=True,
+        help_text="The import whose failed rows this one imports, corrected (POST /api/imports/{id}/corrections/)",
+    )
     total_rows = serializers.SerializerMethodField()
     inserted = serializers.IntegerField(source="result.inserted")
     updated = serializers.IntegerField(source="result.updated")
@@ -123,6 +128,7 @@ class JobSerializer(serializers.ModelSerializer):
             "checked_by",
             "undoes_import_id",
             "undo_until",
+            "parent_import_id",
             "mapping",
             "number_format",
             "file_name",
@@ -229,6 +235,7 @@ LINKS = inline_serializer(
         "cancel": serializers.CharField(),
         "retry": serializers.CharField(),
         "undo": serializers.CharField(),
+        "corrections": serializers.CharField(),
     },
 )
 
@@ -270,7 +277,7 @@ class QueuedSerializer(serializers.Serializer):
 
 
 def job_links(job: ImportJob, *, request=None) -> dict[str, str]:
-    """The API's URLs of a job: itself, its failed rows in each format, cancel, retry, undo."""
+    """The API's URLs of a job: itself, its failed rows in each format, cancel, retry, undo, corrections."""
     errors = reverse("imports:errors", args=[job.pk], request=request)
     return {
         "self": reverse("imports:detail", args=[job.pk], request=request),
@@ -278,6 +285,7 @@ def job_links(job: ImportJob, *, request=None) -> dict[str, str]:
         "cancel": reverse("imports:cancel", args=[job.pk], request=request),
         "retry": reverse("imports:retry", args=[job.pk], request=request),
         "undo": reverse("imports:undo", args=[job.pk], request=request),
+        "corrections": reverse("imports:corrections", args=[job.pk], request=request),
     }
 
 

@@ -12,6 +12,7 @@ Running a job (locks, claims, the queue, crash recovery) is
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 from typing import BinaryIO
 
@@ -22,6 +23,7 @@ from django.utils import timezone
 
 from catalog.kinds import KINDS
 from imports.access import check_may_manage_import
+from imports.corrections import Correction, corrections_file
 from imports.engine import record
 from imports.engine.columns import Mapping
 from imports.engine.errors import ImportRejected
@@ -58,6 +60,7 @@ def start_import(
     require_mapping: bool = True,
     background: bool | None = None,
     on_progress: ProgressCallback | None = None,
+    parent_import: ImportJob | None = None,
 ) -> ImportJob:
     """Check a file, keep it with a new job, then run it here or queue it: every door's way in.
 
@@ -83,6 +86,9 @@ def start_import(
     finished), larger ones are queued for ``manage.py qcluster`` (the job
     comes back ``pending``). ``False`` always runs inline (the command line),
     ``True`` always queues.
+
+    ``parent_import`` is the import whose failed rows this file corrects
+    (:func:`import_corrections`); the job keeps the link.
     """
     options = options or {}
     kind = kind or KINDS.default
@@ -112,6 +118,7 @@ def start_import(
         system=system,
         options=options,
         mapping=check.mapping,
+        parent_import=parent_import,
     )
     if mapping and not dry_run:
         remember_mapping(user=user, kind=kind, headers=check.headers, mapping=check.mapping)
@@ -136,6 +143,7 @@ def create_import_job(
     options: dict | None = None,
     mapping: Mapping | None = None,
     checked_by: ImportJob | None = None,
+    parent_import: ImportJob | None = None,
 ) -> ImportJob:
     """Store the file with a new ``pending`` job, routed to a system (no checks: see :func:`start_import`)."""
     kind = KINDS.get(kind or KINDS.default).name
@@ -148,6 +156,7 @@ def create_import_job(
         source=source,
         dry_run=dry_run,
         checked_by=checked_by,
+        parent_import=parent_import,
         user=user if getattr(user, "pk", None) else None,
         file_name=os.path.basename(file_name)[:255],
         file_format=file_format,
@@ -169,6 +178,46 @@ def check_reader_options(options: dict) -> None:
             f"Unknown number format {number_format!r}: use one of {', '.join(NUMBER_FORMATS)}.",
             code="invalid_number_format",
         )
+
+
+# --- Importing the corrected failed rows of an import ------------------------------------------
+
+
+def import_corrections(
+    *,
+    job: ImportJob,
+    corrections: list[Correction],
+    user=None,
+    source: str = ImportSource.API,
+    dry_run: bool = False,
+    background: bool | None = None,
+) -> ImportJob:
+    """Import some failed rows of ``job`` again, with their cells corrected: a new import, linked to ``job``.
+
+    The corrected rows become a file (``imports.corrections.corrections_file``:
+    the file's own headers, the job's number format) that enters through
+    :func:`start_import` like any upload, with the job's column mapping, so it
+    is checked, stored, routed, previewed (``dry_run``, the admin's way), run
+    inline or queued, and reported exactly as a file the user uploaded. The
+    new job's ``parent_import`` is ``job`` (and stays so through the check and
+    the import confirmed from it). Refuses a job that cannot be corrected
+    (``not_correctable``), no rows, and rows or columns the job does not have.
+    """
+    content, file_name, options = corrections_file(job=job, corrections=corrections)
+    stream = io.BytesIO(content)
+    stream.name = file_name
+    return start_import(
+        stream=stream,
+        file_name=file_name,
+        kind=job.kind,
+        user=user,
+        source=source,
+        dry_run=dry_run,
+        options=options,
+        mapping=job.mapping or None,
+        background=background,
+        parent_import=job,
+    )
 
 
 # --- Cancel and retry --------------------------------------------------------------------
@@ -352,7 +401,10 @@ def _copy(
     options: dict | None = None,
     checked_by=None,
 ) -> ImportJob:
-    """A new pending job for ``job``'s stored file: same kind, format, mapping, reader options (``options`` over)."""
+    """A new pending job for ``job``'s stored file: same kind, format, mapping, parent and reader options.
+
+    ``options`` are laid over the reader options.
+    """
     options = {key: value for key, value in {**(job.options or {}), **(options or {})}.items() if key in READER_OPTIONS}
     with job.open_file() as stream:
         return create_import_job(
@@ -366,6 +418,7 @@ def _copy(
             options=options,
             mapping=job.mapping if mapping is None else mapping,
             checked_by=checked_by,
+            parent_import=job.parent_import,
         )
 
 

@@ -14,17 +14,27 @@ import logging
 
 from django.db import DatabaseError
 
-from imports import runtime, undos
+from imports import notifications, runtime, undos
 
 logger = logging.getLogger(__name__)
 
 
 def run_import(import_id: int) -> dict | None:
-    """Run, or resume, one import job; the task django-q2 executes."""
+    """Run, or resume, one import job; the task django-q2 executes. Its user is told when it ends."""
     job = runtime.execute_import(import_id=import_id, worker=runtime.worker_name())
     if job is None:
         return None
+    if job.is_finished:
+        try:
+            notifications.job_ended(job=job)  # once per end: a re-delivered task tells nobody twice
+        except Exception:  # the import's own end is committed; telling about it is best effort
+            logger.warning("Could not record the end of import %s for its user", job.import_id, exc_info=True)
     return {"import_id": job.import_id, "status": job.status}
+
+
+def deliver_webhook(notice_id: int, attempt: int = 1) -> str:
+    """POST a job's summary to IMPORT_WEBHOOK_URL (``imports.notifications``); retried later on failure."""
+    return notifications.deliver_webhook(notice_id=notice_id, attempt=attempt)
 
 
 def recover_orphaned_imports() -> list[int]:

@@ -14,4 +14,10 @@ urlpatterns = [
     path("imports/<int:import_id>/cancel/", apis.ImportCancelApi.as_view(), name="cancel"),
     path("imports/<int:import_id>/retry/", apis.ImportRetryApi.as_view(), name="retry"),
     path("imports/<int:import_id>/undo/", apis.ImportUndoApi.as_view(), name="undo"),
+    path("imports/<int:import_id>/corrections/", apis.ImportCorrectionsApi.as_view(), name="corrections"),
+    path(
+        "imports/<int:import_id>/corrections/check/",
+        apis.ImportCorrectionsCheckApi.as_view(),
+        name="corrections_check",
+    ),
 ]

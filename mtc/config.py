@@ -136,3 +136,13 @@ def read_non_negative_int(env: Mapping[str, str], key: str, default: int) -> int
     if not re.fullmatch(r"\d+", text):
         raise _invalid(key, raw, "a whole number of at least 0")
     return int(text)
+
+
+def read_http_url(env: Mapping[str, str], key: str, default: str = "") -> str:
+    """An http:// or https:// URL, or nothing (the default)."""
+    raw = (env.get(key) or "").strip()
+    if not raw:
+        return default
+    if not re.match(r"^https?://[^/\s]+", raw) or any(c.isspace() for c in raw):
+        raise _invalid(key, raw, "an http:// or https:// URL")
+    return raw

@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 from mtc import config
 
@@ -51,6 +52,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # A background job that ended since the last page: an admin message (imports/notifications.py).
+    "imports.middleware.JobNoticeMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Unknown URLs under /api/ answer the API's JSON 404, in DEBUG too.
     "mtc.middleware.ApiNotFoundMiddleware",
@@ -143,6 +146,28 @@ REDIS_PROGRESS_EXPIRY = config.read_positive_int(ENV, "REDIS_PROGRESS_EXPIRY", d
 IMPORT_ALERT_MIN_SUCCESS_RATE = config.read_fraction_percent(ENV, "IMPORT_ALERT_MIN_SUCCESS_RATE", 95.0)
 IMPORT_ALERT_MAX_DURATION_SECONDS = config.read_positive_int(ENV, "IMPORT_ALERT_MAX_DURATION_SECONDS", 600)
 IMPORT_ALERT_MAX_ERROR_RATE = config.read_fraction_percent(ENV, "IMPORT_ALERT_MAX_ERROR_RATE", 5.0)
+
+# --- Telling the user a background job ended (imports/notifications.py) ------------------
+# Email for jobs that ran longer than this (seconds; 0: every background job).
+IMPORT_NOTIFY_AFTER_SECONDS = config.read_non_negative_int(ENV, "IMPORT_NOTIFY_AFTER_SECONDS", default=60)
+# Optional: every background job's summary is POSTed here, signed with IMPORT_WEBHOOK_SECRET (HMAC-SHA256).
+IMPORT_WEBHOOK_URL = config.read_http_url(ENV, "IMPORT_WEBHOOK_URL")
+IMPORT_WEBHOOK_SECRET = ENV.get("IMPORT_WEBHOOK_SECRET", "")
+if IMPORT_WEBHOOK_URL and not IMPORT_WEBHOOK_SECRET:
+    raise ImproperlyConfigured("IMPORT_WEBHOOK_URL is set: set IMPORT_WEBHOOK_SECRET too (receivers check it).")
+# Where the site is reached from outside, for links in emails and webhooks.
+SITE_URL = config.read_http_url(ENV, "SITE_URL", default="http://localhost:8000").rstrip("/")
+# Email: printed on the console unless EMAIL_HOST names an SMTP server.
+EMAIL_HOST = ENV.get("EMAIL_HOST", "")
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_PORT = config.read_positive_int(ENV, "EMAIL_PORT", default=587)
+EMAIL_HOST_USER = ENV.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = ENV.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = config.read_bool(ENV, "EMAIL_USE_TLS", default=True)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = ENV.get("DEFAULT_FROM_EMAIL", "imports@localhost")
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

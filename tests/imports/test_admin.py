@@ -726,3 +726,78 @@ def test_undo_needs_the_import_permission(client, django_user_model):
     assert "Undo this import" not in client.get(job_url(job)).content.decode()
     assert client.post(undo_url(job)).status_code == 403
     assert not ImportJob.objects.filter(undoes=job).exists()
+
+
+# --- corrections: the job page's editable rows ------------------------------------------------
+
+
+def _with_failed_rows(user) -> ImportJob:
+    job = services.start_import(
+        stream=stream(variants_csv(12, bad_every=5)), file_name="v.csv", kind="variants", user=user, source="admin"
+    )
+    assert job.result.failed == 2
+    return job
+
+
+def _corrections(*rows) -> dict:
+    return {"corrections": json.dumps([{"row_number": n, "values": {"price": price}} for n, price in rows])}
+
+
+def test_the_job_page_offers_its_failed_rows_for_correction_only_when_they_can_be_imported_again(
+    admin_client, admin_user
+):
+    job = _with_failed_rows(admin_user)
+    page = admin_client.get(job_url(job)).content.decode()
+    assert "data-corrections" in page
+    assert "Import the corrected rows" in page
+    assert reverse("imports:corrections_check", args=[job.pk]) in page
+    check = services.start_import(
+        stream=stream(variants_csv(12, bad_every=5)), file_name="v.csv", kind="variants", dry_run=True
+    )
+    assert "Import the corrected rows" not in admin_client.get(job_url(check)).content.decode()
+
+
+def test_importing_the_corrected_rows_opens_the_check_of_a_new_import_linked_to_the_job(admin_client, admin_user):
+    job = _with_failed_rows(admin_user)
+    url = reverse("admin:imports_importjob_corrections_import", args=[job.pk])
+    response = admin_client.post(url, _corrections((5, "5.00"), (10, "6.00")))
+    check = ImportJob.objects.get(parent_import=job)
+    assert response.status_code == 302
+    assert response["Location"] == preview_url(check)
+    assert (check.dry_run, check.source, check.result.inserted) == (True, "admin", 2)
+    preview = admin_client.get(preview_url(check)).content.decode()
+    assert f'corrected rows of <a href="{job_url(job)}">import #{job.pk}</a>' in preview
+    imported = import_checked_file(dry_run_job=check, user=admin_user)
+    assert imported.parent_import_id == job.pk
+    assert f"import #{imported.pk}" in admin_client.get(job_url(job)).content.decode()
+    assert f"import #{job.pk}" in admin_client.get(job_url(imported)).content.decode()
+
+
+def test_corrections_the_service_refuses_come_back_as_a_message(admin_client, admin_user):
+    job = _with_failed_rows(admin_user)
+    url = reverse("admin:imports_importjob_corrections_import", args=[job.pk])
+    response = admin_client.post(url, _corrections((1, "5.00")), follow=True)
+    assert "did not fail; only its failed rows can be corrected" in response.content.decode()
+    response = admin_client.post(url, {"corrections": "not json"}, follow=True)
+    assert "could not be read" in response.content.decode()
+    assert ImportJob.objects.count() == 1
+
+
+def test_the_corrected_rows_download_as_csv_and_excel_with_what_is_still_wrong(admin_client, admin_user):
+    job = _with_failed_rows(admin_user)
+    url = reverse("admin:imports_importjob_corrections_download", args=[job.pk])
+    response = admin_client.post(f"{url}?format=csv", _corrections((10, "6.00")))
+    assert response["Content-Disposition"] == f'attachment; filename="import-{job.pk}-corrected-rows.csv"'
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert [(row["row_number"], row["price"], row["error"]) for row in rows] == [
+        ("5", "'-1", "price must be 0 or more"),  # a formula-like cell, guarded as in every export
+        ("10", "6.00", ""),
+    ]
+    response = admin_client.post(f"{url}?format=xlsx", _corrections((10, "6.00")))
+    import openpyxl
+
+    sheet = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content)), read_only=True).active
+    assert [(row[5], *row[-2:]) for row in sheet.iter_rows(min_row=2, values_only=True)] == [
+        ("'-1", "5", "price must be 0 or more"),
+        ("6.00", "10", None),
+    ]

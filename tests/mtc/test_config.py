@@ -58,6 +58,32 @@ def test_read_int_list_and_redis_url():
         config.read_redis_url({"R": "http://x"}, "R")
 
 
+def test_read_non_negative_int_accepts_zero_and_refuses_the_rest():
+    assert config.read_non_negative_int({"N": "0"}, "N", default=60) == 0
+    assert config.read_non_negative_int({}, "N", default=60) == 60
+    with pytest.raises(ImproperlyConfigured, match=r"N='-1' is not valid: expected a whole number of at least 0"):
+        config.read_non_negative_int({"N": "-1"}, "N", default=60)
+
+
+def test_read_http_url():
+    assert config.read_http_url({}, "U") == ""
+    assert config.read_http_url({"U": " https://hooks.example.com/x "}, "U") == "https://hooks.example.com/x"
+    for bad in ("ftp://x", "hooks.example.com", "http://a b"):
+        with pytest.raises(ImproperlyConfigured, match=r"expected an http:// or https:// URL"):
+            config.read_http_url({"U": bad}, "U")
+
+
+@pytest.mark.slow
+def test_a_webhook_without_its_secret_stops_start_up():
+    result = start(STARTUPS["django.setup"], IMPORT_WEBHOOK_URL="https://hooks.example.com/imports")
+    assert result.returncode != 0
+    assert "IMPORT_WEBHOOK_URL is set: set IMPORT_WEBHOOK_SECRET too" in result.stderr
+    result = start(
+        STARTUPS["django.setup"], IMPORT_WEBHOOK_URL="https://hooks.example.com/i", IMPORT_WEBHOOK_SECRET="s"
+    )
+    assert result.returncode == 0, result.stderr
+
+
 # --- Start-up itself: the settings module refuses the value ----------------------------------
 
 STARTUPS = {

@@ -37,6 +37,7 @@ JOB_KEYS = {
     "undoes_import_id",
     "undo_until",
     "deleted",
+    "parent_import_id",
     "mapping",
     "number_format",
     "file_name",

@@ -76,7 +76,16 @@ def test_json_is_the_apis_job_with_its_progress():
     assert set(data) == JOB_DETAIL_KEYS
     assert set(data["progress"]) == set(PROGRESS.fields)
     assert set(data["error_summary"]) == {"failed_rows", "top_reasons", "first_rows"}
-    assert set(data["links"]) == {"self", "errors_csv", "errors_json", "errors_xlsx", "cancel", "retry", "undo"}
+    assert set(data["links"]) == {
+        "self",
+        "errors_csv",
+        "errors_json",
+        "errors_xlsx",
+        "cancel",
+        "retry",
+        "undo",
+        "corrections",
+    }
     assert (data["import_id"], data["status"], data["progress"]["stage"]) == (job.pk, "pending", "waiting")
 
 

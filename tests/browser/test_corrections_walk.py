@@ -1,0 +1,153 @@
+"""Fixing failed rows in the browser: edit two failed cells on the job page, then import them (issue 13).
+
+The job page's rows with problems become an editable table: the problem
+cells are highlighted with their reason, each change is re-checked through
+the API, the keyboard moves between cells (Tab, Enter), the corrected rows
+download as CSV, and "Import the corrected rows" goes the usual way
+(check, preview, import) to a new import linked to the first.
+Screenshots: test-artifacts/screenshots/corrections-*.png.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from catalog.models import ItemVariant
+from imports.models import ImportJob, ImportSource
+from imports.services import start_import
+from tests.imports.engine.job_runs import VARIANT_HEADER, csv_bytes
+from tests.imports.files import stream
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+ROWS = [
+    ("Oxford Shirt", "Cotton oxford", "Navy", "M", "OXF-NAV-M", "52.00", "8"),
+    ("Oxford Shirt", "Cotton oxford", "White", "M", "OXF-WHT-M", "-4.00", "2"),
+    ("Linen Trousers", "Light linen", "Sand", "32", "LIN-SND-32", "59.90", "3"),
+    ("Linen Trousers", "Light linen", "Sand", "34", "LIN-SND-34", "59.90", "many"),
+]
+
+
+def cell(page, row: int, header: str):
+    return page.locator(f'tr[data-row="{row}"] td[data-column="{header}"]')
+
+
+def test_edit_two_failed_cells_and_import_them(logged_in, admin_user, screenshot):
+    page = logged_in
+    first = start_import(
+        stream=stream(csv_bytes(VARIANT_HEADER, ROWS), "autumn.csv"),
+        file_name="autumn.csv",
+        kind="variants",
+        user=admin_user,
+        source=ImportSource.ADMIN,
+    )
+    assert (first.result.inserted, first.result.failed) == (2, 2)
+
+    page.goto(f"/admin/imports/importjob/{first.pk}/change/")
+    grid = page.locator("[data-corrections-grid]")
+    expect(grid).to_be_visible()
+    expect(page.locator("[data-static-errors]")).to_be_hidden()
+    expect(page.locator("td.is-problem")).to_have_count(2)
+    expect(cell(page, 2, "price")).to_have_class(re.compile("is-problem"))
+    expect(cell(page, 2, "price").locator(".import-corrections__reason")).to_have_text("price must be 0 or more")
+    expect(cell(page, 4, "stock").locator(".import-corrections__reason")).to_contain_text("stock is not a number")
+    expect(page.get_by_role("button", name="Import the corrected rows")).to_be_disabled()
+    screenshot(page, "corrections-01-failed-rows")
+
+    # A wrong correction is re-checked and still refused, with the engine's reason.
+    price = cell(page, 2, "price").locator("input")
+    price.click()
+    price.fill("-1")
+    expect(cell(page, 2, "price").locator(".import-corrections__reason")).to_have_text("price must be 0 or more")
+    expect(page.locator("[data-corrections-status]")).to_have_text(
+        "1 row corrected: 0 ready to import, 1 still with problems."
+    )
+
+    # Fixed: the row is ready; Tab moves to the next cell of the row.
+    price.fill("45.00")
+    expect(page.locator('tr[data-row="2"] .import-corrections__problems')).to_have_text("Ready to import")
+    expect(cell(page, 2, "price")).not_to_have_class(re.compile("is-problem"))
+    page.keyboard.press("Tab")
+    expect(cell(page, 2, "stock").locator("input")).to_be_focused()
+
+    # Enter moves to the same column of the next row: the other failed row's stock.
+    page.keyboard.press("Enter")
+    expect(cell(page, 4, "stock").locator("input")).to_be_focused()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("7")
+    expect(page.locator('tr[data-row="4"] .import-corrections__problems')).to_have_text("Ready to import")
+    expect(page.locator("[data-corrections-status]")).to_have_text("2 rows corrected: 2 ready to import.")
+    expect(page.locator("td.is-problem")).to_have_count(0)
+    screenshot(page, "corrections-02-corrected")
+
+    # The corrected rows download as CSV, with nothing left in their error column.
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download corrected rows (CSV)").click()
+    assert download.value.suggested_filename == f"import-{first.pk}-corrected-rows.csv"
+    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8"))))
+    assert [(row["row_number"], row["price"], row["stock"], row["error"]) for row in rows] == [
+        ("2", "45.00", "2", ""),
+        ("4", "59.90", "7", ""),
+    ]
+
+    # Import the corrected rows: checked first, as any file; the check names the first import.
+    page.get_by_role("button", name="Import the corrected rows").click()
+    page.wait_for_url(re.compile(r"/preview/$"))
+    expect(page.locator("[data-parent-import]")).to_contain_text(f"corrected rows of import #{first.pk}")
+    expect(page.locator('[data-count="inserted"]')).to_have_text("2")
+    expect(page.locator('[data-count="failed"]')).to_have_text("0")
+    assert ItemVariant.objects.count() == 2  # nothing written by the check
+    screenshot(page, "corrections-03-preview")
+
+    page.get_by_role("button", name=re.compile(r"^Import 2 new or changed rows")).click()
+    page.wait_for_url(re.compile(r"/importjob/\d+/change/$"))
+    expect(page.locator("[data-job-status]")).to_have_text("Completed")
+    expect(page.locator("[data-parent-import]")).to_contain_text(f"import #{first.pk}")
+    screenshot(page, "corrections-04-imported")
+
+    corrected = ImportJob.objects.get(dry_run=False, parent_import=first)
+    assert (corrected.result.inserted, corrected.result.failed) == (2, 0)
+    assert ItemVariant.objects.get(sku="OXF-WHT-M").price == Decimal("45.00")
+    assert ItemVariant.objects.get(sku="LIN-SND-34").stock == 7
+
+    # The first import's page links to the import of its corrected rows.
+    page.get_by_role("link", name=f"import #{first.pk}").click()
+    expect(page.locator("[data-corrections-imports]")).to_contain_text(f"import #{corrected.pk}")
+    screenshot(page, "corrections-05-first-import")
+
+
+def test_enter_walks_down_a_column_across_pages_of_failed_rows(logged_in, admin_user, screenshot):
+    """120 failed rows: 50 a page in the DOM; Enter on a page's last row opens the next page at the same column."""
+    rows = [("Shirt", "", "Red", f"S{i}", f"SKU-{i}", "-1", "1") for i in range(120)]
+    first = start_import(
+        stream=stream(csv_bytes(VARIANT_HEADER, rows), "many.csv"),
+        file_name="many.csv",
+        kind="variants",
+        user=admin_user,
+        source=ImportSource.ADMIN,
+    )
+    assert first.result.failed == 120
+    page = logged_in
+    page.goto(f"/admin/imports/importjob/{first.pk}/change/")
+    expect(page.locator("[data-corrections-grid] tbody tr")).to_have_count(50)
+    expect(page.locator("[data-corrections-grid] nav")).to_contain_text("Page 1 of 3 (120 rows)")
+    last = cell(page, 50, "price").locator("input")
+    last.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("3.50")
+    page.keyboard.press("Enter")
+    expect(page.locator("[data-corrections-grid] nav")).to_contain_text("Page 2 of 3")
+    expect(cell(page, 51, "price").locator("input")).to_be_focused()
+    page.keyboard.type("4")
+    page.keyboard.press("Shift+Enter")
+    expect(page.locator("[data-corrections-grid] nav")).to_contain_text("Page 1 of 3")
+    expect(cell(page, 50, "price").locator("input")).to_have_value("3.50")  # kept across pages
+    expect(page.locator("[data-corrections-status]")).to_have_text("2 rows corrected: 2 ready to import.")
+    screenshot(page, "corrections-06-many-rows")

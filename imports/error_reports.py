@@ -1,9 +1,11 @@
 """Failed rows, written back as a file the user can fix and import again.
 
 Each failed row comes out with the file's own columns (in the file's order),
-then ``row_number`` and ``error``. Cells that a spreadsheet would run as a
-formula are guarded (``mtc.cell_guard``: a leading ``'``). Rows are streamed: a file with
-100,000 failed rows never sits in memory.
+then ``row_number`` and ``error``. Every cell that a spreadsheet would run as
+a formula, the header row included (a file's column may be named
+``=HYPERLINK(...)``), is guarded (``mtc.cell_guard``: a leading ``'``); in
+XLSX every text is a string cell, never a formula, and ``row_number`` a
+number. Rows are streamed: a file with 100,000 failed rows never sits in memory.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from openpyxl import Workbook
 
 from imports.models import ImportJob, ImportRowError
-from mtc.cell_guard import guard_cell
+from mtc.cell_guard import guard_row, xlsx_cells
 
 CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
@@ -30,19 +32,20 @@ def report_columns(job: ImportJob) -> list[str]:
     return [*headers, "row_number", "error"]
 
 
-def report_rows(job: ImportJob, errors: Iterable[ImportRowError]) -> Iterator[list[str]]:
+def report_rows(job: ImportJob, errors: Iterable[ImportRowError]) -> Iterator[list]:
+    """Each failed row's cells, unguarded: the file's columns, its row number (an int) and the reason."""
     headers = report_columns(job)[:-2]
     for error in errors:
         data = error.row_data or {}
-        yield [*(guard_cell(data.get(h, "")) for h in headers), str(error.row_number), guard_cell(error.reason)]
+        yield [*(data.get(h, "") for h in headers), error.row_number, error.reason]
 
 
 def iter_csv(job: ImportJob, errors: Iterable[ImportRowError]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(report_columns(job))
+    writer.writerow(guard_row(report_columns(job)))
     for row in report_rows(job, errors):
-        writer.writerow(row)
+        writer.writerow(guard_row(row))
         if buffer.tell() > 64 * 1024:
             yield buffer.getvalue()
             buffer.seek(0)
@@ -65,7 +68,7 @@ def iter_json(job: ImportJob, errors: Iterable[ImportRowError]) -> Iterator[str]
 def write_xlsx(job: ImportJob, errors: Iterable[ImportRowError], target) -> None:
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("Failed rows")
-    sheet.append(report_columns(job))
+    sheet.append(xlsx_cells(sheet, report_columns(job)))
     for row in report_rows(job, errors):
-        sheet.append(row)
+        sheet.append(xlsx_cells(sheet, row))
     workbook.save(target)

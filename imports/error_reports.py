@@ -1,9 +1,11 @@
 """Failed rows, written back as a file the user can fix and import again.
 
 Each failed row comes out with the file's own columns (in the file's order),
-then ``row_number`` and ``error``. Cells that a spreadsheet would run as a
-formula are guarded (``mtc.cell_guard``: a leading ``'``). Rows are streamed: a file with
-100,000 failed rows never sits in memory.
+then ``row_number`` and ``error``. Every cell that a spreadsheet would run as
+a formula, the header row included (a file's column may be named
+``=HYPERLINK(...)``), is guarded (``mtc.cell_guard``: a leading ``'``); in
+XLSX every text is a string cell, never a formula, and ``row_number`` a
+number. Rows are streamed: a file with 100,000 failed rows never sits in memory.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from openpyxl import Workbook
 
 from imports.corrections import CheckedRow
 from imports.models import ImportJob, ImportRowError
-from mtc.cell_guard import guard_cell
+from mtc.cell_guard import guard_row, xlsx_cells
 
 CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
@@ -31,24 +33,16 @@ def report_columns(job: ImportJob) -> list[str]:
     return [*headers, "row_number", "error"]
 
 
-def report_rows(job: ImportJob, errors: Iterable[ImportRowError]) -> Iterator[list[str]]:
+def report_rows(job: ImportJob, errors: Iterable[ImportRowError]) -> Iterator[list]:
+    """Each failed row's cells, unguarded: the file's columns, its row number (an int) and the reason."""
     headers = report_columns(job)[:-2]
     for error in errors:
         data = error.row_data or {}
-        yield [*(guard_cell(data.get(h, "")) for h in headers), str(error.row_number), guard_cell(error.reason)]
+        yield [*(data.get(h, "") for h in headers), error.row_number, error.reason]
 
 
 def iter_csv(job: ImportJob, errors: Iterable[ImportRowError]) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(report_columns(job))
-    for row in report_rows(job, errors):
-        writer.writerow(row)
-        if buffer.tell() > 64 * 1024:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
+    return _iter_csv(report_columns(job), report_rows(job, errors))
 
 
 def iter_json(job: ImportJob, errors: Iterable[ImportRowError]) -> Iterator[str]:
@@ -64,30 +58,37 @@ def iter_json(job: ImportJob, errors: Iterable[ImportRowError]) -> Iterator[str]
 
 
 def write_xlsx(job: ImportJob, errors: Iterable[ImportRowError], target) -> None:
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("Failed rows")
-    sheet.append(report_columns(job))
-    for row in report_rows(job, errors):
-        sheet.append(row)
-    workbook.save(target)
+    _write_xlsx("Failed rows", report_columns(job), report_rows(job, errors), target)
 
 
 # --- failed rows with the user's corrections (``imports.corrections.corrected_rows``) ---------------
 
 
-def corrected_report_rows(headers: list[str], rows: Iterable[CheckedRow]) -> Iterator[list[str]]:
-    """The failed rows as corrected: the file's columns, ``row_number``, and what is still wrong (or nothing)."""
+def corrected_report_rows(headers: list[str], rows: Iterable[CheckedRow]) -> Iterator[list]:
+    """The failed rows as corrected, unguarded: the file's columns, ``row_number``, what is still wrong (or nothing)."""
     for row in rows:
         error = "; ".join(problem["reason"] for problem in row.problems)
-        yield [*(guard_cell(row.values.get(h, "")) for h in headers), str(row.row_number), guard_cell(error)]
+        yield [*(row.values.get(h, "") for h in headers), row.row_number, error]
 
 
 def iter_corrected_csv(headers: list[str], rows: Iterable[CheckedRow]) -> Iterator[str]:
+    return _iter_csv([*headers, "row_number", "error"], corrected_report_rows(headers, rows))
+
+
+def write_corrected_xlsx(headers: list[str], rows: Iterable[CheckedRow], target) -> None:
+    _write_xlsx("Corrected rows", [*headers, "row_number", "error"], corrected_report_rows(headers, rows), target)
+
+
+# --- the two spreadsheet formats, every cell through the guard ---------------------------------------
+
+
+def _iter_csv(header: list[str], rows: Iterable[list]) -> Iterator[str]:
+    """CSV text in chunks of about 64 KB, header and cells guarded (``mtc.cell_guard.guard_row``)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow([*headers, "row_number", "error"])
-    for row in corrected_report_rows(headers, rows):
-        writer.writerow(row)
+    writer.writerow(guard_row(header))
+    for row in rows:
+        writer.writerow(guard_row(row))
         if buffer.tell() > 64 * 1024:
             yield buffer.getvalue()
             buffer.seek(0)
@@ -95,10 +96,11 @@ def iter_corrected_csv(headers: list[str], rows: Iterable[CheckedRow]) -> Iterat
     yield buffer.getvalue()
 
 
-def write_corrected_xlsx(headers: list[str], rows: Iterable[CheckedRow], target) -> None:
+def _write_xlsx(sheet_name: str, header: list[str], rows: Iterable[list], target) -> None:
+    """A streamed workbook of one sheet: text as string cells, never formulas (``mtc.cell_guard.xlsx_cells``)."""
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("Corrected rows")
-    sheet.append([*headers, "row_number", "error"])
-    for row in corrected_report_rows(headers, rows):
-        sheet.append(row)
+    sheet = workbook.create_sheet(sheet_name)
+    sheet.append(xlsx_cells(sheet, header))
+    for row in rows:
+        sheet.append(xlsx_cells(sheet, row))
     workbook.save(target)

@@ -15,7 +15,7 @@ import io
 from typing import BinaryIO
 
 from catalog.kinds import KINDS, Column, Kind
-from mtc.cell_guard import guard_cell
+from mtc.cell_guard import guard_row, xlsx_cells
 
 FORMATS = ("csv", "xlsx")
 CONTENT_TYPES = {
@@ -76,8 +76,8 @@ def describe(column: Column) -> tuple[str, str, str]:
 
 def write_csv(kind: Kind, target: io.TextIOBase) -> None:
     writer = csv.writer(target)
-    writer.writerow([guard_cell(name) for name in kind.column_names])
-    writer.writerow([guard_cell(value) for value in example_row(kind)])
+    writer.writerow(guard_row(kind.column_names))
+    writer.writerow(guard_row(example_row(kind)))
 
 
 def write_xlsx(kind: Kind, target: BinaryIO) -> None:
@@ -88,19 +88,21 @@ def write_xlsx(kind: Kind, target: BinaryIO) -> None:
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = kind.label[:31]
-    sheet.append(list(kind.column_names))
-    sheet.append(example_row(kind))
+    sheet.append(xlsx_cells(sheet, kind.column_names))
+    sheet.append(xlsx_cells(sheet, example_row(kind)))
     for cell, column in zip(sheet[1], kind.columns, strict=True):
         if column.required:
             cell.font = Font(bold=True)
             cell.comment = Comment("Required", "MTC Catalog")
         sheet.column_dimensions[cell.column_letter].width = max(14, len(column.name) + 4)
     columns = workbook.create_sheet("Columns")
-    columns.append(["Column", "Required", "What it holds", "Limits", "Empty cell / column left out"])
+    columns.append(
+        xlsx_cells(columns, ["Column", "Required", "What it holds", "Limits", "Empty cell / column left out"])
+    )
     for cell in columns[1]:
         cell.font = Font(bold=True)
     for column in kind.columns:
-        columns.append([column.name, "yes" if column.required else "no", *describe(column)])
+        columns.append(xlsx_cells(columns, [column.name, "yes" if column.required else "no", *describe(column)]))
     for letter, width in zip("ABCDE", (16, 10, 70, 50, 60), strict=True):
         columns.column_dimensions[letter].width = width
     workbook.save(target)

@@ -35,6 +35,7 @@ from imports.models import ImportJob, ImportResult, ImportSource, ImportStatus
 from imports.progress import forget_progress
 from imports.runtime import queue_import, run_import_now
 from mtc.errors import Conflict, Refused
+from mtc.storable import clipped, storable
 
 _HASH_CHUNK = 1024 * 1024
 #: The options a user declares for reading a file, carried from a dry run to the import it confirms.
@@ -158,7 +159,7 @@ def create_import_job(
         checked_by=checked_by,
         parent_import=parent_import,
         user=user if getattr(user, "pk", None) else None,
-        file_name=os.path.basename(file_name)[:255],
+        file_name=clipped(storable(os.path.basename(file_name)), 255),
         file_format=file_format,
         file_size=size,
         file_checksum=checksum,

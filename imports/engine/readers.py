@@ -10,6 +10,10 @@ dropped once read; on an openpyxl release that way was not verified on, its
 public API, whose memory grows with the rows: see
 :mod:`imports.engine.xlsx_sheets`), JSON is parsed incrementally by ijson.
 
+Headers are kept as the job stores them (:func:`stored_headers`): a NUL or
+another character PostgreSQL cannot store becomes U+FFFD, and a header
+longer than :data:`~imports.engine.limits.MAX_HEADER_CHARS` characters is cut.
+
 Formats are told by content first (an XLSX is a zip, JSON starts with ``[``,
 JSON Lines with ``{``), the file name second, so a renamed file is still read
 correctly and anything else (binary data, an old ``.xls``, an HTML page, a
@@ -60,7 +64,9 @@ from typing import BinaryIO
 import ijson
 
 from imports.engine.errors import ImportRejected
+from imports.engine.limits import MAX_HEADER_CHARS
 from imports.engine.tables import NotAnObject, Table, blank_cells
+from mtc.storable import clipped, storable
 
 FORMATS = ("csv", "xlsx", "json", "jsonl")
 DELIMITERS = (",", ";", "\t", "|")
@@ -209,16 +215,27 @@ def open_table(
         file_format = detect_format(head, file_name, encoding=encoding)
     with ExitStack() as cleanup:
         if file_format == "csv":
-            yield _csv_table(stream, label, encoding, cleanup)
+            table = _csv_table(stream, label, encoding, cleanup)
         elif file_format == "xlsx":
             # openpyxl loads only when a workbook is read (it costs every command ~50 ms to import).
             from imports.engine.xlsx_sheets import xlsx_table
 
-            yield xlsx_table(stream, label, sheet, cleanup)
+            table = xlsx_table(stream, label, sheet, cleanup)
         elif file_format == "json":
-            yield _json_table(stream, label, encoding)
+            table = _json_table(stream, label, encoding)
         else:
-            yield _jsonl_table(stream, label, encoding, cleanup)
+            table = _jsonl_table(stream, label, encoding, cleanup)
+        table.headers = stored_headers(table.headers)
+        yield table
+
+
+def stored_headers(headers: list[str]) -> list[str]:
+    """Headers as the job keeps them: a character PostgreSQL cannot store (NUL) becomes U+FFFD, and a
+    header longer than :data:`~imports.engine.limits.MAX_HEADER_CHARS` is cut (``mtc.storable``).
+
+    A new list: the JSON readers keep the file's own keys to look cells up.
+    """
+    return [clipped(storable(header), MAX_HEADER_CHARS) for header in headers]
 
 
 @contextmanager

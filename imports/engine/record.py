@@ -20,6 +20,14 @@ from imports.engine.staging import Batch
 from imports.engine.tables import Table
 from imports.engine.upsert import WriteCounts
 from imports.models import ImportJob, ImportResult, ImportRowError, ImportStage, ImportStatus
+from mtc.storable import clipped, storable, storable_json
+
+#: The most characters kept of one cell (a row error's value, each cell of its row data): a longer cell
+#: is kept cut, ending in an ellipsis (so it cannot import back unnoticed).
+STORED_CELL_CHARS = 10_000
+#: The most characters kept of a row error's reason, and of a problem's header (``import_row_errors.column``).
+STORED_REASON_CHARS = 10_000
+STORED_COLUMN_CHARS = 255
 
 
 def note_reading(job: ImportJob, *, table: Table, columns: ColumnMap) -> None:
@@ -59,16 +67,36 @@ def note_total(job: ImportJob, total_rows: int) -> None:
 
 
 def row_error(job: ImportJob, row_number: int, problems: list[dict], row_data: dict) -> ImportRowError:
-    first = problems[0]
+    """One failed row, every text made storable (``mtc.storable``) and clipped to its column.
+
+    A NUL or a lone surrogate in a cell, a header or a reason becomes U+FFFD,
+    and a cell or header too long for what keeps it is cut: what is stored
+    about a problem never fails the batch.
+    """
+    kept = [_stored_problem(problem) for problem in problems]
+    first = kept[0]
     return ImportRowError(
         job=job,
         row_number=row_number,
         column=first["column"],
-        value=first["value"][:10_000],
-        reason="; ".join(p["reason"] for p in problems),
-        problems=problems,
-        row_data=row_data,
+        value=first["value"],
+        reason=clipped("; ".join(p["reason"] for p in kept), STORED_REASON_CHARS),
+        problems=kept,
+        row_data={storable(str(header)): _stored_cell(cell) for header, cell in row_data.items()},
     )
+
+
+def _stored_problem(problem: dict) -> dict:
+    return {
+        **{storable(str(key)): storable_json(value) for key, value in problem.items()},
+        "column": clipped(storable(str(problem.get("column", ""))), STORED_COLUMN_CHARS),
+        "value": _stored_cell(problem.get("value", "")),
+        "reason": clipped(storable(str(problem.get("reason", ""))), STORED_REASON_CHARS),
+    }
+
+
+def _stored_cell(cell: object) -> str:
+    return clipped(storable("" if cell is None else str(cell)), STORED_CELL_CHARS)
 
 
 def staged_errors(job: ImportJob, invalid_rows: list[tuple[int, str, str]]) -> list[ImportRowError]:
@@ -151,7 +179,7 @@ def _close(job: ImportJob, status: str, reason: str = "", *, refused_code: str =
         result.success_rate = None
     result.save(update_fields=["duration_seconds", "success_rate"])
     job.status = status
-    job.failure_reason = reason
+    job.failure_reason = storable(reason)
     job.refused_code = refused_code
     job.finished_at = now
     job.heartbeat_at = now

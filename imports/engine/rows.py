@@ -35,7 +35,8 @@ The rules, applied the same way to every file format, by column type
 * NUL and other control characters are refused anywhere, with their position
   (1 = the first character of the cell as written); tab, line feed and
   carriage return are whitespace in names, kept in descriptions, refused
-  inside a sku;
+  inside a sku. So is half of a UTF-16 surrogate pair (a JSON file can spell
+  ``"\\ud800"``), which UTF-8 and so PostgreSQL cannot store;
 * an empty cell in a present column is empty: ``''`` for text, NULL (None)
   for price and stock; a column absent from the file gives None, never written;
 * a cell that is not a single value is refused: true/false, a nested JSON
@@ -80,6 +81,8 @@ from mtc.cell_guard import unguard_cell
 MAX_COUNT = 2_147_483_647
 #: Control characters refused anywhere (everything but tab, LF and CR).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+#: Lone surrogates: no UTF-8 form.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _LINE_BREAKS = re.compile(r"[\t\n\r]")
 #: Decimal exponents within which a number is written out in full as text.
 _PLAIN_EXPONENTS = range(-30, 31)
@@ -173,6 +176,11 @@ def _refuse_control(text: str, *, line_breaks: bool, offset: int = 0) -> None:
     if match:
         position = offset + match.start() + 1
         raise CellProblem(f"contains a control character (U+{ord(match.group()):04X}) at position {position}")
+    if match := _SURROGATE.search(text):
+        raise CellProblem(
+            f"contains half of a surrogate pair (U+{ord(match.group()):04X}), which is not a character, "
+            f"at position {offset + match.start() + 1}"
+        )
 
 
 def _name_reader(max_length: int, required: bool) -> Callable[[object], str]:

@@ -54,7 +54,7 @@ def read_csv(text: str) -> list[list[str]]:
 
 def read_xlsx(source) -> list[list[str]]:
     sheet = openpyxl.load_workbook(source).active
-    return [["" if cell is None else cell for cell in row] for row in sheet.iter_rows(values_only=True)]
+    return [["" if cell is None else str(cell) for cell in row] for row in sheet.iter_rows(values_only=True)]
 
 
 # --- formats ----------------------------------------------------------------------------------

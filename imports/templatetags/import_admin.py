@@ -21,7 +21,7 @@ def stage_words(stage: str) -> str:
     return STAGE_LABELS.get(stage or "", stage)
 
 
-#: The importers in a catalog manager's words; how each works ("upsert", "LOCK TABLE")
+#: The importers in a catalog manager's words; how each works (upsert, table locks)
 #: stays under "Technical details" and on the metrics page.
 IMPORTER_WORDS: dict[str, str] = {ImportSystem.UPSERT: "new importer", ImportSystem.LEGACY: "legacy importer"}
 

@@ -65,6 +65,7 @@ from typing import NamedTuple
 from catalog.keys import normalize_key
 from catalog.kinds import Column
 from imports.engine.columns import ColumnMap
+from imports.engine.limits import HELD_CONTENT_CHARS
 from imports.engine.numbers import (
     AUTO,
     COMMA,
@@ -491,7 +492,11 @@ class NumberReading(NamedTuple):
 
 
 def read_numbers_as(
-    rows: Iterable[tuple[int, list]], columns: ColumnMap, *, chosen: str = AUTO
+    rows: Iterable[tuple[int, list]],
+    columns: ColumnMap,
+    *,
+    chosen: str = AUTO,
+    content_read: Callable[[], int] | None = None,
 ) -> tuple[NumberReading, Iterator[tuple[int, list]]]:
     """The number format to read ``rows`` in, and the same rows again (the first ones are looked at first).
 
@@ -500,9 +505,20 @@ def read_numbers_as(
     it reads one way only (:func:`~imports.engine.numbers.detect_number_format`),
     else each value is read by itself (``auto``). Every door (the import, the
     check's preview, the legacy importer) settles it this way, so they agree.
+    The sample also stops once it holds
+    :data:`~imports.engine.limits.HELD_CONTENT_CHARS` of content, as
+    ``content_read`` (the table's) tells.
     """
     rows = iter(rows)
-    head = list(islice(rows, NUMBER_SAMPLE_ROWS))
+    if content_read is None:
+        head = list(islice(rows, NUMBER_SAMPLE_ROWS))
+    else:
+        start = content_read()
+        head = []
+        for row in rows:
+            head.append(row)
+            if len(head) >= NUMBER_SAMPLE_ROWS or content_read() - start > HELD_CONTENT_CHARS:
+                break
     told = _told_number_format(columns, [cells for _, cells in head]) if chosen not in (POINT, COMMA) else None
     return NumberReading(effective_format(chosen, told), told), chain(head, rows)
 

@@ -1,4 +1,4 @@
-"""Running one file through a door in a process of its own (``web_process.py``), and what it cost."""
+"""Running files through a door in a process of their own (``web_process.py``), and what each cost."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ class Outcome:
     status: int
     body: object
     peak_mb: int
-    stderr: str
+    tracebacks: int
+    stderr: str = ""
 
     @property
     def detail(self) -> str:
@@ -31,17 +32,27 @@ class Outcome:
 
 def through(door: str, path: Path, tmp_path: Path, *args: str) -> Outcome:
     """``path`` through the API (``door="api"``) or ``import_catalog`` (``"command"``), in a subprocess."""
-    env = {**command_env(tmp_path), "MTC_MEMORY_CAP_MB": str(CAP_MB), "IMPORT_RATE_LIMIT": "1000/minute"}
+    return through_many(door, [(path, list(args))], tmp_path)[0]
+
+
+def through_many(door: str, runs: list[tuple[Path, list[str]]], tmp_path: Path) -> list[Outcome]:
+    """Each file through the door, one after the other in one subprocess, the peak memory measured for each."""
+    spec = tmp_path / f"{door}-runs.json"
+    spec.write_text(json.dumps([{"file": str(path), "args": args} for path, args in runs]))
+    env = {**command_env(tmp_path), "MTC_MEMORY_CAP_MB": str(CAP_MB), "IMPORT_RATE_LIMIT": "100000/minute"}
     process = subprocess.run(
-        [sys.executable, str(HARNESS), door, str(path), *args],
+        [sys.executable, str(HARNESS), door, "--many", str(spec)],
         cwd=ROOT,
         env=env,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=1800,
     )
     lines = process.stdout.strip().splitlines()
     assert process.returncode == 0, process.stderr[-3000:]
-    assert lines, process.stderr[-3000:]
-    result = json.loads(lines[-1])
-    return Outcome(result["status"], result["body"], result["peak_mb"], process.stderr)
+    assert len(lines) == len(runs), process.stderr[-3000:]
+    results = [json.loads(line) for line in lines]
+    return [
+        Outcome(result["status"], result["body"], result["peak_mb"], result["tracebacks"], process.stderr)
+        for result in results
+    ]

@@ -23,9 +23,12 @@ import copy
 from typing import ClassVar
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import model_ngettext
 from django.contrib.admin.views.main import ChangeList
+from django.core.validators import MaxLengthValidator
+from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
@@ -89,7 +92,18 @@ class CatalogRecordForm(forms.ModelForm):
     Django skips a constraint whose condition uses a field the form does not
     edit, and ``deleted_at`` is never edited: without this check the partial
     unique index would answer a taken name with a server error.
+
+    A long text (the item's description) has at most
+    ``IMPORT_MAX_DESCRIPTION_LENGTH`` characters, as an import allows.
     """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        limit = settings.IMPORT_MAX_DESCRIPTION_LENGTH
+        for name, field in self.fields.items():
+            if isinstance(self._meta.model._meta.get_field(name), models.TextField):
+                field.validators.append(MaxLengthValidator(limit))
+                field.widget.attrs["maxlength"] = str(limit)
 
     def validate_unique(self):
         super().validate_unique()

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import ClassVar
 
 from django import forms
+from django.conf import settings
 from django.db.models import QuerySet
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -23,6 +24,10 @@ from rest_framework.exceptions import ValidationError
 
 from catalog.models import Color, Item, ItemVariant, Size
 from catalog.selectors import STATUSES, item_rows, rows_by_status, variant_rows
+from mtc.storable import clipped
+
+#: The most variants of an item a list of items shows (``variant_count`` says how many there are).
+LISTED_VARIANTS = 100
 
 # --- Filters ---------------------------------------------------------------------------------
 
@@ -127,7 +132,34 @@ class ItemSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Item
-        fields = ("item_id", "name", "description", *TIMESTAMPS, "variants")
+        fields: tuple[str, ...] = ("item_id", "name", "description", *TIMESTAMPS, "variants")
+
+
+class ClippedText(serializers.CharField):
+    """A long text as a list shows it: at most ``IMPORT_MAX_DESCRIPTION_LENGTH`` characters, cut ending in ``…``."""
+
+    def to_representation(self, value):
+        return clipped(super().to_representation(value), settings.IMPORT_MAX_DESCRIPTION_LENGTH)
+
+
+class ItemListSerializer(ItemSerializer):
+    """An item in a list: its description cut to the limit, and at most :data:`LISTED_VARIANTS` of its variants.
+
+    A list's page is bounded whatever the rows hold (a description stored
+    before the limit, an item with a million variants); ``variant_count``
+    says how many there are, and the item's own endpoint has everything.
+    """
+
+    description = ClippedText(
+        source="description_head",
+        help_text="At most IMPORT_MAX_DESCRIPTION_LENGTH characters, cut ending in '…' (the item's endpoint has all).",
+    )
+    variant_count = serializers.IntegerField(
+        read_only=True, help_text=f"How many variants the item has; the list shows the first {LISTED_VARIANTS}."
+    )
+
+    class Meta(ItemSerializer.Meta):
+        fields = (*ItemSerializer.Meta.fields, "variant_count")
 
 
 # --- Views -----------------------------------------------------------------------------------
@@ -154,11 +186,19 @@ class _CatalogReadMixin:
         return type(self).rows(status=status)
 
 
-@extend_schema(tags=["catalog"], summary="Items, each with its variants", parameters=[STATUS])
+@extend_schema(
+    tags=["catalog"],
+    summary=f"Items, each with its first {LISTED_VARIANTS} variants (a page's size is bounded)",
+    parameters=[STATUS],
+)
 class ItemListApi(_CatalogReadMixin, generics.ListAPIView):
-    serializer_class = ItemSerializer
+    serializer_class = ItemListSerializer
     filterset_class = ItemFilter
-    rows = staticmethod(item_rows)
+    rows = staticmethod(
+        lambda status: item_rows(
+            status=status, variants=LISTED_VARIANTS, text=settings.IMPORT_MAX_DESCRIPTION_LENGTH + 1
+        )
+    )
 
 
 @DETAIL_SCHEMA

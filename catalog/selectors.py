@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connections
-from django.db.models import Prefetch
+from django.db.models import Count, F, OuterRef, Prefetch, Subquery, Window
+from django.db.models.functions import Coalesce, Left, RowNumber
 
 from catalog.kinds import Kind
 from catalog.models import Color, Item, ItemVariant, Size
@@ -41,11 +42,31 @@ def variant_rows(*, status: str = "active"):
     return rows_by_status(model=ItemVariant, status=status).select_related("item", "color", "size")
 
 
-def item_rows(*, status: str = "active"):
-    """Items with their variants (live ones for live items; all of them otherwise) in one prefetch."""
-    nested = rows_by_status(model=ItemVariant, status="active" if status in ("", "active") else "all")
-    nested = nested.select_related("color", "size").order_by("color__color_name", "size__size_name", "variant_id")
-    return rows_by_status(model=Item, status=status).prefetch_related(Prefetch("variants", queryset=nested))
+def item_rows(*, status: str = "active", variants: int | None = None, text: int | None = None):
+    """Items with their variants (live ones for live items; all of them otherwise) in one prefetch.
+
+    ``variants``: at most this many of each item's variants (the first by
+    color and size, a window in the prefetch's one query), and each item's
+    ``variant_count`` (how many there are). ``text``: the description is not
+    read whole, only its first ``text`` characters, as ``description_head``
+    (a list's page stays small however long a stored description is).
+    """
+    nested_status = "active" if status in ("", "active") else "all"
+    nested = rows_by_status(model=ItemVariant, status=nested_status)
+    order = ("color__color_name", "size__size_name", "variant_id")
+    nested = nested.select_related("color", "size").order_by(*order)
+    items = rows_by_status(model=Item, status=status)
+    if text is not None:
+        items = items.defer("description").annotate(description_head=Left("description", text))
+    if variants is not None:
+        nested = nested.annotate(
+            place=Window(RowNumber(), partition_by=[F("item_id")], order_by=[F(name).asc() for name in order])
+        ).filter(place__lte=variants)
+        counted = rows_by_status(model=ItemVariant, status=nested_status).filter(item_id=OuterRef("pk"))
+        items = items.annotate(
+            variant_count=Coalesce(Subquery(counted.order_by().values("item_id").annotate(n=Count("*")).values("n")), 0)
+        )
+    return items.prefetch_related(Prefetch("variants", queryset=nested))
 
 
 #: The masters by the short name the commands take (``--model item``).

@@ -15,6 +15,7 @@ import io
 from typing import BinaryIO
 
 from catalog.kinds import KINDS, Column, Kind
+from imports.engine.rows import max_length
 from mtc.cell_guard import guard_row, xlsx_cells
 
 FORMATS = ("csv", "xlsx")
@@ -51,7 +52,8 @@ def describe(column: Column) -> tuple[str, str, str]:
         limits = f"At most {column.max_length:,} characters. Spaces around and repeated spaces are removed."
         empty = "Required: a row without it is refused."
     elif column.type == "text":
-        what, limits = "Text; line breaks are kept.", "Spaces around are removed."
+        what = "Text; line breaks are kept."
+        limits = f"At most {max_length(column) or 0:,} characters. Spaces around are removed."
         empty = "Empty: stored empty. Column left out: the stored text is kept."
     elif column.type == "code":
         what = "One line of text."

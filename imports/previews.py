@@ -169,7 +169,12 @@ def sample_changes(*, job: ImportJob, limit: int = 5, scan: int = SCAN_ROWS) -> 
     try:
         with open_stored_table(job) as table:
             columns = map_columns(table.headers, spec, job.mapping or None)
-            reading, rows = read_numbers_as(table.rows, columns, chosen=job.options.get("number_format") or AUTO)
+            reading, rows = read_numbers_as(
+                table.rows,
+                columns,
+                chosen=job.options.get("number_format") or AUTO,
+                content_read=table.content_read,
+            )
             parse = row_parser(columns, width=len(table.headers), number_format=reading.number_format)
             for row_number, cells in rows:
                 if read >= scan:

@@ -21,14 +21,16 @@ def _invalid(key: str, raw: str, accepted: str) -> ImproperlyConfigured:
     return ImproperlyConfigured(f"{key}={raw!r} is not valid: expected {accepted}.")
 
 
-def read_positive_int(env: Mapping[str, str], key: str, default: int) -> int:
-    """A whole number >= 1 (sizes, limits, timeouts)."""
+def read_positive_int(env: Mapping[str, str], key: str, default: int, *, maximum: int | None = None) -> int:
+    """A whole number >= 1 (sizes, limits, timeouts), at most ``maximum`` when given."""
     raw = env.get(key)
     if raw is None or raw.strip() == "":
         return default
     text = raw.strip()
     if not re.fullmatch(r"\d+", text) or int(text) < 1:
         raise _invalid(key, raw, "a whole number of at least 1")
+    if maximum is not None and int(text) > maximum:
+        raise _invalid(key, raw, f"a whole number from 1 to {maximum:,}")
     return int(text)
 
 

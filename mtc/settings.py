@@ -133,6 +133,11 @@ IMPORT_BACKGROUND_THRESHOLD = config.read_positive_int(ENV, "IMPORT_BACKGROUND_T
 # false: batch commits do not wait for the WAL flush (a crash redoes them on resume).
 IMPORT_SYNCHRONOUS_COMMIT = config.read_bool(ENV, "IMPORT_SYNCHRONOUS_COMMIT", default=False)
 IMPORT_MAX_UPLOAD_MB = config.read_positive_int(ENV, "IMPORT_MAX_UPLOAD_MB", default=100)
+# The longest description (and any other long-text column) a row may carry, in characters; a longer one
+# is that row's problem. At most the readers' field limit (imports/engine/limits.py: 1,048,576).
+IMPORT_MAX_DESCRIPTION_LENGTH = config.read_positive_int(
+    ENV, "IMPORT_MAX_DESCRIPTION_LENGTH", default=10_000, maximum=1_048_576
+)
 # A running job nobody has heartbeated for this long is taken over (see imports/services.py).
 IMPORT_STALE_SECONDS = config.read_positive_int(ENV, "IMPORT_STALE_SECONDS", default=300)
 # Days an import can be undone: its change journal is removed after that (hourly prune).

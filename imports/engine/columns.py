@@ -34,6 +34,9 @@ _SEPARATORS = re.compile(r"[\s\-_]+")
 
 OURS, WORD, CHOSEN = "ours", "word", "chosen"
 
+#: The most ignored columns a job's warning names (a file may have 16,384; the job's page stays short).
+WARNED_COLUMNS = 20
+
 #: A mapping as the doors take it and the job keeps it: file header -> field, or None to ignore.
 Mapping = dict[str, str | None]
 
@@ -79,9 +82,12 @@ class ColumnMap:
         return {choice.header: choice.field for choice in self.choices if str(choice.header).strip()}
 
     def warnings(self) -> list[str]:
+        """What the job says about the file's columns: the ignored ones, at most :data:`WARNED_COLUMNS` by name."""
         if not self.unknown:
             return []
-        names = ", ".join(repr(h) for h in self.unknown)
+        names = ", ".join(repr(h) for h in self.unknown[:WARNED_COLUMNS])
+        if len(self.unknown) > WARNED_COLUMNS:
+            names += f" and {len(self.unknown) - WARNED_COLUMNS:,} more"
         return [f"Ignored column(s) not used by {_an(self.kind.name)} import: {names}."]
 
 

@@ -47,6 +47,16 @@ an element that is not an object becomes that row's problem. Numbers keep
 their exact decimal value (``19.99`` is ``Decimal('19.99')``, never a float).
 JSON Lines: one object per line; a line that is not valid JSON is that row's
 problem and the other rows are read.
+
+Bounds (:mod:`imports.engine.limits`; the README's "Limits"): a cell longer
+than the field limit, a line longer than a row, more columns than a sheet
+has, JSON nested deeper than :data:`~imports.engine.limits.MAX_JSON_DEPTH`
+refuse the file (a JSON Lines line nesting too deep is that row's problem);
+a workbook is checked part by part first (:mod:`imports.engine.xlsx_parts`).
+Lines are read at most a row's length at a time, JSON is built from ijson's
+events (never its prefix-building ``items``), and a JSON token longer than a
+cell is refused before the parser holds it, so no file costs more than the
+bounds, however small and however hostile.
 """
 
 from __future__ import annotations
@@ -64,7 +74,14 @@ from typing import BinaryIO
 import ijson
 
 from imports.engine.errors import ImportRejected
-from imports.engine.limits import MAX_HEADER_CHARS
+from imports.engine.limits import (
+    JSON_NESTED_SHOWN,
+    MAX_CELL_CHARS,
+    MAX_COLUMNS,
+    MAX_HEADER_CHARS,
+    MAX_JSON_DEPTH,
+    MAX_ROW_CHARS,
+)
 from imports.engine.tables import NotAnObject, Table, blank_cells
 from mtc.storable import clipped, storable
 
@@ -82,8 +99,8 @@ EXTENSIONS = {
 }
 _SNIFF_BYTES = 64 * 1024
 _CHUNK = 1024 * 1024
-#: A CSV field longer than this is refused (in practice: a quote that is never closed).
-CSV_FIELD_LIMIT = 10 * 1024 * 1024
+#: A CSV field longer than this refuses the file ("the field limit").
+CSV_FIELD_LIMIT = MAX_CELL_CHARS
 #: Leading blank lines tolerated before a CSV header.
 _MAX_LEADING_BLANK_LINES = 1000
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
@@ -225,6 +242,10 @@ def open_table(
             table = _json_table(stream, label, encoding)
         else:
             table = _jsonl_table(stream, label, encoding, cleanup)
+        if len(table.headers) > MAX_COLUMNS:
+            raise ImportRejected(
+                f"{label} has {len(table.headers):,} columns; a file may have at most {MAX_COLUMNS:,}."
+            )
         table.headers = stored_headers(table.headers)
         yield table
 
@@ -342,15 +363,15 @@ def _csv_table(stream: BinaryIO, label: str, encoding: str, cleanup: ExitStack) 
     encoding = encoding or detect_encoding(stream)
     text = _text_stream(stream, encoding, cleanup)
     try:
-        delimiter, hint_line = _sniff_delimiter(text)
+        delimiter, hint_line = _sniff_delimiter(text, label)
     except UnicodeDecodeError as exc:
         raise _not_valid(label, encoding, exc, "in its first lines") from None
     if delimiter is None:
         raise ImportRejected(f"{label} has no header row.")
     text.seek(0)
     if hint_line:
-        text.readline()
-    reader = csv.reader(text, delimiter=delimiter, strict=True)
+        text.readline(MAX_ROW_CHARS)
+    reader = csv.reader(_bounded_lines(text, label, delimiter), delimiter=delimiter, strict=True)
     headers = None
     try:
         for cells in reader:
@@ -358,6 +379,8 @@ def _csv_table(stream: BinaryIO, label: str, encoding: str, cleanup: ExitStack) 
                 headers = cells
                 break
     except csv.Error as exc:
+        if _FIELD_LIMIT in str(exc):
+            raise ImportRejected(f"{label}, header row: {_too_long_cell()}.") from None
         raise ImportRejected(f"{label}: the header row cannot be read as CSV ({exc}).") from None
     except UnicodeDecodeError as exc:
         raise _not_valid(label, encoding, exc, "in its header") from None
@@ -365,12 +388,18 @@ def _csv_table(stream: BinaryIO, label: str, encoding: str, cleanup: ExitStack) 
         raise ImportRejected(f"{label} has no header row.")
     headers[0] = headers[0].lstrip("\ufeff")
     details = {"encoding": encoding, "delimiter": {"\t": "tab"}.get(delimiter, delimiter)}
-    return Table(headers=headers, rows=_csv_rows(reader, label, encoding), file_format="csv", details=details)
+    return Table(
+        headers=headers,
+        rows=_csv_rows(reader, label, encoding),
+        file_format="csv",
+        details=details,
+        content_read=stream.tell,
+    )
 
 
-def _sniff_delimiter(text: io.TextIOWrapper) -> tuple[str | None, bool]:
+def _sniff_delimiter(text: io.TextIOWrapper, label: str) -> tuple[str | None, bool]:
     """``(delimiter, whether the first line was Excel's sep= hint)``; ``(None, False)`` when there is no header."""
-    for number, line in enumerate(text, start=1):
+    for number, line in enumerate(_bounded_lines(text, label, ","), start=1):
         if number > _MAX_LEADING_BLANK_LINES:
             break
         content = line.lstrip("\ufeff").rstrip("\r\n")
@@ -392,27 +421,70 @@ def _has_content(text: str) -> bool:
 
 def _csv_rows(reader, label: str, encoding: str) -> Iterator[tuple[int, list]]:
     row_number = 0
+    line = reader.line_num
     while True:
         try:
             for cells in reader:
                 row_number += 1
+                line = reader.line_num
                 if any(map(str.strip, cells)):
                     yield row_number, cells
             return
         except csv.Error as exc:
             row_number += 1
             message = str(exc)
-            if "unexpected end of data" in message or "field larger than field limit" in message:
+            if _FIELD_LIMIT in message and reader.line_num - line <= 1:
+                raise ImportRejected(f"{label}, data row {row_number}: {_too_long_cell()}.") from None
+            if "unexpected end of data" in message or _FIELD_LIMIT in message:
+                past = (
+                    f", here past the field limit of {MAX_CELL_CHARS:,} characters" if _FIELD_LIMIT in message else ""
+                )
                 raise ImportRejected(
-                    f'{label}, data row {row_number}: a quoted field is never closed (a stray " '
-                    "swallows every row after it); fix the quoting and import again."
+                    f"{label}, data row {row_number}: a quoted field is never closed "
+                    f'(a stray " swallows every row after it{past}); fix the quoting and import again.'
                 ) from None
             yield (
                 row_number,
                 [NotAnObject(f"the row cannot be read as CSV ({message}, line {reader.line_num} of the file)")],
             )
+            line = reader.line_num
         except UnicodeDecodeError as exc:
             raise _not_valid(label, encoding, exc, f"near data row {row_number + 1}") from None
+
+
+_FIELD_LIMIT = "field larger than field limit"
+
+
+def _too_long_cell() -> str:
+    return f"a cell is longer than the field limit of {MAX_CELL_CHARS:,} characters"
+
+
+class _LineTooLong(ImportRejected):
+    pass
+
+
+def _bounded_lines(text: io.TextIOWrapper, label: str, delimiter: str) -> Iterator[str]:
+    """The stream's lines, none longer than :data:`~imports.engine.limits.MAX_ROW_CHARS` characters.
+
+    A longer line refuses the file (reading it whole could cost gigabytes):
+    saying the cell exceeds the field limit when a cell of it does, else that
+    the line exceeds the limit of one row. ``delimiter`` tells its cells apart
+    (``","`` for JSON Lines, where any long run is a long cell).
+    """
+    readline = text.readline
+    limit = MAX_ROW_CHARS + 1
+    number = 0
+    while line := readline(limit):
+        number += 1
+        if len(line) == limit:
+            where = f"{label}, line {number} of the file"
+            if max(map(len, line.split(delimiter))) > MAX_CELL_CHARS:
+                raise _LineTooLong(f"{where}: {_too_long_cell()}.")
+            raise _LineTooLong(
+                f"{where} is longer than {MAX_ROW_CHARS:,} characters, the limit of one row "
+                f"({MAX_COLUMNS:,} columns at most, {MAX_CELL_CHARS:,} characters a cell)."
+            )
+        yield line
 
 
 # --- JSON and JSON Lines ----------------------------------------------------------
@@ -429,10 +501,14 @@ def _json_table(stream: BinaryIO, label: str, encoding: str) -> Table:
     headers: dict[str, None] = {}
     read = 0
     try:
-        for record in ijson.items(_json_source(stream, encoding), "item"):
-            read += 1
+        for read, record in enumerate(_json_elements(stream, encoding, label), start=1):
             if isinstance(record, dict):
                 headers.update(dict.fromkeys(record))
+                if len(headers) > MAX_COLUMNS:
+                    raise ImportRejected(
+                        f"{label}, row {read}: the objects have more than {MAX_COLUMNS:,} different keys, "
+                        f"the most columns a file may have."
+                    )
     except UnicodeDecodeError as exc:
         raise _not_valid(label, encoding, exc, _after(read)) from None
     except (ijson.JSONError, ValueError) as exc:
@@ -450,13 +526,14 @@ def _json_table(stream: BinaryIO, label: str, encoding: str) -> Table:
         rows=_json_rows(stream, label, encoding, names),
         file_format="json",
         details={"encoding": encoding},
+        content_read=stream.tell,
     )
 
 
 def _json_rows(stream: BinaryIO, label: str, encoding: str, headers: list[str]) -> Iterator[tuple[int, list]]:
     row_number = 0
     try:
-        for row_number, record in enumerate(ijson.items(_json_source(stream, encoding), "item"), start=1):
+        for row_number, record in enumerate(_json_elements(stream, encoding, label), start=1):
             cells = _record_cells(record, headers)
             if not blank_cells(cells):
                 yield row_number, cells
@@ -491,6 +568,206 @@ class _Utf8Recoder:
                 return text.encode("utf-8")
 
 
+#: The most bytes between two ``"`` of a JSON file: a string of MAX_CELL_CHARS characters, each escaped.
+_JSON_RUN_BYTES = 6 * MAX_CELL_CHARS + 2
+#: A ``\\u`` escape of half a surrogate pair (not a pair), not itself escaped.
+_SURROGATE_ESCAPE = re.compile(
+    rb"(?<!\\)((?:\\\\)*)\\u([dD][89abAB][0-9a-fA-F]{2})(\\u[dD][c-fC-F][0-9a-fA-F]{2})?"
+    rb"|(?<!\\)((?:\\\\)*)\\u([dD][c-fC-F][0-9a-fA-F]{2})"
+)
+_MAYBE_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
+#: What a lone surrogate escape is read as, then put back (a noncharacter: never text).
+_SURROGATE_MARK = "\ufdd0"
+
+
+class _JsonGuard:
+    """The bytes ijson reads, refusing a token too long to be one cell before the parser holds it.
+
+    The C parser (yajl) holds a whole string or number before handing it on,
+    so a 90 MB string would cost hundreds of MB before its length could be
+    checked. Any string lies between two unescaped ``"``: a longer run of
+    bytes without one is a string (or a number, or whitespace) longer than
+    :data:`~imports.engine.limits.MAX_CELL_CHARS` characters can be, however
+    escaped, and refuses the file at once. Two C searches a chunk.
+
+    yajl also turns half a surrogate pair (``"\\ud800"``) into ``?``,
+    silently; such an escape is handed on as a noncharacter and put back by
+    :meth:`restore`, so the row rules refuse it as they do in JSON Lines.
+    """
+
+    def __init__(self, source, label: str):
+        self._source = source
+        self._label = label
+        self._run = 0
+        self._held = b""
+        self.surrogates: list[str] = []
+
+    def read(self, size: int = -1) -> bytes:
+        while True:
+            chunk = self._source.read(size)
+            data = self._held + chunk
+            self._held = b""
+            if chunk and b"\\" in data[-11:]:
+                # An escape may be cut: hand on the part before its run of backslashes, keep the rest.
+                cut = len(data) - 11 + data[-11:].rfind(b"\\")
+                while cut > max(len(data) - 64, 0) and data[cut - 1] == 0x5C:
+                    cut -= 1
+                data, self._held = data[:cut], data[cut:]
+            if data or not chunk:
+                break
+        if not data:
+            return b""
+        if _MAYBE_SURROGATE.search(data):
+            data = _SURROGATE_ESCAPE.sub(self._mark, data)
+        last = _unescaped_quote(data, last=True)
+        if last < 0:
+            self._run += len(data)
+        else:
+            self._check(self._run + _unescaped_quote(data, last=False))
+            self._run = len(data) - last - 1
+        self._check(self._run)
+        return data
+
+    def _check(self, run: int) -> None:
+        if run > _JSON_RUN_BYTES:
+            raise ImportRejected(f"{self._label}: {_too_long_cell()} (a value runs over {_JSON_RUN_BYTES:,} bytes).")
+
+    def _mark(self, match: re.Match) -> bytes:
+        if match.group(3):  # a whole pair
+            return match.group(0)
+        backslashes = match.group(1) or match.group(4) or b""
+        self.surrogates.append(chr(int(match.group(2) or match.group(5), 16)))
+        return backslashes + b"\\ufdd0"
+
+    def restore(self, text: str) -> str:
+        """``text`` with each lone surrogate put back (in the order the file holds them)."""
+        parts = text.split(_SURROGATE_MARK)
+        if len(parts) == 1:
+            return text
+        restored = [parts[0]]
+        for part in parts[1:]:
+            restored.append(self.surrogates.pop(0) if self.surrogates else _SURROGATE_MARK)
+            restored.append(part)
+        return "".join(restored)
+
+
+def _unescaped_quote(data: bytes, *, last: bool) -> int:
+    """The position of the first (or last) ``"`` in ``data`` not escaped by a backslash, or -1."""
+    at = data.rfind(b'"') if last else data.find(b'"')
+    while at > 0:
+        before = at - 1
+        while before >= 0 and data[before] == 0x5C:  # backslashes
+            before -= 1
+        if (at - 1 - before) % 2 == 0:
+            return at
+        at = data.rfind(b'"', 0, at) if last else data.find(b'"', at + 1)
+    return at
+
+
+class _TooDeep(Exception):
+    pass
+
+
+def _json_elements(stream: BinaryIO, encoding: str, label: str) -> Iterator[object]:
+    """Each element of the file's top-level array, built from ijson's events within the bounds.
+
+    An element nesting deeper than :data:`~imports.engine.limits.MAX_JSON_DEPTH`,
+    an object with more than :data:`~imports.engine.limits.MAX_COLUMNS` keys
+    or a string longer than a cell refuses the file (ijson's own ``items``
+    builds prefixes whose memory grows with the square of the depth: 100,000
+    levels in 200 KB took 12 GiB). A nested value (always a row's problem)
+    keeps only its first :data:`~imports.engine.limits.JSON_NESTED_SHOWN`
+    elements, to show it.
+    """
+    guard = _JsonGuard(_json_source(stream, encoding), label)
+    events = ijson.basic_parse(guard)
+    first = next(events, None)
+    if first is None or first[0] != "start_array":
+        for _ in events:  # not an array: nothing to read, but say so if it is not JSON either
+            pass
+        return
+    row = 0
+    surrogates = guard.surrogates  # the list the guard fills: empty in nearly every file
+    try:
+        for event, value in events:
+            row += 1
+            if event == "start_map":
+                record: dict = {}
+                key = ""
+                # The hot loop: a few comparisons an event; every check that costs is on a rare branch.
+                for event, value in events:
+                    if event == "map_key":
+                        key = value
+                        if len(record) >= MAX_COLUMNS and key not in record:
+                            raise ImportRejected(
+                                f"{label}, row {row}: an object has more than {MAX_COLUMNS:,} keys, "
+                                "the most columns a file may have."
+                            )
+                    elif event == "string":
+                        record[key] = (
+                            value
+                            if len(value) <= MAX_CELL_CHARS and not surrogates
+                            else (_json_text(value, guard, label, row))
+                        )
+                    elif event == "end_map":
+                        break
+                    elif event == "start_map" or event == "start_array":
+                        record[key] = _nested(event, events, 3, [JSON_NESTED_SHOWN], guard, label, row)
+                    else:
+                        record[key] = value
+                yield record
+            elif event == "end_array":
+                break
+            elif event == "start_array":
+                yield _nested(event, events, 2, [JSON_NESTED_SHOWN], guard, label, row)
+            else:
+                yield _json_text(value, guard, label, row) if event == "string" else value
+        for _ in events:  # whatever follows the array must still be valid JSON (whitespace)
+            pass
+    except _TooDeep:
+        raise ImportRejected(
+            f"{label}, row {row}: JSON values nest more than {MAX_JSON_DEPTH} levels deep "
+            f"(the limit; a row is an object in the array, level 2)."
+        ) from None
+
+
+def _json_text(value: str, guard: _JsonGuard, label: str, row: int) -> str:
+    if len(value) > MAX_CELL_CHARS:
+        raise ImportRejected(f"{label}, row {row}: {_too_long_cell()}.")
+    return guard.restore(value) if guard.surrogates else value
+
+
+def _nested(start: str, events, level: int, room: list[int], guard: _JsonGuard, label: str, row: int):
+    """A nested object or array from its start event; at most ``room[0]`` elements kept in all (then ``"…"``)."""
+    if level > MAX_JSON_DEPTH:
+        raise _TooDeep
+    container: dict | list = {} if start == "start_map" else []
+    key = ""
+    for event, value in events:
+        if event in ("end_map", "end_array"):
+            return container
+        if event == "map_key":
+            key = value
+            continue
+        if event in ("start_map", "start_array"):
+            value = _nested(event, events, level + 1, room, guard, label, row)
+        elif event == "string":
+            value = _json_text(value, guard, label, row)
+        if room[0] > 0:
+            room[0] -= 1
+            if isinstance(container, dict):
+                container[key] = value
+            else:
+                container.append(value)
+        elif room[0] == 0:
+            room[0] = -1
+            if isinstance(container, dict):
+                container["\u2026"] = "\u2026"
+            else:
+                container.append("\u2026")
+    return container
+
+
 def _after(rows: int) -> str:
     return f"after row {rows}" if rows else "before its first row"
 
@@ -503,9 +780,14 @@ def _first_line(exc: Exception) -> str:
 def _jsonl_table(stream: BinaryIO, label: str, encoding: str, cleanup: ExitStack) -> Table:
     encoding = encoding or detect_encoding(stream)
     headers: dict[str, None] = {}
-    for _, record in _jsonl_records(stream, encoding, label, cleanup):
+    for row_number, record in _jsonl_records(stream, encoding, label, cleanup):
         if isinstance(record, dict):
             headers.update(dict.fromkeys(record))
+            if len(headers) > MAX_COLUMNS:
+                raise ImportRejected(
+                    f"{label}, row {row_number}: the objects have more than {MAX_COLUMNS:,} different keys, "
+                    "the most columns a file may have."
+                )
     stream.seek(0)
     if not headers:
         raise ImportRejected(f"{label} holds no JSON objects: expected one object per line.")
@@ -515,6 +797,7 @@ def _jsonl_table(stream: BinaryIO, label: str, encoding: str, cleanup: ExitStack
         rows=_jsonl_rows(stream, encoding, label, cleanup, names),
         file_format="jsonl",
         details={"encoding": encoding},
+        content_read=stream.tell,
     )
 
 
@@ -531,20 +814,53 @@ def _jsonl_records(stream: BinaryIO, encoding: str, label: str, cleanup: ExitSta
     text = _text_stream(stream, encoding, cleanup)
     row_number = 0
     try:
-        for line in text:
+        for line in _bounded_lines(text, label, '"'):
             row_number += 1
             content = line.lstrip("\ufeff").strip() if row_number == 1 else line.strip()
             if not content:
                 continue
             try:
-                yield row_number, json.loads(content, parse_float=Decimal, parse_constant=_refuse_constant)
+                record = json.loads(content, parse_float=Decimal, parse_constant=_refuse_constant)
             except ValueError as exc:
                 reason = f"{exc.msg}, column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else str(exc)
                 yield row_number, NotAnObject(f"the line is not valid JSON ({reason})", raw=content)
+                continue
+            except RecursionError:
+                yield row_number, NotAnObject(_TOO_DEEP_LINE, raw=content[:MAX_CELL_CHARS])
+                continue
+            if len(content) > MAX_CELL_CHARS and isinstance(record, dict):
+                _refuse_long_values(record, label, row_number)
+            if content.count("[") + content.count("{") >= MAX_JSON_DEPTH and _depth(record) >= MAX_JSON_DEPTH:
+                yield row_number, NotAnObject(_TOO_DEEP_LINE, raw=content[:MAX_CELL_CHARS])
+                continue
+            yield row_number, record
     except UnicodeDecodeError as exc:
         raise _not_valid(label, encoding, exc, f"near row {row_number + 1}") from None
     finally:
         _detach(text)
+
+
+_TOO_DEEP_LINE = (
+    f"the line nests JSON values more than {MAX_JSON_DEPTH} levels deep "
+    "(the limit, counting as a JSON file does: the row's object is level 2)"
+)
+
+
+def _refuse_long_values(record: dict, label: str, row_number: int) -> None:
+    if any(type(value) is str and len(value) > MAX_CELL_CHARS for value in (*record, *record.values())):
+        raise ImportRejected(f"{label}, row {row_number}: {_too_long_cell()}.")
+
+
+def _depth(value: object) -> int:
+    """How deep a parsed JSON value nests (a scalar is 0, ``{}`` is 1); iterative, bounded by the line."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            stack.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 def _refuse_constant(name: str):

@@ -20,7 +20,7 @@ from imports.engine.staging import Batch
 from imports.engine.tables import Table
 from imports.engine.upsert import WriteCounts
 from imports.models import ImportJob, ImportResult, ImportRowError, ImportStage, ImportStatus
-from mtc.storable import clipped, storable, storable_json
+from mtc.storable import ELLIPSIS, clipped, storable, storable_json
 
 #: The most characters kept of one cell (a row error's value, each cell of its row data): a longer cell
 #: is kept cut, ending in an ellipsis (so it cannot import back unnoticed).
@@ -28,6 +28,8 @@ STORED_CELL_CHARS = 10_000
 #: The most characters kept of a row error's reason, and of a problem's header (``import_row_errors.column``).
 STORED_REASON_CHARS = 10_000
 STORED_COLUMN_CHARS = 255
+#: The most characters kept of a failed row's cells in all: later cells are kept as an ellipsis.
+STORED_ROW_CHARS = 1024 * 1024
 
 
 def note_reading(job: ImportJob, *, table: Table, columns: ColumnMap) -> None:
@@ -73,7 +75,7 @@ def row_error(job: ImportJob, row_number: int, problems: list[dict], row_data: d
     and a cell or header too long for what keeps it is cut: what is stored
     about a problem never fails the batch.
     """
-    kept = [_stored_problem(problem) for problem in problems]
+    kept = [kept_problem(problem) for problem in problems]
     first = kept[0]
     return ImportRowError(
         job=job,
@@ -82,11 +84,23 @@ def row_error(job: ImportJob, row_number: int, problems: list[dict], row_data: d
         value=first["value"],
         reason=clipped("; ".join(p["reason"] for p in kept), STORED_REASON_CHARS),
         problems=kept,
-        row_data={storable(str(header)): _stored_cell(cell) for header, cell in row_data.items()},
+        row_data=kept_cells(row_data),
     )
 
 
-def _stored_problem(problem: dict) -> dict:
+def kept_cells(row_data: dict) -> dict[str, str]:
+    """A failed row as kept (header -> cell text): each cell storable and clipped, the whole row bounded."""
+    kept = {}
+    room = STORED_ROW_CHARS
+    for header, cell in row_data.items():
+        text = _stored_cell(cell) if room > 0 else ELLIPSIS
+        room -= len(text)
+        kept[storable(str(header))] = text
+    return kept
+
+
+def kept_problem(problem: dict) -> dict:
+    """A problem (``column``, ``value``, ``reason``...) as kept: storable, each field clipped to what keeps it."""
     return {
         **{storable(str(key)): storable_json(value) for key, value in problem.items()},
         "column": clipped(storable(str(problem.get("column", ""))), STORED_COLUMN_CHARS),

@@ -12,7 +12,9 @@ The rules, applied the same way to every file format, by column type
   normalisation; exactly at the limit is fine). Whether a new name is a
   look-alike of a live one needs the live names: ``engine.lookalikes``;
 * ``text`` (``description``) is trimmed and its line breaks written ``\\n`` (a CRLF file
-  and an LF file give the same text); tabs and inner line breaks are kept;
+  and an LF file give the same text); tabs and inner line breaks are kept; it
+  may have at most ``IMPORT_MAX_DESCRIPTION_LENGTH`` characters (10,000 by
+  default; a longer cell refuses the file only past the readers' field limit);
 * ``code`` (``sku``) is trimmed and must be one line (a tab or line break inside it is
   refused) within its length;
 * ``decimal`` (``price``) is a non-negative decimal with at most the field's
@@ -62,9 +64,12 @@ from decimal import Decimal
 from itertools import chain, islice
 from typing import NamedTuple
 
+from django.conf import settings
+
 from catalog.keys import normalize_key
 from catalog.kinds import Column
 from imports.engine.columns import ColumnMap
+from imports.engine.limits import HELD_CONTENT_CHARS
 from imports.engine.numbers import (
     AUTO,
     COMMA,
@@ -197,13 +202,26 @@ def _name_reader(max_length: int, required: bool) -> Callable[[object], str]:
     return read
 
 
-def _text_reader(cell: object) -> str:
-    text = cell_text(cell)
-    _refuse_control(text, line_breaks=True)
-    text = text.strip()
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return text
+def max_length(column: Column) -> int | None:
+    """The most characters a column's value may have: its field's length; ``IMPORT_MAX_DESCRIPTION_LENGTH``
+    for long text (a ``TextField``, which has none), so no row stores an unbounded description."""
+    if column.type == "text":
+        return column.max_length or settings.IMPORT_MAX_DESCRIPTION_LENGTH
+    return column.max_length
+
+
+def _text_reader(limit: int) -> Callable[[object], str]:
+    def read(cell: object) -> str:
+        text = cell_text(cell)
+        _refuse_control(text, line_breaks=True)
+        text = text.strip()
+        if "\r" in text:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        if len(text) > limit:
+            raise CellProblem(f"is longer than {limit:,} characters ({len(text):,})")
+        return text
+
+    return read
 
 
 def _code_reader(max_length: int) -> Callable[[object], str]:
@@ -290,7 +308,7 @@ def _reader_for(column: Column, number_format: str) -> Callable[[object], object
     if column.type == "name":
         return _name_reader(column.max_length or 0, column.required)
     if column.type == "text":
-        return _text_reader
+        return _text_reader(max_length(column) or 0)
     if column.type == "code":
         return _code_reader(column.max_length or 0)
     if column.type == "decimal":
@@ -418,8 +436,8 @@ def _fast_column(spec: Column, column: list, number_format: str) -> tuple[list[s
         return names, doubtful
     if spec.type in ("text", "code"):
         stripped = [cell.strip() for cell in column]
-        if spec.max_length:
-            doubtful += [i for i, v in enumerate(stripped) if len(v) > spec.max_length]
+        if longest := max_length(spec):
+            doubtful += [i for i, v in enumerate(stripped) if len(v) > longest]
         return stripped, doubtful
     values = [cell.strip() or None for cell in column]
     if spec.type == "decimal":
@@ -491,7 +509,11 @@ class NumberReading(NamedTuple):
 
 
 def read_numbers_as(
-    rows: Iterable[tuple[int, list]], columns: ColumnMap, *, chosen: str = AUTO
+    rows: Iterable[tuple[int, list]],
+    columns: ColumnMap,
+    *,
+    chosen: str = AUTO,
+    content_read: Callable[[], int] | None = None,
 ) -> tuple[NumberReading, Iterator[tuple[int, list]]]:
     """The number format to read ``rows`` in, and the same rows again (the first ones are looked at first).
 
@@ -500,9 +522,20 @@ def read_numbers_as(
     it reads one way only (:func:`~imports.engine.numbers.detect_number_format`),
     else each value is read by itself (``auto``). Every door (the import, the
     check's preview, the legacy importer) settles it this way, so they agree.
+    The sample also stops once it holds
+    :data:`~imports.engine.limits.HELD_CONTENT_CHARS` of content, as
+    ``content_read`` (the table's) tells.
     """
     rows = iter(rows)
-    head = list(islice(rows, NUMBER_SAMPLE_ROWS))
+    if content_read is None:
+        head = list(islice(rows, NUMBER_SAMPLE_ROWS))
+    else:
+        start = content_read()
+        head = []
+        for row in rows:
+            head.append(row)
+            if len(head) >= NUMBER_SAMPLE_ROWS or content_read() - start > HELD_CONTENT_CHARS:
+                break
     told = _told_number_format(columns, [cells for _, cells in head]) if chosen not in (POINT, COMMA) else None
     return NumberReading(effective_format(chosen, told), told), chain(head, rows)
 

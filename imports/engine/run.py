@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
@@ -38,6 +39,7 @@ from django.utils import timezone
 from imports.engine import record, strategies
 from imports.engine.columns import ColumnMap, map_columns
 from imports.engine.errors import ImportRejected
+from imports.engine.limits import HELD_CONTENT_CHARS
 from imports.engine.lookalikes import FileLookalikes
 from imports.engine.numbers import AUTO
 from imports.engine.readers import open_stored_table
@@ -124,7 +126,14 @@ class UpsertRun(Strategy):
         numbers: list[int] = []
         chunk: list[list] = []
         total = 0
-        reading, rows = read_numbers_as(table.rows, columns, chosen=self.job.options.get("number_format") or AUTO)
+        content = table.content_read or _nothing_read
+        held_from = content()
+        reading, rows = read_numbers_as(
+            table.rows,
+            columns,
+            chosen=self.job.options.get("number_format") or AUTO,
+            content_read=table.content_read,
+        )
         if reading.told:
             record.note_number_format(self.job, reading.told)
         parse = chunk_parser(columns, width=len(table.headers), number_format=reading.number_format)
@@ -133,24 +142,43 @@ class UpsertRun(Strategy):
             self.count_row(total)
             numbers.append(row_number)
             chunk.append(cells)
-            if len(chunk) >= STAGE_CHUNK_ROWS:
+            if len(chunk) >= STAGE_CHUNK_ROWS or content() - held_from > HELD_CONTENT_CHARS:
                 self._stage_chunk(numbers, chunk, parse(chunk), table.headers)
                 numbers, chunk = [], []
+                held_from = content()
                 self.check_stop()
                 self._report_reading(total, _fraction_read(table, self.job.file_size))
         self._stage_chunk(numbers, chunk, parse(chunk), table.headers)
         return total
 
     def _stage_chunk(self, numbers: list[int], chunk: list[list], parsed: ParsedRows, headers: list[str]) -> None:
+        """Stage a parsed chunk: valid rows' values; invalid rows' problems and cells, as they will be kept.
+
+        What is kept of an invalid row is clipped here already (``record.kept_cells``),
+        and a chunk whose text is large goes to the staging table in pieces, so
+        memory stays bounded by :data:`~imports.engine.limits.HELD_CONTENT_CHARS`
+        whatever the cells (a shared string repeated by every row of a sheet).
+        """
         size = len(numbers)
         states: list[int] = [WRITE] * size
         problems: list[str | None] = [None] * size
         originals: list[str | None] = [None] * size
         for i, row_problems in parsed.problems.items():
             states[i] = INVALID
-            problems[i] = json.dumps([problem._asdict() for problem in row_problems])
-            originals[i] = json.dumps({h: _as_text(cell) for h, cell in zip(headers, chunk[i], strict=False)})
-        self.staging.append(list(zip(numbers, states, *parsed.columns, problems, originals, strict=True)))
+            problems[i] = json.dumps([record.kept_problem(problem._asdict()) for problem in row_problems])
+            originals[i] = json.dumps(
+                record.kept_cells({h: _as_text(cell) for h, cell in zip(headers, chunk[i], strict=False)})
+            )
+        rows = list(zip(numbers, states, *parsed.columns, problems, originals, strict=True))
+        text_columns = [
+            values for values, spec in zip(parsed.columns, self.kind.columns, strict=True) if _holds_text(spec.type)
+        ]
+        held = sum(sum(map(len, filter(None, column))) for column in (*text_columns, problems, originals))
+        if held <= HELD_CONTENT_CHARS:
+            self.staging.append(rows)
+        else:
+            for piece in _pieces(rows, [*text_columns, problems, originals]):
+                self.staging.append(piece)
         self.lookalikes.see(parsed.columns)
 
     def _refuse_lookalikes(self, columns: ColumnMap) -> None:
@@ -358,6 +386,26 @@ def _batch_session():
 def _is_transient(exc: OperationalError) -> bool:
     code = getattr(exc.__cause__, "pgcode", None)
     return code in TRANSIENT_SQLSTATES or "database is locked" in str(exc)
+
+
+def _nothing_read() -> int:
+    return 0
+
+
+def _holds_text(column_type: str) -> bool:
+    return column_type in ("name", "text", "code")
+
+
+def _pieces(rows: list[tuple], texts: list[list]) -> Iterator[list[tuple]]:
+    """``rows`` cut into pieces of about :data:`~imports.engine.limits.HELD_CONTENT_CHARS` of text each."""
+    start = held = 0
+    for i in range(len(rows)):
+        held += sum(len(column[i] or "") for column in texts)
+        if held > HELD_CONTENT_CHARS:
+            yield rows[start : i + 1]
+            start, held = i + 1, 0
+    if start < len(rows):
+        yield rows[start:]
 
 
 def _fraction_read(table: Table, size: int) -> float | None:

@@ -24,6 +24,9 @@ class Table:
     details: dict[str, str] = field(default_factory=dict)
     #: How many bytes of the file have been read so far, when known (progress while reading).
     bytes_read: Callable[[], int] | None = None
+    #: How much cell content (characters, or bytes of a text file) has been handed on so far: what
+    #: the rows read but not yet staged may hold (the import stages a chunk before it grows past a bound).
+    content_read: Callable[[], int] | None = None
 
 
 class NotAnObject:

@@ -38,7 +38,9 @@ import openpyxl
 from openpyxl.chartsheet import Chartsheet
 
 from imports.engine.errors import ImportRejected
+from imports.engine.limits import MAX_CELL_CHARS, MAX_ROW_CHARS
 from imports.engine.tables import ExcelError, Table, UnsavedFormula, blank_cells
+from imports.engine.xlsx_parts import check_workbook
 
 #: The openpyxl releases the fast path is used on: from the first, up to (not including) the second.
 #: Verified on every 3.1 release, 3.1.0 to 3.1.5 (the XLSX tests, both paths); requirements.txt allows
@@ -69,13 +71,15 @@ PRIVATE_PARSER = WorkSheetParser is not None and fast_path_verified(openpyxl.__v
 
 
 def xlsx_table(stream: BinaryIO, label: str, sheet: str, cleanup: ExitStack) -> Table:
+    check_workbook(stream, label)  # before openpyxl reads a byte: the parts' sizes and what they make it hold
     workbook = _load(stream, label, data_only=True)
     cleanup.callback(workbook.close)
     worksheet = _pick_sheet(workbook, sheet, label)
+    content = _Content(label)
     if PRIVATE_PARSER and _has_private_attributes(workbook, worksheet):
-        rows = _private_sheet_rows(workbook, worksheet, label)
+        rows = _private_sheet_rows(workbook, worksheet, label, content)
     else:
-        rows = _public_sheet_rows(stream, worksheet, label, cleanup)
+        rows = _public_sheet_rows(stream, worksheet, label, cleanup, content)
     cleanup.callback(rows.close)
     header = next(((number, cells) for number, cells in rows if not blank_cells(cells)), None)
     if header is None:
@@ -89,7 +93,41 @@ def xlsx_table(stream: BinaryIO, label: str, sheet: str, cleanup: ExitStack) -> 
         rows=_xlsx_rows(rows, header_row),
         file_format="xlsx",
         details={"sheet": worksheet.title},
+        content_read=content,
     )
+
+
+class _Content:
+    """The characters of text cells handed on so far (``Table.content_read``), each row's bounded.
+
+    A cell longer than :data:`~imports.engine.limits.MAX_CELL_CHARS` or a row
+    holding more than :data:`~imports.engine.limits.MAX_ROW_CHARS` refuses the
+    file, as in CSV and JSON. Counted by value, so a shared string that many
+    cells repeat counts each time (the import holds each repetition).
+    """
+
+    def __init__(self, label: str):
+        self.label = label
+        self.chars = 0
+
+    def __call__(self) -> int:
+        return self.chars
+
+    def add(self, number: int, values: list) -> None:
+        size = 0
+        for value in values:
+            if type(value) is str:
+                size += len(value)
+                if len(value) > MAX_CELL_CHARS:
+                    raise ImportRejected(
+                        f"{self.label}, sheet row {number}: a cell is longer than the field limit of "
+                        f"{MAX_CELL_CHARS:,} characters."
+                    )
+        if size > MAX_ROW_CHARS:
+            raise ImportRejected(
+                f"{self.label}, sheet row {number} holds {size:,} characters; a row may hold at most {MAX_ROW_CHARS:,}."
+            )
+        self.chars += size
 
 
 def _load(stream: BinaryIO, label: str, *, data_only: bool):
@@ -124,7 +162,7 @@ def _has_private_attributes(workbook, worksheet) -> bool:
     )
 
 
-def _private_sheet_rows(workbook, worksheet, label: str) -> Generator[tuple[int, list], None, None]:
+def _private_sheet_rows(workbook, worksheet, label: str, content: _Content) -> Generator[tuple[int, list], None, None]:
     """``(sheet row number, values)`` of every row the sheet's XML holds, in flat memory.
 
     Why not ``worksheet.iter_rows()``: openpyxl's read-only parser leaves each
@@ -177,6 +215,7 @@ def _private_sheet_rows(workbook, worksheet, label: str) -> Generator[tuple[int,
                         values[cell["column"] - 1] = value
                     if sheet_data is not None:
                         sheet_data.clear()
+                    content.add(number, values)
                     yield number, values
                 elif element.tag == _SHEET_DATA_TAG:
                     return
@@ -185,7 +224,7 @@ def _private_sheet_rows(workbook, worksheet, label: str) -> Generator[tuple[int,
 
 
 def _public_sheet_rows(
-    stream: BinaryIO, worksheet, label: str, cleanup: ExitStack
+    stream: BinaryIO, worksheet, label: str, cleanup: ExitStack, content: _Content
 ) -> Generator[tuple[int, list], None, None]:
     """The same rows through openpyxl's public API only; memory grows with the rows (see the module's docstring).
 
@@ -203,10 +242,10 @@ def _public_sheet_rows(
     formula_sheet = formula_book[worksheet.title]
     worksheet.reset_dimensions()
     formula_sheet.reset_dimensions()
-    return _lockstep_rows(worksheet.iter_rows(), formula_sheet.iter_rows(values_only=True), label)
+    return _lockstep_rows(worksheet.iter_rows(), formula_sheet.iter_rows(values_only=True), label, content)
 
 
-def _lockstep_rows(value_rows, formula_rows, label: str) -> Generator[tuple[int, list], None, None]:
+def _lockstep_rows(value_rows, formula_rows, label: str, content: _Content) -> Generator[tuple[int, list], None, None]:
     try:
         for number, (cells, formulas) in enumerate(zip(value_rows, formula_rows, strict=True), start=1):
             if not cells:
@@ -220,6 +259,7 @@ def _lockstep_rows(value_rows, formula_rows, label: str) -> Generator[tuple[int,
                     # The formula's text; an array formula is an object holding it, a data table has none.
                     value = UnsavedFormula(formula if isinstance(formula, str) else getattr(formula, "text", "="))
                 values.append(value)
+            content.add(number, values)
             yield number, values
     except (ParseError, ValueError, KeyError, IndexError) as exc:
         raise ImportRejected(f"{label}: the sheet cannot be read ({type(exc).__name__}: {exc}).") from None

@@ -122,7 +122,12 @@ class LegacyRun(Strategy):
         job = self.job
         with open_stored_table(job) as table:
             columns = map_columns(table.headers, self.kind, job.mapping or None)
-            reading, rows = read_numbers_as(table.rows, columns, chosen=job.options.get("number_format") or AUTO)
+            reading, rows = read_numbers_as(
+                table.rows,
+                columns,
+                chosen=job.options.get("number_format") or AUTO,
+                content_read=table.content_read,
+            )
             parse = row_parser(columns, width=len(table.headers), number_format=reading.number_format)
             headers = table.headers
             last_row = 0

@@ -93,6 +93,7 @@ STARTUPS = {
 BAD_VALUES = [
     ("IMPORT_BATCH_SIZE", "0", "expected a whole number of at least 1"),
     ("IMPORT_BATCH_SIZE", "abc", "expected a whole number of at least 1"),
+    ("IMPORT_MAX_DESCRIPTION_LENGTH", "2000000", "expected a whole number from 1 to 1,048,576"),
     ("USE_NEW_IMPORT_SYSTEM", "percentage:150", "expected false, true, test_users_only or percentage:N"),
     ("USE_NEW_IMPORT_SYSTEM", "maybe", "expected false, true, test_users_only or percentage:N"),
 ]

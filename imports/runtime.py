@@ -36,6 +36,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from imports.engine import record
+from imports.engine.errors import is_connection_lost
 from imports.engine.run import run_job
 from imports.engine.strategies import ProgressCallback
 from imports.models import ImportJob, ImportStage, ImportStatus, WorkerHeartbeat
@@ -193,10 +194,17 @@ def _take_over(job: ImportJob, *, worker: str) -> ImportJob | None:
 
 
 def _run(job: ImportJob, on_progress: ProgressCallback | None) -> ImportJob:
-    """Run a claimed job to its end; an unexpected error fails it instead of leaving it running."""
+    """Run a claimed job to its end; an unexpected error fails it instead of leaving it running.
+
+    A lost database connection is not the job's fault: it is queued to resume
+    from its checkpoint (:func:`_resume_after_lost_connection`), up to
+    ``MAX_ATTEMPTS`` runs, like a job whose worker died.
+    """
     try:
         return run_job(job, on_progress=_tracked(job, on_progress))
     except Exception as exc:
+        if is_connection_lost(exc):
+            return _resume_after_lost_connection(job, exc)
         logger.exception("Import %s stopped on an unexpected error", job.pk)
         job.refresh_from_db()
         if job.is_finished:
@@ -206,6 +214,46 @@ def _run(job: ImportJob, on_progress: ProgressCallback | None) -> ImportJob:
             f"Internal error ({type(exc).__name__}: {exc}); rows up to {job.checkpoint_row} are committed "
             f"and kept. Retry resumes from there.",
         )
+
+
+def _resume_after_lost_connection(job: ImportJob, exc: BaseException) -> ImportJob:
+    """Queue a job whose run lost its database connection to resume from its checkpoint.
+
+    The dead connection is closed and a new one opened. A job that has run
+    ``MAX_ATTEMPTS`` times fails, as one whose worker died that often. When
+    the database cannot be reached at all, the job is left ``running``: its
+    lock died with the connection, so the sweeper resumes it once the
+    database answers (issue 11: it used to fail and need a manual retry).
+    """
+    connection.close()
+    try:
+        job.refresh_from_db()
+        if job.is_finished:
+            return job
+        if job.attempts >= MAX_ATTEMPTS:
+            logger.error("Import %s lost its database connection on run %s; failing it", job.pk, job.attempts)
+            return record.failed(
+                job,
+                f"The database connection was lost {job.attempts} times during this import (last: {exc}); rows "
+                f"up to {job.checkpoint_row} are committed and kept. Retry resumes from there.",
+            )
+        now = timezone.now()
+        ImportJob.objects.filter(pk=job.pk, status=ImportStatus.RUNNING).update(
+            stage=ImportStage.REQUEUED, heartbeat_at=now, updated_at=now
+        )
+        logger.warning(
+            "Import %s lost its database connection (%s); queued to resume after row %s",
+            job.pk,
+            exc,
+            job.checkpoint_row,
+        )
+        queue_import(job=job)
+        job.refresh_from_db()
+    except DatabaseError:
+        logger.warning(
+            "Import %s lost its database connection; the sweeper resumes it when the database answers", job.pk
+        )
+    return job
 
 
 def _tracked(job: ImportJob, on_progress: ProgressCallback | None) -> ProgressCallback:

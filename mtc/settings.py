@@ -39,10 +39,11 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "django_q",
     "import_export",
     "catalog",
     "imports",
+    # After imports: its qcluster command (a clean stop on a process-group SIGTERM) overrides django-q2's.
+    "django_q",
 ]
 
 MIDDLEWARE = [

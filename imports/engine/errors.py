@@ -5,12 +5,16 @@ missing column, too many rows): the job fails and nothing changed.
 ``ImportStopped`` is raised between batches (timeout, cancel): what was
 committed stays and is reported. ``RowsRefused`` is raised by a strategy
 that is all-or-nothing (the legacy importer) at its first bad row: nothing
-was kept, and the row's error is recorded.
+was kept, and the row's error is recorded. ``ConnectionLost`` is raised
+when the database connection itself is gone mid-run: the run is not failed
+but resumed from its checkpoint (``imports.runtime``).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+
+from django.db import InterfaceError, OperationalError, connection
 
 from mtc.errors import Refused
 
@@ -49,3 +53,28 @@ class RowsRefused(Exception):
         super().__init__(reason)
         self.reason = reason
         self.errors = errors
+
+
+#: SQLSTATE classes and codes that mean the session is gone: connection exceptions (08...),
+#: the server shutting down or the backend terminated (57P01-57P03).
+_LOST_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+
+
+class ConnectionLost(Exception):
+    """The database connection died during the run (server restart, terminated backend, network).
+
+    Nothing is wrong with the file or the job: committed batches and the
+    checkpoint are in the database, so the job is resumed, not failed.
+    """
+
+
+def is_connection_lost(exc: BaseException) -> bool:
+    """Whether ``exc`` means this process's database connection is gone (not a refused statement)."""
+    if isinstance(exc, ConnectionLost):
+        return True
+    if not isinstance(exc, OperationalError | InterfaceError):
+        return False
+    code = getattr(exc.__cause__, "pgcode", None) or ""
+    if code.startswith(_LOST_SQLSTATES):
+        return True
+    return connection.connection is None or not connection.is_usable()

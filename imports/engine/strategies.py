@@ -30,7 +30,7 @@ from django.db import DatabaseError
 
 from catalog.kinds import KINDS
 from imports.engine import record
-from imports.engine.errors import ImportRejected, ImportStopped, RowsRefused
+from imports.engine.errors import ConnectionLost, ImportRejected, ImportStopped, RowsRefused, is_connection_lost
 from imports.models import ImportJob, ImportStage, ImportSystem
 from imports.progress import Progress
 
@@ -71,6 +71,9 @@ class Strategy:
             logger.info("Import %s stopped: %s", job.import_id, exc.reason)
             return record.stopped(job, exc)
         except DatabaseError as exc:
+            if is_connection_lost(exc):
+                # Not the job's fault: the committed batches and the checkpoint are safe; resumed by the runtime.
+                raise ConnectionLost(f"Import {job.import_id} lost its database connection: {exc}") from exc
             logger.exception("Import %s failed on a database error", job.import_id)
             return record.failed(job, f"Database error; {self.kept()}: {exc}")
         finally:

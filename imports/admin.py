@@ -175,7 +175,7 @@ class ImportJobAdmin(admin.ModelAdmin):
 
     @admin.display(description="file", ordering="file_name")
     def file_shown(self, job):
-        tag = mark_safe(' <span class="import-tag">check only</span>') if job.dry_run else ""  # noqa: S308  # a constant
+        tag = mark_safe(' <span class="import-tag">check only</span>') if job.dry_run else ""  # a constant
         return format_html('{}{}<br><span class="import-kind">{}</span>', job.file_name, tag, job.get_kind_display())
 
     @admin.display(description="started", ordering="created_at")

@@ -201,12 +201,20 @@ class ImportPreviewView(AdminPage):
 
     @staticmethod
     def mapping_form(job: ImportJob, data=None) -> ColumnMappingForm | None:
-        """The file's columns with the fields they are read as; None when the file cannot be read."""
+        """The file's columns with the fields they are read as, and the line of their names.
+
+        None when the file cannot be read and has no lines to choose from (a
+        sheet whose chosen header line is empty still offers another line).
+        """
         columns = file_columns(job=job)
-        if not columns:
+        if not columns and job.header_row is None:
             return None
         return ColumnMappingForm(
-            data, kind=KINDS.get(job.kind), columns=columns, number_format=job.options.get("number_format") or AUTO
+            data,
+            kind=KINDS.get(job.kind),
+            columns=columns,
+            number_format=job.options.get("number_format") or AUTO,
+            header_row=job.header_row,
         )
 
     def post(self, request, import_id: int):

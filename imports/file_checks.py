@@ -110,7 +110,9 @@ def check_file(
             header_score=header_score(spec),
         ) as table:
             headers = list(table.headers)
-            reading = {key: table.details[key] for key in ("header_row", "delimiter") if key in table.details}
+            reading: dict[str, object] = {
+                key: table.details[key] for key in ("header_row", "delimiter") if key in table.details
+            }
             if reading.get("delimiter") == "tab":
                 reading["delimiter"] = "\t"
             if mapping is None and remembered is not None:

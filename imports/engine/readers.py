@@ -417,7 +417,7 @@ def _csv_table(
     records.header_line = header_line
     headers = list(headers)
     headers[0] = headers[0].lstrip("\ufeff")
-    details = {
+    details: dict[str, str | int] = {
         "encoding": encoding,
         "delimiter": {"\t": "tab"}.get(delimiter, delimiter),
         "header_row": header_line,
@@ -499,7 +499,10 @@ class _CsvRecords:
                 continue
             if isinstance(cells[0], NotAnObject):
                 yield line, cells
-            elif any(map(str.strip, cells)) if self.header_line else _has_content("".join(cells)):
+            elif self.header_line:
+                if any(map(str.strip, cells)):
+                    yield line, cells
+            elif _has_content("".join(cells)):
                 yield line, cells
 
     def data_rows(self, rest: Iterator[tuple[int, list]]) -> Iterator[tuple[int, list]]:

@@ -389,7 +389,7 @@ def test_failed_rows_download_is_the_files_own_columns_and_imports_back(admin_cl
     response = admin_client.get(reverse("imports:errors", args=[job.pk]), {"format": "csv"})
 
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
-    assert rows[0] == [*VARIANT_HEADER, "row_number", "error"]
+    assert rows[0] == [*VARIANT_HEADER, "row_number", "line_number", "error"]
     assert [row[4] for row in rows[1:]] == ["SKU-3", "SKU-5"]
     fixed = [row[:7] for row in rows[1:]]
     fixed[0][5], fixed[1][0] = "5.00", "Belt"

@@ -391,7 +391,7 @@ def test_failed_rows_as_csv(api, job_with_errors):
     assert response["Content-Type"].startswith("text/csv")
     assert f"import-{job_with_errors.pk}-failed-rows.csv" in response["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
-    assert rows[0] == ["item_name", "color_name", "size_name", "price", "row_number", "error"]
+    assert rows[0] == ["item_name", "color_name", "size_name", "price", "row_number", "line_number", "error"]
     assert [row[4] for row in rows[1:]] == ["2", "3"]
     assert rows[1][0] == "'=cmd()"  # neutralised for spreadsheets
 

@@ -306,7 +306,13 @@ def columns_read(job: ImportJob) -> list[tuple[str, str]]:
     """``(header, what it was read as)`` for each column of the job's file, from its mapping."""
     kind = KINDS.get(job.kind)
     labels = {column.name: column.label for column in kind.columns}
-    return [(header, labels.get(field, field) if field else "ignored") for header, field in (job.mapping or {}).items()]
+    mapping = job.mapping or {}
+    # In the file's order: the mapping is a JSON object, whose keys PostgreSQL's jsonb keeps in an order of its own.
+    order = {header: index for index, header in enumerate((job.options or {}).get("headers", []))}
+    headers = sorted(mapping, key=lambda header: order.get(header, len(order)))
+    return [
+        (header, labels.get(mapping[header], mapping[header]) if mapping[header] else "ignored") for header in headers
+    ]
 
 
 class CancelImportView(AdminPage):

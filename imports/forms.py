@@ -47,7 +47,7 @@ class ImportFileForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["file"].help_text = (
             f"CSV, Excel (.xlsx), JSON or JSON Lines, up to {settings.IMPORT_MAX_UPLOAD_MB} MB. "
-            "The first row must hold the column names."
+            "It needs a row of column names; a title or notes above it are skipped."
         )
 
     @staticmethod

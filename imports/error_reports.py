@@ -1,8 +1,10 @@
 """Failed rows, written back as a file the user can fix and import again.
 
 Each failed row comes out with the file's own columns (in the file's order),
-then ``row_number`` and ``error``. Every cell that a spreadsheet would run as
-a formula, the header row included (a file's column may be named
+then ``row_number`` (1 = the first row below the header), ``line_number`` (the
+spreadsheet's own line: the header and the lines above it counted; empty for
+JSON, which has no lines) and ``error``; imported back, these three columns
+are ignored. Every cell that a spreadsheet would run as a formula, the header row included (a file's column may be named
 ``=HYPERLINK(...)``), is guarded (``mtc.cell_guard``: a leading ``'``); in
 XLSX every text is a string cell, never a formula, and ``row_number`` a
 number. Rows are streamed: a file with 100,000 failed rows never sits in memory.
@@ -28,17 +30,22 @@ CONTENT_TYPES = {
 }
 
 
+#: The columns a report adds after the file's own.
+REPORT_COLUMNS = ("row_number", "line_number", "error")
+
+
 def report_columns(job: ImportJob) -> list[str]:
     headers = [h for h in (job.options or {}).get("headers", []) if str(h).strip()]
-    return [*headers, "row_number", "error"]
+    return [*headers, *REPORT_COLUMNS]
 
 
 def report_rows(job: ImportJob, errors: Iterable[ImportRowError]) -> Iterator[list]:
-    """Each failed row's cells, unguarded: the file's columns, its row number (an int) and the reason."""
-    headers = report_columns(job)[:-2]
+    """Each failed row's cells, unguarded: the file's columns, its row and line numbers (ints) and the reason."""
+    headers = report_columns(job)[: -len(REPORT_COLUMNS)]
     for error in errors:
         data = error.row_data or {}
-        yield [*(data.get(h, "") for h in headers), error.row_number, error.reason]
+        line = job.line_number(error.row_number)
+        yield [*(data.get(h, "") for h in headers), error.row_number, "" if line is None else line, error.reason]
 
 
 def iter_csv(job: ImportJob, errors: Iterable[ImportRowError]) -> Iterator[str]:
@@ -47,12 +54,17 @@ def iter_csv(job: ImportJob, errors: Iterable[ImportRowError]) -> Iterator[str]:
 
 def iter_json(job: ImportJob, errors: Iterable[ImportRowError]) -> Iterator[str]:
     """A JSON array of objects; ``problems`` lists every problem of the row."""
-    headers = report_columns(job)[:-2]
+    headers = report_columns(job)[: -len(REPORT_COLUMNS)]
     yield "["
     for index, error in enumerate(errors):
         data = error.row_data or {}
         record = {h: data.get(h, "") for h in headers}
-        record.update(row_number=error.row_number, error=error.reason, problems=error.problems)
+        record.update(
+            row_number=error.row_number,
+            line_number=job.line_number(error.row_number),
+            error=error.reason,
+            problems=error.problems,
+        )
         yield ("," if index else "") + "\n" + json.dumps(record, ensure_ascii=False)
     yield "\n]\n"
 

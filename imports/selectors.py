@@ -25,7 +25,13 @@ def error_summary(*, job: ImportJob, reasons: int = 5, rows: int = 10) -> dict:
         "failed_rows": errors.count(),
         "top_reasons": [{"reason": entry["reason"], "rows": entry["rows"]} for entry in top],
         "first_rows": [
-            {"row_number": error.row_number, "column": error.column, "value": error.value, "error": error.reason}
+            {
+                "row_number": error.row_number,
+                "line_number": job.line_number(error.row_number),
+                "column": error.column,
+                "value": error.value,
+                "error": error.reason,
+            }
             for error in errors.only("row_number", "column", "value", "reason")[:rows]
         ],
     }

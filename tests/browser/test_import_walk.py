@@ -117,7 +117,7 @@ def test_import_a_file_from_preview_to_failed_rows_and_metrics(logged_in, admin_
     ]
     problems = page.locator("table.import-errors tbody tr")
     assert problems.count() == 2
-    assert problems.nth(0).inner_text().split("\t")[:2] == ["3", "price"]
+    assert problems.nth(0).inner_text().split("\t")[:3] == ["4", "3", "price"]  # line in the sheet, row, column
     assert "price must be 0 or more" in problems.nth(0).inner_text()
     assert "stock is not a number" in problems.nth(1).inner_text()
     changed = page.locator("table.import-sample").last.inner_text()

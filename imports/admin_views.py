@@ -407,7 +407,7 @@ class CorrectionsDownloadView(AdminPage):
         filename = f"import-{job.pk}-corrected-rows.{fmt}"
         if fmt == "xlsx":
             spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 - FileResponse closes it
-            error_reports.write_corrected_xlsx(headers, rows, spool)
+            error_reports.write_corrected_xlsx(job, headers, rows, spool)
             spool.seek(0)
             return FileResponse(
                 spool, as_attachment=True, filename=filename, content_type=error_reports.CONTENT_TYPES["xlsx"]

@@ -27,6 +27,7 @@ from imports.models import ImportJob, ImportSource
 from imports.progress import render_bar
 from imports.serializers import JobSerializer
 from imports.services import start_import
+from mtc.commands import command_line
 
 
 class Command(ImportCommand):
@@ -54,7 +55,7 @@ class Command(ImportCommand):
         user = self._user(options["user"])
         show_bar = not options["background"] and self.stderr.isatty()
         on_progress = (lambda progress: self.stderr.write("\r" + render_bar(progress), ending="")) if show_bar else None
-        with open(path, "rb") as stream:
+        with open(path, "rb") as stream, self.outcome_told_here():
             job = start_import(
                 stream=stream,
                 file_name=path,
@@ -78,7 +79,7 @@ class Command(ImportCommand):
         elif options["background"]:
             self.stdout.write(str(job.import_id))
         else:
-            self._print_summary(summary)
+            self._print_summary(summary, refused=job.is_refused)
         if job.is_finished and EXIT_BY_STATUS[job.status]:
             sys.exit(EXIT_BY_STATUS[job.status])
 
@@ -91,11 +92,14 @@ class Command(ImportCommand):
         except user_model.DoesNotExist:
             raise CommandError(f"--user {username}: no such user") from None
 
-    def _print_summary(self, s: dict) -> None:
+    def _print_summary(self, s: dict, *, refused: bool) -> None:
         label = "Dry run" if s["dry_run"] else "Import"
-        self.stdout.write(f"{label} #{s['import_id']} of {s['file_name']} ({s['kind']}, {s['system']}): {s['status']}")
+        status = "refused" if refused else s["status"]
+        self.stdout.write(f"{label} #{s['import_id']} of {s['file_name']} ({s['kind']}, {s['system']}): {status}")
         if s["failure_reason"]:
             self.stdout.write(f"  {s['failure_reason']}")
+        if refused:  # no row was read: no line of zero counts
+            return
         for warning in s["warnings"]:
             self.stdout.write(f"  warning: {warning}")
         rows = "not counted" if s["total_rows"] is None else s["total_rows"]  # refused before they were read
@@ -107,4 +111,4 @@ class Command(ImportCommand):
             rate = f", {s['rows_per_second']:,.0f} rows/s" if s["rows_per_second"] else ""
             self.stdout.write(f"  {s['duration_seconds']:.2f}s{rate}")
         if s["failed"]:
-            self.stdout.write(f"  failed rows: python manage.py import_errors {s['import_id']} --format csv")
+            self.stdout.write("  failed rows: " + command_line(f"import_errors {s['import_id']} --format csv"))

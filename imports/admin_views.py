@@ -252,7 +252,7 @@ class ImportJobPageView(AdminPage):
     def get(self, request, import_id: int):
         job = self.visible_job(request, import_id)
         errors = Paginator(
-            row_errors(job=job).only("row_number", "column", "value", "reason"), ERRORS_PER_PAGE
+            row_errors(job=job).only("row_number", "column", "value", "reason", "problems"), ERRORS_PER_PAGE
         ).get_page(request.GET.get("page"))
         return self.page(
             request,

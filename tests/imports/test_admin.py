@@ -801,3 +801,30 @@ def test_the_corrected_rows_download_as_csv_and_excel_with_what_is_still_wrong(a
         (-1, 5, "price must be 0 or more"),  # prices and row_number are number cells, as in the failed-rows export
         (6, 10, None),
     ]
+
+
+def test_a_row_with_two_problems_shows_each_problem_cell_on_the_job_page_and_the_check(admin_client, admin_user):
+    """Issue 15: the table of problems showed only the first problem cell's value of a row."""
+    content = csv_bytes(
+        VARIANT_HEADER, [("Shirt", "", "Red", "M", "S-1", "-5", "lots"), ("Shirt", "", "Red", "L", "S-2", "-1", "1")]
+    )
+    check = services.start_import(
+        stream=stream(content), file_name="two.csv", kind="variants", user=admin_user, source="admin", dry_run=True
+    )
+    job = services.start_import(
+        stream=stream(content), file_name="two.csv", kind="variants", user=admin_user, source="admin"
+    )
+
+    for url in (preview_url(check), job_url(job)):
+        page = admin_client.get(url).content.decode()
+        table = page[page.index('<table class="import-errors">') :]
+        cells = [
+            [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+            for row in re.findall(r"<tr[^>]*data-row[^>]*>(.*?)</tr>", table[: table.index("</table>")], re.S)
+        ]
+        assert cells == [
+            ["1", "price", "-5", "price must be 0 or more"],
+            ["stock", "lots", "stock is not a number (a whole number, e.g. 12)"],  # the row number spans both lines
+            ["2", "price", "-1", "price must be 0 or more"],
+        ], url
+        assert 'rowspan="2"' in table

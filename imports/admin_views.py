@@ -40,6 +40,7 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponseRedirect, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 
 from catalog.kinds import KINDS
@@ -166,7 +167,21 @@ class ImportStartView(AdminPage):
         return self._page(request, form)
 
     def _page(self, request, form):
-        return self.page(request, form=form, columns_by_kind=ImportFileForm.columns_by_kind())
+        return self.page(
+            request, form=form, columns_by_kind=ImportFileForm.columns_by_kind(), back_url=self.back_url(request)
+        )
+
+    @staticmethod
+    def back_url(request) -> str:
+        """Where Cancel goes: the admin list the user came from (``?back=``, a catalog list), else the import jobs.
+
+        Only a path of this site's admin is followed, never another host.
+        """
+        back = request.GET.get("back", "")
+        admin_root = reverse("admin:index")
+        if back.startswith(admin_root) and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+            return back
+        return reverse("admin:imports_importjob_changelist")
 
 
 class ImportPreviewView(AdminPage):

@@ -828,3 +828,16 @@ def test_a_row_with_two_problems_shows_each_problem_cell_on_the_job_page_and_the
             ["2", "price", "-1", "price must be 0 or more"],
         ], url
         assert 'rowspan="2"' in table
+
+
+def test_cancel_on_the_import_form_returns_to_the_list_the_user_came_from(admin_client):
+    """Issue 15: Cancel went to the import jobs even when the user came from, say, the colors list."""
+    colors = reverse("admin:catalog_color_changelist") + "?q=Navy"
+    listing = admin_client.get(colors).content.decode()
+    [import_link] = re.findall(r'href="([^"]*/start/[^"]*)"', listing)
+    start = admin_client.get(import_link.replace("&amp;", "&")).content.decode()
+    assert f'<a href="{colors}" class="closelink">Cancel</a>' in start
+
+    for back in ("", "https://evil.example/admin/", "//evil.example/admin/", "/api/imports/"):
+        page = admin_client.get(START, {"kind": "colors", "back": back}).content.decode()
+        assert f'<a href="{JOBS}" class="closelink">Cancel</a>' in page, back

@@ -203,8 +203,10 @@ class ImportPreviewView(AdminPage):
             mapping_form = self.mapping_form(job)
             context.update(
                 errors=error_summary(job=job, rows=PREVIEW_ERRORS),
-                sample=sample_changes(job=job) if checked else None,
+                sample=sample_changes(job=job) if checked and imported_as is None else None,
                 imported_as=imported_as,
+                # Once imported, the check's "would" figures are stale: the page shows what the import did.
+                imported_summary=JobSerializer(imported_as).data if imported_as else None,
                 can_confirm=checked and imported_as is None and self.model_admin.has_run_permission(request),
                 would_write=summary["inserted"] + summary["updated"],
                 legacy=job.system == ImportSystem.LEGACY,

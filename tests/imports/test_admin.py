@@ -841,3 +841,27 @@ def test_cancel_on_the_import_form_returns_to_the_list_the_user_came_from(admin_
     for back in ("", "https://evil.example/admin/", "//evil.example/admin/", "/api/imports/"):
         page = admin_client.get(START, {"kind": "colors", "back": back}).content.decode()
         assert f'<a href="{JOBS}" class="closelink">Cancel</a>' in page, back
+
+
+def test_the_check_of_a_file_already_imported_shows_what_the_import_did(admin_client, catalog):
+    """Issue 15: the check page kept its "If you import this file" figures next to "already been imported"."""
+    dry_run = checked(admin_client)
+    assert admin_client.get(preview_url(dry_run)).context["summary"]["inserted"] == 2
+    # someone adds one of the file's new rows between the check and the import
+    make_variant("Shirt", "Red", "L", sku="SKU-2", price=Decimal("19.99"), stock=4, description="Oxford")
+    admin_client.post(preview_url(dry_run))
+    job = ImportJob.objects.get(dry_run=False)
+    assert (job.result.inserted, job.result.unchanged) == (1, 2)
+
+    response = admin_client.get(preview_url(dry_run))
+    page = response.content.decode()
+
+    assert "If you import this file" not in page
+    assert f"What import #{job.pk} did" in page
+    figures = dict(re.findall(r'data-count="(\w+)">([^<]*)<', page))
+    assert (figures["inserted"], figures["unchanged"], figures["failed"]) == ("1", "2", "2")
+    assert "new row added" in page
+    assert "to add" not in page
+    assert "Examples of changes" not in page  # what the check would have changed is history now
+    assert "The import skipped these rows" in page
+    assert not response.context["can_confirm"]

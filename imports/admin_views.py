@@ -359,7 +359,11 @@ class UndoImportView(AdminPage):
         except DomainError as refused:
             messages.error(request, str(refused))
             return HttpResponseRedirect(job_url(job))
-        if confirmed:
+        if confirmed and undo.status in FINISHED_OK:  # a small undo runs at once
+            messages.success(request, f"Import #{job.pk} was undone (undo #{undo.pk}).")
+        elif confirmed and undo.is_finished:
+            messages.error(request, f"Undo #{undo.pk} of import #{job.pk} did not finish: see why below.")
+        elif confirmed:
             messages.success(request, f"Import #{job.pk} is being undone (undo #{undo.pk}).")
         return HttpResponseRedirect(job_url(undo))
 

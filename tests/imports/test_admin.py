@@ -865,3 +865,23 @@ def test_the_check_of_a_file_already_imported_shows_what_the_import_did(admin_cl
     assert "Examples of changes" not in page  # what the check would have changed is history now
     assert "The import skipped these rows" in page
     assert not response.context["can_confirm"]
+
+
+def test_an_undo_page_speaks_of_the_undo_in_singular_and_plural(admin_client):
+    """An undo's page: no import steps or "Import another file", a link to the import, "1 row" not "1 rows"."""
+    make_variant("Shirt", "Red", "L", sku="S-0")
+    make_variant("Shirt", "Blue", "M", sku="S-2")  # the item, the color and the size exist: one new row
+    job = run_import(csv_bytes(VARIANT_HEADER, [("Shirt", "", "Red", "M", "S-1", "5.00", "1")]))
+
+    response = admin_client.post(undo_url(job), {"confirm": "1"}, follow=True)
+    page = response.content.decode()
+
+    undo = ImportJob.objects.get(undoes=job, dry_run=False)
+    assert f"Import #{job.pk} was undone (undo #{undo.pk})." in page
+    assert f'This undid <a href="{job_url(job)}">import #{job.pk}</a>' in page
+    assert "1. Choose a file" not in page
+    assert "Import another file" not in page
+    figures = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page[page.index('class="import-figures"') :]))
+    assert "1 row added by the import, removed" in figures
+    assert "0 rows put back as they were" in figures
+    assert "0 rows changed since by someone else (kept)" in figures

@@ -3,7 +3,7 @@
 The job page's rows with problems become an editable table: the problem
 cells are highlighted with their reason, each change is re-checked through
 the API, the keyboard moves between cells (Tab, Enter), the corrected rows
-download as CSV, and "Import the corrected rows" goes the usual way
+download as CSV and Excel, and "Import the corrected rows" goes the usual way
 (check, preview, import) to a new import linked to the first; then the
 first import is undone (its preview, then the undo), leaving the corrected
 rows. Screenshots: test-artifacts/screenshots/corrections-*.png.
@@ -17,6 +17,7 @@ import re
 from decimal import Decimal
 from pathlib import Path
 
+import openpyxl
 import pytest
 from playwright.sync_api import expect
 
@@ -96,6 +97,15 @@ def test_edit_two_failed_cells_and_import_them(logged_in, admin_user, screenshot
     assert [(row["row_number"], row["price"], row["stock"], row["error"]) for row in rows] == [
         ("2", "45.00", "2", ""),
         ("4", "59.90", "7", ""),
+    ]
+    # and as a workbook, its prices and stocks number cells
+    with page.expect_download() as workbook:
+        page.get_by_role("button", name="Download corrected rows (Excel)").click()
+    assert workbook.value.suggested_filename == f"import-{first.pk}-corrected-rows.xlsx"
+    sheet = openpyxl.load_workbook(io.BytesIO(Path(workbook.value.path()).read_bytes())).active
+    assert [row[4:9] for row in sheet.iter_rows(min_row=2, values_only=True)] == [
+        ("OXF-WHT-M", 45, 2, 2, None),
+        ("LIN-SND-34", 59.9, 7, 4, None),
     ]
 
     # Import the corrected rows: checked first, as any file; the check names the first import.

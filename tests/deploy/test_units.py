@@ -39,19 +39,18 @@ def production_env(**overrides: str) -> dict[str, str]:
     for line in (DEPLOY / "production.env.example").read_text().splitlines():
         if line and not line.startswith("#"):
             key, value = line.split("=", 1)
-            lines[key] = value
+            lines[key] = re.sub(r"<[^>]*>", "placeholder", value)
     lines["SECRET_KEY"] = secrets.token_urlsafe(50)
     lines["DATABASE_URL"] = os.environ.get("DATABASE_URL", "sqlite:///:memory:")  # check --deploy reads no row
-    lines.update(overrides)
-    lines = {key: re.sub(r"<[^>]*>", "placeholder", value) for key, value in lines.items()}
-    return lines
+    return {**lines, **overrides}
 
 
 @pytest.mark.parametrize("name", UNITS)
 def test_units_start_the_scripts_and_stop_by_sigterm_to_the_main_process(name):
     unit = unit_settings(name)
     script = ROOT / unit["ExecStart"][0].removeprefix("/opt/mtc/")
-    assert script.is_file() and os.access(script, os.X_OK)
+    assert script.is_file()
+    assert os.access(script, os.X_OK)
     assert unit["KillMode"] == ["mixed"]  # the main process stops its children itself (qcluster, gunicorn)
     assert unit["EnvironmentFile"] == ["/etc/mtc/mtc.env"]
     assert unit["Restart"] == ["on-failure"]

@@ -105,8 +105,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 else:
-    DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
-    DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+    # Persistent connections: each process keeps one, checked before reuse after a request or task
+    # (a restarted database costs one failed check, not a failed request). mtc/capacity.py counts them.
+    DATABASES["default"]["CONN_MAX_AGE"] = config.read_non_negative_int(ENV, "DB_CONN_MAX_AGE", default=60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = config.read_bool(ENV, "DB_CONN_HEALTH_CHECKS", default=True)
+# What the deployment runs, for the connection plan (mtc/capacity.py, the health check's "connections"):
+# gunicorn workers per web machine (gunicorn reads WEB_CONCURRENCY too), web machines, worker machines.
+WEB_CONCURRENCY = config.read_positive_int(ENV, "WEB_CONCURRENCY", default=2)
+WEB_MACHINES = config.read_positive_int(ENV, "WEB_MACHINES", default=1)
+WORKER_MACHINES = config.read_positive_int(ENV, "WORKER_MACHINES", default=1)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

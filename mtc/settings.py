@@ -47,6 +47,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: times every request for /metrics (mtc/metrics.py).
+    "mtc.metrics.RequestLatencyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files from the web processes themselves (compressed, hashed names cached for a year).
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -92,6 +94,8 @@ SECURE_HSTS_SECONDS = config.read_non_negative_int(ENV, "SECURE_HSTS_SECONDS", d
 SECURE_HSTS_INCLUDE_SUBDOMAINS = config.read_bool(ENV, "SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
 SECURE_HSTS_PRELOAD = config.read_bool(ENV, "SECURE_HSTS_PRELOAD", default=False)
 CSRF_TRUSTED_ORIGINS = config.read_list(ENV, "CSRF_TRUSTED_ORIGINS", [])
+# Prometheus scrapes the web processes directly, over http, on the internal network.
+SECURE_REDIRECT_EXEMPT = [r"^metrics$"]
 
 # --- Database ---------------------------------------------------------------
 # Unset DATABASE_URL = an SQLite file in the project (the newcomer's first run).
@@ -281,6 +285,10 @@ SPECTACULAR_SETTINGS = {
         "mtc.openapi.add_error_responses",
     ],
 }
+
+# --- Operations ---------------------------------------------------------------------
+# /metrics (Prometheus): off (404) while unset; a scrape sends "Authorization: Bearer <token>".
+METRICS_TOKEN = ENV.get("METRICS_TOKEN", "")
 
 LOGGING = {
     "version": 1,

@@ -17,6 +17,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularSwaggerView
 
 from mtc.api_index import ApiIndex
+from mtc.metrics import metrics_view
 from mtc.openapi import BrowsableSchemaView
 
 # The admin app is installed as SimpleAdminConfig (see settings): the admin
@@ -68,6 +69,7 @@ urlpatterns = [
     path("favicon.ico", FaviconView.as_view()),
     path("admin/", admin.site.urls),
     path("api/", include(api_patterns)),
+    path("metrics", metrics_view, name="metrics"),
 ]
 
 handler404 = "mtc.api_errors.not_found"

@@ -15,6 +15,7 @@ import logging
 from django.db import DatabaseError
 
 from imports import notifications, runtime, undos
+from mtc import logs
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +27,8 @@ def run_import(import_id: int) -> dict | None:
         return None
     if job.is_finished:
         try:
-            notifications.job_ended(job=job)  # once per end: a re-delivered task tells nobody twice
+            with logs.bound(**runtime.log_fields(job)):
+                notifications.job_ended(job=job)  # once per end: a re-delivered task tells nobody twice
         except Exception:  # the import's own end is committed; telling about it is best effort
             logger.warning("Could not record the end of import %s for its user", job.import_id, exc_info=True)
     return {"import_id": job.import_id, "status": job.status}

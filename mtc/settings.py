@@ -290,11 +290,22 @@ SPECTACULAR_SETTINGS = {
 # /metrics (Prometheus): off (404) while unset; a scrape sends "Authorization: Bearer <token>".
 METRICS_TOKEN = ENV.get("METRICS_TOKEN", "")
 
+# text: one readable line (scripts/run); json: one JSON object a line, with the bound fields of the
+# job being run (import_id, kind, system, worker, user: mtc/logs.py), for a log collector.
+LOG_FORMAT = config.read_choice(ENV, "LOG_FORMAT", ("text", "json"), default="text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "mtc.logs.ContextFilter"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]}},
     "root": {"handlers": ["console"], "level": ENV.get("LOG_LEVEL", "INFO")},
     # The worker's console is for requests and imports: django-q2's INFO lines ("created task
     # ... from schedule", "processed ...") came twice a minute for the heartbeat and the

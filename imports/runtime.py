@@ -35,6 +35,7 @@ from django.db import DatabaseError, connection
 from django.db.models import F, Q
 from django.utils import timezone
 
+from imports import stored_files
 from imports.engine import record
 from imports.engine.errors import is_connection_lost
 from imports.engine.run import run_job
@@ -176,6 +177,10 @@ def execute_import(*, import_id: int, worker: str = "") -> ImportJob | None:
             claimed = _take_over(job, worker=worker or worker_name())
         if claimed is None or claimed.is_finished:
             return claimed
+        # A worker on another machine than the web server, without shared file storage: say so.
+        if missing := stored_files.missing_file_reason(claimed):
+            logger.error("Import %s cannot be run here: %s", import_id, missing)
+            return record.failed(claimed, missing)
         return _run(claimed, None, background=True)
 
 

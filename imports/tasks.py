@@ -14,7 +14,7 @@ import logging
 
 from django.db import DatabaseError
 
-from imports import notifications, runtime, undos
+from imports import notifications, runtime, stored_files, undos
 from mtc import logs
 
 logger = logging.getLogger(__name__)
@@ -52,6 +52,11 @@ def record_worker_heartbeat() -> str:
 def prune_import_journals() -> int:
     """Remove change journals past ``IMPORT_UNDO_RETENTION_DAYS`` (a django-q2 schedule, hourly)."""
     return undos.prune_journals()
+
+
+def prune_import_files() -> int:
+    """Delete uploads of imports past ``IMPORT_FILE_RETENTION_DAYS`` (a django-q2 schedule, daily)."""
+    return stored_files.prune_files()
 
 
 def recover_on_worker_start(sender=None, proc_name: str = "", **kwargs) -> None:

@@ -137,8 +137,32 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(ENV.get("MEDIA_ROOT") or BASE_DIR / "var" / "media")
+# Uploaded import files (imports/stored_files.py). local: MEDIA_ROOT on this machine's disk, for one
+# machine. s3: an S3-compatible bucket every web and worker machine shares (django-storages); without
+# it, a worker on another machine than the web server cannot read the uploads.
+STORAGE_BACKEND = config.read_choice(ENV, "STORAGE_BACKEND", ("local", "s3"), default="local")
+S3_BUCKET = ENV.get("S3_BUCKET", "")
+if STORAGE_BACKEND == "s3" and not S3_BUCKET:
+    raise ImproperlyConfigured("STORAGE_BACKEND=s3: set S3_BUCKET to the bucket that holds the uploaded files.")
+DEFAULT_STORAGE: dict[str, object] = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+if STORAGE_BACKEND == "s3":
+    DEFAULT_STORAGE = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            # Unset: AWS itself; set for another S3-compatible service (MinIO, Ceph, a cloud's own).
+            "endpoint_url": config.read_http_url(ENV, "S3_ENDPOINT_URL") or None,
+            "region_name": ENV.get("S3_REGION") or None,
+            # Unset: boto3 finds credentials itself (AWS_* variables, ~/.aws, an instance role).
+            "access_key": ENV.get("S3_ACCESS_KEY_ID") or None,
+            "secret_key": ENV.get("S3_SECRET_ACCESS_KEY") or None,
+            # Private files: never a public ACL, never replaced by an upload of the same name.
+            "default_acl": None,
+            "file_overwrite": False,
+        },
+    }
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": DEFAULT_STORAGE,
     # DEBUG off (production): `collectstatic` (scripts/serve) writes each file under a hashed name with
     # gzip and brotli copies, and whitenoise serves them with a year of caching. DEBUG on (scripts/run):
     # runserver serves the apps' files as they are, no collectstatic needed.
@@ -167,6 +191,8 @@ IMPORT_MAX_DESCRIPTION_LENGTH = config.read_positive_int(
 IMPORT_STALE_SECONDS = config.read_positive_int(ENV, "IMPORT_STALE_SECONDS", default=300)
 # Days an import can be undone: its change journal is removed after that (hourly prune).
 IMPORT_UNDO_RETENTION_DAYS = config.read_positive_int(ENV, "IMPORT_UNDO_RETENTION_DAYS", default=30)
+# Days the uploaded file of an ended import is kept: deleted after that (daily prune; the job stays).
+IMPORT_FILE_RETENTION_DAYS = config.read_positive_int(ENV, "IMPORT_FILE_RETENTION_DAYS", default=30)
 # Import creations per user through the API (DRF throttle: N/second|minute|hour|day).
 IMPORT_RATE_LIMIT = config.read_rate(ENV, "IMPORT_RATE_LIMIT", default="10/minute")
 RATELIMIT_STORAGE_URL = config.read_redis_url(ENV, "RATELIMIT_STORAGE_URL")

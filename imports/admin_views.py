@@ -218,12 +218,20 @@ class ImportPreviewView(AdminPage):
 
     @staticmethod
     def mapping_form(job: ImportJob, data=None) -> ColumnMappingForm | None:
-        """The file's columns with the fields they are read as; None when the file cannot be read."""
+        """The file's columns with the fields they are read as, and the line of their names.
+
+        None when the file cannot be read and has no lines to choose from (a
+        sheet whose chosen header line is empty still offers another line).
+        """
         columns = file_columns(job=job)
-        if not columns:
+        if not columns and job.header_row is None:
             return None
         return ColumnMappingForm(
-            data, kind=KINDS.get(job.kind), columns=columns, number_format=job.options.get("number_format") or AUTO
+            data,
+            kind=KINDS.get(job.kind),
+            columns=columns,
+            number_format=job.options.get("number_format") or AUTO,
+            header_row=job.header_row,
         )
 
     def post(self, request, import_id: int):
@@ -315,7 +323,13 @@ def columns_read(job: ImportJob) -> list[tuple[str, str]]:
     """``(header, what it was read as)`` for each column of the job's file, from its mapping."""
     kind = KINDS.get(job.kind)
     labels = {column.name: column.label for column in kind.columns}
-    return [(header, labels.get(field, field) if field else "ignored") for header, field in (job.mapping or {}).items()]
+    mapping = job.mapping or {}
+    # In the file's order: the mapping is a JSON object, whose keys PostgreSQL's jsonb keeps in an order of its own.
+    order = {header: index for index, header in enumerate((job.options or {}).get("headers", []))}
+    headers = sorted(mapping, key=lambda header: order.get(header, len(order)))
+    return [
+        (header, labels.get(mapping[header], mapping[header]) if mapping[header] else "ignored") for header in headers
+    ]
 
 
 class CancelImportView(AdminPage):

@@ -1,14 +1,17 @@
 """Failed rows, written back as a file the user can fix and import again.
 
 Each failed row comes out with the file's own columns (in the file's order),
-then ``row_number`` and ``error``. Every cell that a spreadsheet would run as
-a formula, the header row included (a file's column may be named
-``=HYPERLINK(...)``), is guarded (``mtc.cell_guard``: a leading ``'``).
+then ``row_number`` (1 = the first row below the header), ``line_number`` (the
+spreadsheet's own line: the header and the lines above it counted; empty for
+JSON, which has no lines) and ``error``; imported back, these three columns
+are ignored. Every cell that a spreadsheet would run as a formula, the header
+row included (a file's column may be named ``=HYPERLINK(...)``), is guarded
+(``mtc.cell_guard``: a leading ``'``).
 
 In XLSX the cells are typed, as the user would have typed them: a number
 in a column read as a price or a stock (read in the job's number format,
 so ``12,50`` of a decimal-comma file is 12.5) is a number cell, and
-``row_number`` too; every text is a string cell, never a formula, with the
+``row_number`` and ``line_number`` too; every text is a string cell, never a formula, with the
 ``'`` only where the text would be a formula (``=2+2``), not on a plain
 number such as ``-4.00``. A SKU or a size such as ``007`` stays text. CSV
 has no types: its cells keep the guard as they are.
@@ -45,17 +48,22 @@ CONTENT_TYPES = {
 }
 
 
+#: The columns a report adds after the file's own.
+REPORT_COLUMNS = ("row_number", "line_number", "error")
+
+
 def report_columns(job: ImportJob) -> list[str]:
     headers = [h for h in (job.options or {}).get("headers", []) if str(h).strip()]
-    return [*headers, "row_number", "error"]
+    return [*headers, *REPORT_COLUMNS]
 
 
 def report_rows(job: ImportJob, errors: Iterable[ImportRowError]) -> Iterator[list]:
-    """Each failed row's cells, unguarded: the file's columns, its row number (an int) and the reason."""
-    headers = report_columns(job)[:-2]
+    """Each failed row's cells, unguarded: the file's columns, its row and line numbers (ints) and the reason."""
+    headers = report_columns(job)[: -len(REPORT_COLUMNS)]
     for error in errors:
         data = error.row_data or {}
-        yield [*(data.get(h, "") for h in headers), error.row_number, error.reason]
+        line = job.line_number(error.row_number)
+        yield [*(data.get(h, "") for h in headers), error.row_number, "" if line is None else line, error.reason]
 
 
 def iter_csv(job: ImportJob, errors: Iterable[ImportRowError]) -> Iterator[str]:
@@ -64,19 +72,24 @@ def iter_csv(job: ImportJob, errors: Iterable[ImportRowError]) -> Iterator[str]:
 
 def iter_json(job: ImportJob, errors: Iterable[ImportRowError]) -> Iterator[str]:
     """A JSON array of objects; ``problems`` lists every problem of the row."""
-    headers = report_columns(job)[:-2]
+    headers = report_columns(job)[: -len(REPORT_COLUMNS)]
     yield "["
     for index, error in enumerate(errors):
         data = error.row_data or {}
         record = {h: data.get(h, "") for h in headers}
-        record.update(row_number=error.row_number, error=error.reason, problems=error.problems)
+        record.update(
+            row_number=error.row_number,
+            line_number=job.line_number(error.row_number),
+            error=error.reason,
+            problems=error.problems,
+        )
         yield ("," if index else "") + "\n" + json.dumps(record, ensure_ascii=False)
     yield "\n]\n"
 
 
 def write_xlsx(job: ImportJob, errors: Iterable[ImportRowError], target) -> None:
     header = report_columns(job)
-    typed = typed_cells(job, header[:-2])
+    typed = typed_cells(job, header[: -len(REPORT_COLUMNS)])
     _write_xlsx("Failed rows", header, map(typed, report_rows(job, errors)), target)
 
 

@@ -27,6 +27,7 @@ def error_summary(*, job: ImportJob, reasons: int = 5, rows: int = 10) -> dict:
         "first_rows": [
             {
                 "row_number": error.row_number,
+                "line_number": job.line_number(error.row_number),
                 "column": error.column,
                 "value": error.value,
                 "error": error.reason,

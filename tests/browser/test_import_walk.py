@@ -137,9 +137,9 @@ def test_import_a_file_from_preview_to_failed_rows_and_metrics(logged_in, admin_
     ]
     problems = page.locator("table.import-errors tbody tr")
     assert problems.count() == 3  # row 5 has two problem cells, each on its line
-    assert problems.nth(0).inner_text().split("\t")[:2] == ["3", "price"]
+    assert problems.nth(0).inner_text().split("\t")[:3] == ["4", "3", "price"]  # line in the sheet, row, column
     assert "price must be 0 or more" in problems.nth(0).inner_text()
-    assert problems.nth(1).inner_text().split("\t")[:3] == ["5", "price", "-59.90"]
+    assert problems.nth(1).inner_text().split("\t")[:4] == ["6", "5", "price", "-59.90"]
     assert problems.nth(2).inner_text().split("\t")[:2] == ["stock", "many"]
     assert "stock is not a number" in problems.nth(2).inner_text()
     changed = page.locator("table.import-sample").last.inner_text()

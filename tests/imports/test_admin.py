@@ -389,7 +389,7 @@ def test_failed_rows_download_is_the_files_own_columns_and_imports_back(admin_cl
     response = admin_client.get(reverse("imports:errors", args=[job.pk]), {"format": "csv"})
 
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
-    assert rows[0] == [*VARIANT_HEADER, "row_number", "error"]
+    assert rows[0] == [*VARIANT_HEADER, "row_number", "line_number", "error"]
     assert [row[4] for row in rows[1:]] == ["SKU-3", "SKU-5"]
     fixed = [row[:7] for row in rows[1:]]
     fixed[0][5], fixed[1][0] = "5.00", "Belt"
@@ -803,6 +803,57 @@ def test_the_corrected_rows_download_as_csv_and_excel_with_what_is_still_wrong(a
     ]
 
 
+# --- header rows and line numbers (issue 12) ----------------------------------------------------
+
+TITLED = "Frühjahr 2026\nPreise in EUR\nArtikel;Farbe;Größe;Preis\nHemd;Rot;M;12,50\nHut;Blau;L;-1\n".encode()
+
+
+def test_the_check_page_says_which_line_holds_the_column_names_and_shows_lines_of_problems(admin_client):
+    upload(admin_client, TITLED)
+    check = ImportJob.objects.get()
+    page = admin_client.get(preview_url(check))
+    text = page.content.decode()
+    assert "The column names were read from <strong>line 3</strong> of your sheet" in text
+    assert page.context["mapping_form"]["header_row"].value() == 3
+    assert "Line in your sheet" in text
+    assert '<td class="import-errors__line">5</td>' in text  # row 2 below the header is line 5
+
+    admin_client.post(preview_url(check))
+    job = ImportJob.objects.get(dry_run=False)
+    assert (job.header_row, job.result.failed) == (3, 1)
+    job_page = admin_client.get(job_url(job)).content.decode()
+    assert '<td class="import-errors__line">5</td>' in job_page
+    assert "The column names were read from line 3 of the sheet; the lines above it were skipped." in job_page
+
+
+def test_checking_again_with_another_line_reads_the_column_names_there(admin_client):
+    upload(admin_client, "Artikel,Farbe,Größe\nitem_name,color_name,size_name\nShirt,Red,M\n".encode())
+    first = ImportJob.objects.get()
+    assert first.header_row == 1  # its first row places every required field
+
+    response = admin_client.post(
+        check_again_url(first), {"column_0": "", "column_1": "", "column_2": "", "header_row": "2"}
+    )  # the columns chosen are line 1's: with another line they are read by their own suggestion
+
+    again = ImportJob.objects.exclude(pk=first.pk).get()
+    assert response["Location"] == preview_url(again)
+    assert (again.header_row, again.status, again.result.inserted) == (2, ImportStatus.COMPLETED, 1)
+    assert again.mapping == {"item_name": "item_name", "color_name": "color_name", "size_name": "size_name"}
+    assert "read from <strong>line 2</strong>" in admin_client.get(preview_url(again)).content.decode()
+
+
+def test_a_line_with_no_column_names_still_offers_another_line(admin_client):
+    upload(admin_client, b"Catalogue\n\nitem_name,color_name,size_name\nShirt,Red,M\n")
+    first = ImportJob.objects.get()
+    admin_client.post(check_again_url(first), {"header_row": "2"})
+    empty = ImportJob.objects.exclude(pk=first.pk).get()
+    assert empty.status == ImportStatus.FAILED
+    assert "line 2 is empty or past the end" in empty.failure_reason
+    page = admin_client.get(preview_url(empty))
+    assert page.context["mapping_form"]["header_row"].value() == 2
+    assert "The column names are on line" in page.content.decode()
+
+
 def test_a_row_with_two_problems_shows_each_problem_cell_on_the_job_page_and_the_check(admin_client, admin_user):
     """Issue 15: the table of problems showed only the first problem cell's value of a row."""
     content = csv_bytes(
@@ -823,9 +874,9 @@ def test_a_row_with_two_problems_shows_each_problem_cell_on_the_job_page_and_the
             for row in re.findall(r"<tr[^>]*data-row[^>]*>(.*?)</tr>", table[: table.index("</table>")], re.S)
         ]
         assert cells == [
-            ["1", "price", "-5", "price must be 0 or more"],
-            ["stock", "lots", "stock is not a number (a whole number, e.g. 12)"],  # the row number spans both lines
-            ["2", "price", "-1", "price must be 0 or more"],
+            ["2", "1", "price", "-5", "price must be 0 or more"],
+            ["stock", "lots", "stock is not a number (a whole number, e.g. 12)"],  # line and row span both lines
+            ["3", "2", "price", "-1", "price must be 0 or more"],
         ], url
         assert 'rowspan="2"' in table
 

@@ -138,7 +138,9 @@
     var table = el("table", { "class": "import-corrections__table" });
     var head = el("thead");
     var titles = el("tr");
-    titles.appendChild(el("th", { scope: "col" }, "Row"));
+    var lines = results.some(function (row) { return row.line_number; });
+    if (lines) titles.appendChild(el("th", { scope: "col", title: "The line number your spreadsheet program shows" }, "Line in your sheet"));
+    titles.appendChild(el("th", { scope: "col", title: "Counting the first row after the column names as 1" }, "Row"));
     this.columns.forEach(function (header) {
       var th = el("th", { scope: "col" }, header);
       var field = self.fields[header];
@@ -152,6 +154,7 @@
     var body = el("tbody");
     results.forEach(function (row, index) {
       var tr = el("tr", { "data-row": row.row_number });
+      if (lines) tr.appendChild(el("td", { "class": "import-errors__line" }, row.line_number ? String(row.line_number) : "–"));
       tr.appendChild(el("th", { scope: "row", "class": "import-errors__row" }, String(row.row_number)));
       self.columns.forEach(function (header, column) {
         var td = el("td", { "data-column": header });

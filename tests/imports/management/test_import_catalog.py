@@ -356,3 +356,29 @@ def test_a_reader_gone_before_the_summary_leaves_the_exit_code_and_stderr_alone(
     assert process.returncode == 3, err
     assert "Traceback" not in err
     assert "BrokenPipeError" not in err
+
+
+# --- header rows and line numbers (issue 12) ----------------------------------------------------
+
+
+def test_a_title_above_the_header_is_skipped_and_failed_rows_are_named_by_their_line(tmp_path):
+    path = write(tmp_path, "Frühjahr 2026\n\nArtikel;Farbe;Größe;Preis\nHemd;Rot;M;12,50\nHut;Blau;L;-1\n".encode())
+    code, out, _ = run("import_catalog", path)
+    assert code == 3, out
+    assert "  column names read from line 3 (the lines above it skipped)" in out
+    assert "  line 5 (row 2): Preis must be 0 or more" in out
+    assert "failed rows: python manage.py import_errors" in out
+
+
+def test_header_row_names_the_line_of_the_column_names(tmp_path):
+    path = write(tmp_path, "Artikel,Farbe,Größe\nitem_name,color_name,size_name\nShirt,Red,M\n".encode())
+    code, out, _ = run("import_catalog", path, "--header-row", "2", "--json")
+    assert code == 0, out
+    assert (last_json(out)["header_row"], last_json(out)["inserted"]) == (2, 1)
+
+
+@pytest.mark.parametrize("value", ["0", "1001"])
+def test_a_header_row_out_of_range_is_a_usage_error(tmp_path, value):
+    code, _, err = run("import_catalog", write(tmp_path, variants_csv(1)), "--header-row", value)
+    assert (code, err.strip()) == (2, "import_catalog: error: --header-row must be a line from 1 to 1,000")
+    assert not ImportJob.objects.exists()

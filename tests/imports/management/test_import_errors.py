@@ -31,11 +31,12 @@ ROWS = [
     ("L", "=cmd()", "Red", "-2", "a formula and a bad price"),
     ("S", "Shirt", "", "3", "no color"),
 ]
-#: The export of ROWS: the file's columns + row_number + error; cells a spreadsheet would run get a "'".
+#: The export of ROWS: the file's columns + row_number + line_number (the header is line 1) + error;
+#: cells a spreadsheet would run get a "'".
 EXPORT = [
-    ["Size", "Item", "Color", "Price", "Notes", "row_number", "error"],
-    ["L", "'=cmd()", "Red", "'-2", "a formula and a bad price", "2", "Price must be 0 or more"],
-    ["S", "Shirt", "", "3", "no color", "3", "Color is required"],
+    ["Size", "Item", "Color", "Price", "Notes", "row_number", "line_number", "error"],
+    ["L", "'=cmd()", "Red", "'-2", "a formula and a bad price", "2", "3", "Price must be 0 or more"],
+    ["S", "Shirt", "", "3", "no color", "3", "4", "Color is required"],
 ]
 #: The same in XLSX: the price a number cell, so no "'" (issue 15); the formula keeps it.
 EXPORT_XLSX = [EXPORT[0], [*EXPORT[1][:3], "-2", *EXPORT[1][4:]], EXPORT[2]]
@@ -73,10 +74,10 @@ def test_json_is_an_array_of_the_rows_with_every_problem(failed_rows):
     code, out, _ = run("import_errors", failed_rows.pk, "--format", "json")
     assert code == 0
     records = json.loads(out)
-    assert [list(record) for record in records] == [[*HEADER, "row_number", "error", "problems"]] * 2
-    assert [(record["Item"], record["row_number"], record["error"]) for record in records] == [
-        ("=cmd()", 2, "Price must be 0 or more"),
-        ("Shirt", 3, "Color is required"),
+    assert [list(record) for record in records] == [[*HEADER, "row_number", "line_number", "error", "problems"]] * 2
+    assert [(record["Item"], record["row_number"], record["line_number"], record["error"]) for record in records] == [
+        ("=cmd()", 2, 3, "Price must be 0 or more"),
+        ("Shirt", 3, 4, "Color is required"),
     ]
     assert records[1]["problems"] == [{"column": "Color", "value": "", "reason": "Color is required"}]
 
@@ -112,7 +113,7 @@ def test_the_export_once_fixed_imports_back(failed_rows, tmp_path, fmt):
     job = last_json(out)
     assert code == 0, job
     assert (job["total_rows"], job["inserted"], job["failed"]) == (2, 2, 0)
-    assert "'row_number', 'error'" in job["warnings"][0]  # the report's own columns are ignored
+    assert "'row_number', 'line_number', 'error'" in job["warnings"][0]  # the report's own columns are ignored
     assert {(item, color, size, str(price)) for item, _, color, size, _, price, _ in live_variants()} == {
         ("Shirt", "Red", "M", "1.00"),
         ("=cmd()", "Red", "L", "2.00"),  # the "'" that kept a spreadsheet from running it is dropped

@@ -52,6 +52,7 @@ def test_prices_and_stocks_are_number_cells_and_codes_stay_text():
         (3, "n"),
         ("-2", "s"),  # an ignored column: text, a plain number needs no apostrophe
         (1, "n"),  # row_number
+        (2, "n"),  # line_number: the header is line 1
         ("price must be 0 or more", "s"),
     ]
     assert second[4:7] == [(12.5, "n"), ("many", "s"), ("'=2+2", "s")]  # a formula keeps its guard

@@ -367,7 +367,7 @@ def test_a_title_above_the_header_is_skipped_and_failed_rows_are_named_by_their_
     assert code == 3, out
     assert "  column names read from line 3 (the lines above it skipped)" in out
     assert "  line 5 (row 2): Preis must be 0 or more" in out
-    assert "failed rows: python manage.py import_errors" in out
+    assert "failed rows: .venv/bin/python manage.py import_errors" in out
 
 
 def test_header_row_names_the_line_of_the_column_names(tmp_path):

@@ -26,7 +26,7 @@ from catalog.models import ItemVariant
 from imports.models import ImportJob, ImportResult, ImportSource
 from imports.runtime import run_import_now
 from imports.services import create_import_job, start_import
-from tests.browser.conftest import PASSWORD
+from tests.browser.conftest import PASSWORD, SCREENSHOTS
 from tests.imports.engine.job_runs import VARIANT_HEADER, csv_bytes, make_variant
 from tests.imports.files import stream, variants_csv
 
@@ -288,3 +288,18 @@ def test_a_catalog_managers_admin_and_the_page_of_a_refused_file(page, django_us
     expect(page.get_by_role("progressbar")).to_have_count(0)
     expect(page.get_by_role("button", name="Retry import")).to_have_count(0)
     screenshot(page, "11-refused-file")
+
+
+def test_the_api_opens_in_a_browser(logged_in, screenshot):
+    """Issue 15: /api/ was a 404 and /api/schema/ downloaded a .yaml file; both now open as pages."""
+    page = logged_in
+    response = page.goto("/api/")
+    assert response.ok
+    expect(page.locator("h1")).to_have_text("MTC Catalog Imports API")
+    expect(page.locator("body")).to_contain_text("/api/docs/")
+    screenshot(page, "12-api-index")
+
+    response = page.goto("/api/schema/")  # a download would fail this navigation
+    assert response.ok
+    expect(page.locator("body")).to_contain_text("openapi")
+    page.screenshot(path=str(SCREENSHOTS / "13-api-schema.png"))  # its first screen: the whole is 40,000 px high

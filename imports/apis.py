@@ -48,6 +48,7 @@ from imports.serializers import (
     ERROR_FORMATS,
     LINE_NUMBER_HELP,
     ROW_NUMBER_HELP,
+    ROW_PROBLEM,
     JobDetailSerializer,
     JobSerializer,
     KindField,
@@ -463,11 +464,6 @@ def _corrections(request) -> list[Correction]:
     return [Correction(row_number=c["row_number"], values=c["values"]) for c in serializer.validated_data]
 
 
-ROW_PROBLEM = inline_serializer(
-    "RowProblem",
-    {"column": serializers.CharField(), "value": serializers.CharField(), "reason": serializers.CharField()},
-    many=True,
-)
 EDITABLE_ROWS = inline_serializer(
     "EditableRows",
     {

@@ -174,6 +174,11 @@ class ImportJob(models.Model):
         return self.status == ImportStatus.FAILED and bool(self.refused_code)
 
     @property
+    def status_label(self) -> str:
+        """The status as a screen says it: a refused file is "Refused", the user's file to fix, not "Failed"."""
+        return "Refused" if self.is_refused else self.get_status_display()
+
+    @property
     def is_retryable(self) -> bool:
         """Failed or cancelled, and not refused (the same stored file would be refused again).
 

@@ -230,6 +230,14 @@ LINE_NUMBER_HELP = (
 )
 
 
+#: Every problem of a failed row: the column (the file's header), the cell's value, why.
+ROW_PROBLEM = inline_serializer(
+    "RowProblem",
+    {"column": serializers.CharField(), "value": serializers.CharField(), "reason": serializers.CharField()},
+    many=True,
+)
+
+
 class ErrorSummarySerializer(serializers.Serializer):
     """Failed rows at a glance (``imports.selectors.error_summary``)."""
 
@@ -242,9 +250,10 @@ class ErrorSummarySerializer(serializers.Serializer):
         {
             "row_number": serializers.IntegerField(help_text=ROW_NUMBER_HELP),
             "line_number": serializers.IntegerField(allow_null=True, help_text=LINE_NUMBER_HELP),
-            "column": serializers.CharField(),
-            "value": serializers.CharField(),
-            "error": serializers.CharField(),
+            "column": serializers.CharField(help_text="the first problem's column"),
+            "value": serializers.CharField(help_text="the first problem's value"),
+            "error": serializers.CharField(help_text="every problem's reason, joined by '; '"),
+            "problems": ROW_PROBLEM,
         },
         many=True,
     )

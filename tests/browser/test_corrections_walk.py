@@ -56,6 +56,8 @@ def test_edit_two_failed_cells_and_import_them(logged_in, admin_user, screenshot
     grid = page.locator("[data-corrections-grid]")
     expect(grid).to_be_visible()
     expect(page.locator("[data-static-errors]")).to_be_hidden()
+    # the row numbers explained as on every screen that shows them (issue 15)
+    expect(page.locator("[data-corrections-help]")).to_contain_text('"Row" counts from the first row after the column')
     expect(page.locator("td.is-problem")).to_have_count(2)
     expect(cell(page, 2, "price")).to_have_class(re.compile("is-problem"))
     expect(cell(page, 2, "price").locator(".import-corrections__reason")).to_have_text("price must be 0 or more")

@@ -18,13 +18,15 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from django.contrib.auth.models import Permission
 from django.utils import timezone
 from playwright.sync_api import expect
 
 from catalog.models import ItemVariant
-from imports.models import ImportJob, ImportResult
+from imports.models import ImportJob, ImportResult, ImportSource
 from imports.runtime import run_import_now
-from imports.services import create_import_job
+from imports.services import create_import_job, start_import
+from tests.browser.conftest import PASSWORD, SCREENSHOTS
 from tests.imports.engine.job_runs import VARIANT_HEADER, csv_bytes, make_variant
 from tests.imports.files import stream, variants_csv
 
@@ -250,3 +252,54 @@ def test_the_progress_bar_moves_while_an_import_runs_without_reloading(logged_in
     assert page.get_by_role("progressbar").get_attribute("aria-valuenow") == "100"
     assert page.locator("[data-job-status]").inner_text() == "Completed"
     assert figure(page, "inserted") == "20"
+
+
+def test_a_catalog_managers_admin_and_the_page_of_a_refused_file(page, django_user_model, screenshot):
+    """Issue 15's screens as a catalog manager sees them: the catalog and the imports only; a refused file's page
+    says why, with no figures of zeros and no Retry."""
+    manager = django_user_model.objects.create_user(username="manager", password=PASSWORD, is_staff=True)
+    manager.user_permissions.add(*Permission.objects.filter(content_type__app_label__in=["catalog", "imports"]))
+    page.goto("/admin/login/?next=/admin/")
+    page.fill("#id_username", "manager")
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url("**/admin/")
+    expect(page.locator("#site-name")).to_have_text("MTC Catalog")
+    expect(page.locator("#content-main")).to_contain_text("Item variants")
+    expect(page.locator("#content-main")).to_contain_text("Import jobs")
+    expect(page.locator("#content-main")).not_to_contain_text("Tokens")
+    expect(page.locator("#content-main")).not_to_contain_text("Successful tasks")
+    screenshot(page, "10-manager-home")
+
+    refused = start_import(
+        stream=stream(variants_csv(6)),
+        file_name="too-long.csv",
+        kind="variants",
+        user=manager,
+        source=ImportSource.ADMIN,
+        options={"max_rows": 5},
+    )
+    assert refused.is_refused
+    page.goto(f"/admin/imports/importjob/{refused.pk}/change/")
+    expect(page.locator("[data-job-status]")).to_have_text("Refused")  # the user's file, not a failure
+    expect(page.locator("[role=alert]")).to_contain_text("The file was refused:")
+    expect(page.locator("[role=alert]")).to_contain_text("more than 5 rows, the most one import accepts")
+    expect(page.locator(".import-figures")).to_have_count(0)  # no figures of zeros
+    expect(page.get_by_role("progressbar")).to_have_count(0)
+    expect(page.get_by_role("button", name="Retry import")).to_have_count(0)
+    screenshot(page, "11-refused-file")
+
+
+def test_the_api_opens_in_a_browser(logged_in, screenshot):
+    """Issue 15: /api/ was a 404 and /api/schema/ downloaded a .yaml file; both now open as pages."""
+    page = logged_in
+    response = page.goto("/api/")
+    assert response.ok
+    expect(page.locator("h1")).to_have_text("MTC Catalog Imports API")
+    expect(page.locator("body")).to_contain_text("/api/docs/")
+    screenshot(page, "12-api-index")
+
+    response = page.goto("/api/schema/")  # a download would fail this navigation
+    assert response.ok
+    expect(page.locator("body")).to_contain_text("openapi")
+    page.screenshot(path=str(SCREENSHOTS / "13-api-schema.png"))  # its first screen: the whole is 40,000 px high

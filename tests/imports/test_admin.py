@@ -889,6 +889,12 @@ def test_cancel_on_the_import_form_returns_to_the_list_the_user_came_from(admin_
     start = admin_client.get(import_link.replace("&amp;", "&")).content.decode()
     assert f'<a href="{colors}" class="closelink">Cancel</a>' in start
 
+    filtered_jobs = f"{JOBS}?status__exact=failed"
+    jobs_page = admin_client.get(filtered_jobs).content.decode()
+    [from_jobs] = re.findall(r'href="([^"]*/start/[^"]*)"', jobs_page)
+    start = admin_client.get(from_jobs.replace("&amp;", "&")).content.decode()
+    assert f'<a href="{filtered_jobs}" class="closelink">Cancel</a>' in start  # the job list, filter kept
+
     for back in ("", "https://evil.example/admin/", "//evil.example/admin/", "/api/imports/"):
         page = admin_client.get(START, {"kind": "colors", "back": back}).content.decode()
         assert f'<a href="{JOBS}" class="closelink">Cancel</a>' in page, back

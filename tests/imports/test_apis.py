@@ -647,7 +647,7 @@ def test_a_title_above_the_header_is_skipped_and_row_errors_carry_the_sheets_lin
         "column": "Preis",
         "value": "-1",
         "error": "…",
-        "problems": [{"column": "Preis", "value": "-1", "reason": "Preis must be 0 or more"}],
+        "problems": [{"column": "Preis", "value": "-1", "reason": "Preis must be 0 or more"}],  # every problem cell
     }
     errors = json.loads(b"".join(api.get(f"{URL}{body['import_id']}/errors/?format=json").streaming_content))
     assert [(row["row_number"], row["line_number"]) for row in errors] == [(2, 5)]

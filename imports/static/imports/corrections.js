@@ -133,7 +133,7 @@
     var head = el("thead");
     var titles = el("tr");
     var lines = results.some(function (row) { return row.line_number; });
-    if (lines) titles.appendChild(el("th", { scope: "col", title: "The line number your spreadsheet program shows" }, "Line in your sheet"));
+    if (lines) titles.appendChild(el("th", { scope: "col", "class": "import-line-head", title: "The line number your spreadsheet program shows" }, "Line in your sheet"));
     titles.appendChild(el("th", { scope: "col", title: "Counting the first row after the column names as 1" }, "Row"));
     this.columns.forEach(function (header) {
       var th = el("th", { scope: "col" }, header);

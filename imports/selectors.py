@@ -31,8 +31,9 @@ def error_summary(*, job: ImportJob, reasons: int = 5, rows: int = 10) -> dict:
                 "column": error.column,
                 "value": error.value,
                 "error": error.reason,
+                "problems": error.problems,  # every problem cell of the row, for the table of problems
             }
-            for error in errors.only("row_number", "column", "value", "reason")[:rows]
+            for error in errors.only("row_number", "column", "value", "reason", "problems")[:rows]
         ],
     }
 

@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import codecs
 import json
+import logging
 import os
 import shlex
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import BinaryIO, cast
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -63,6 +66,24 @@ class ImportCommand(BaseCommand):
     @property
     def name(self) -> str:
         return self.__module__.rsplit(".", 1)[-1]
+
+    @staticmethod
+    @contextmanager
+    def outcome_told_here() -> Iterator[None]:
+        """While a command runs a job and prints its outcome itself, the job's INFO lines stay off the console.
+
+        The engine logs a refusal or a stop at INFO for the worker's log
+        (``Import 5 rejected: ...``); on a terminal that was the command's own
+        message a second time. Warnings and errors still show.
+        """
+        logger = logging.getLogger("imports")
+        level = logger.level
+        if logger.getEffectiveLevel() < logging.WARNING:
+            logger.setLevel(logging.WARNING)
+        try:
+            yield
+        finally:
+            logger.setLevel(level)
 
     def binary_stdout(self) -> BinaryIO:
         """Where binary output (an XLSX workbook) goes: stdout's bytes, quiet once the reader has gone."""

@@ -30,6 +30,7 @@ from imports.progress import render_bar
 from imports.selectors import error_summary
 from imports.serializers import JobSerializer
 from imports.services import start_import
+from mtc.commands import command_line
 
 #: Failed rows printed after the summary (the rest: ``import_errors``).
 FAILED_ROWS_SHOWN = 5
@@ -60,7 +61,7 @@ class Command(ImportCommand):
         user = self._user(options["user"])
         show_bar = not options["background"] and self.stderr.isatty()
         on_progress = (lambda progress: self.stderr.write("\r" + render_bar(progress), ending="")) if show_bar else None
-        with open(path, "rb") as stream:
+        with open(path, "rb") as stream, self.outcome_told_here():
             job = start_import(
                 stream=stream,
                 file_name=path,
@@ -100,9 +101,12 @@ class Command(ImportCommand):
     def _print_summary(self, s: dict, job: ImportJob) -> None:
         """The job in words; a failed row by the spreadsheet's line ("line 7") and its row below the header."""
         label = "Dry run" if s["dry_run"] else "Import"
-        self.stdout.write(f"{label} #{s['import_id']} of {s['file_name']} ({s['kind']}, {s['system']}): {s['status']}")
+        status = "refused" if job.is_refused else s["status"]
+        self.stdout.write(f"{label} #{s['import_id']} of {s['file_name']} ({s['kind']}, {s['system']}): {status}")
         if s["failure_reason"]:
             self.stdout.write(f"  {s['failure_reason']}")
+        if job.is_refused:  # no row was read: no line of zero counts
+            return
         if s["header_row"] and s["header_row"] > 1:
             self.stdout.write(f"  column names read from line {s['header_row']} (the lines above it skipped)")
         for warning in s["warnings"]:
@@ -123,4 +127,4 @@ class Command(ImportCommand):
                 self.stdout.write(f"  {where}: {row['error']}")
             if s["failed"] > FAILED_ROWS_SHOWN:
                 self.stdout.write(f"  ... and {s['failed'] - FAILED_ROWS_SHOWN:,} more")
-            self.stdout.write(f"  failed rows: python manage.py import_errors {s['import_id']} --format csv")
+            self.stdout.write("  failed rows: " + command_line(f"import_errors {s['import_id']} --format csv"))

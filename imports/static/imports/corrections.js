@@ -8,7 +8,8 @@
  * user's corrections laid over them, checked with the importer's rules).
  *
  * Only one page of rows (PAGE_SIZE) is in the DOM at a time, so thousands of
- * failed rows never freeze the page. The user's corrections (row -> column ->
+ * failed rows never freeze the page; a pager (first, previous, next, last)
+ * sits above and below the table. The user's corrections (row -> column ->
  * text) live in memory and in sessionStorage, so they survive paging and a
  * reload; each change is re-checked a moment after typing stops, and the
  * cell or row shows what is still wrong, or that the row is ready.
@@ -34,6 +35,11 @@
     });
     if (text !== undefined) node.textContent = text;
     return node;
+  }
+
+  // 2500 -> "2,500": the number style of every other figure on these pages.
+  function thousands(number) {
+    return String(number).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
   }
 
   function Corrections(root) {
@@ -174,19 +180,37 @@
     table.appendChild(body);
     var wrap = el("div", { "class": "import-table-wrap" });
     wrap.appendChild(table);
-    var nav = el("nav", { "class": "paginator import-pages", "aria-label": "Pages of rows with problems" });
-    var previous = el("button", { type: "button", "class": "button", "data-page": "previous" }, "\u2039 Previous");
-    var next = el("button", { type: "button", "class": "button", "data-page": "next" }, "Next \u203a");
-    previous.disabled = this.page <= 1;
-    next.disabled = this.page >= this.pages;
-    previous.addEventListener("click", function () { self.show(self.page - 1); });
-    next.addEventListener("click", function () { self.show(self.page + 1); });
-    nav.appendChild(previous);
-    nav.appendChild(el("span", {}, "Page " + this.page + " of " + this.pages + " (" + this.count + " rows)"));
-    nav.appendChild(next);
     this.grid.textContent = "";
+    // The pager above and below the table: with thousands of rows, neither end is far from a pager.
+    if (this.pages > 1) this.grid.appendChild(this.pager("top"));
     this.grid.appendChild(wrap);
-    if (this.pages > 1) this.grid.appendChild(nav);
+    if (this.pages > 1) this.grid.appendChild(this.pager("bottom"));
+  };
+
+  Corrections.prototype.pager = function (where) {
+    var self = this;
+    var nav = el("nav", {
+      "class": "paginator import-pages import-pages--" + where,
+      "aria-label": "Pages of rows with problems" + (where === "top" ? "" : " (below the table)"),
+      "data-pager": where
+    });
+    var moves = [
+      ["first", "\u00ab First", 1, this.page <= 1],
+      ["previous", "\u2039 Previous", this.page - 1, this.page <= 1],
+      ["next", "Next \u203a", this.page + 1, this.page >= this.pages],
+      ["last", "Last \u00bb", this.pages, this.page >= this.pages]
+    ];
+    moves.forEach(function (move, index) {
+      var button = el("button", { type: "button", "class": "button", "data-page": move[0] }, move[1]);
+      button.disabled = move[3];
+      button.addEventListener("click", function () { self.show(move[2]); });
+      nav.appendChild(button);
+      if (index === 1) {
+        nav.appendChild(el("span", {}, "Page " + thousands(self.page) + " of " + thousands(self.pages) +
+          " (" + thousands(self.count) + " rows)"));
+      }
+    });
+    return nav;
   };
 
   Corrections.prototype.value = function (rowNumber, header) {

@@ -851,7 +851,10 @@ def test_a_line_with_no_column_names_still_offers_another_line(admin_client):
     assert "line 2 is empty or past the end" in empty.failure_reason
     page = admin_client.get(preview_url(empty))
     assert page.context["mapping_form"]["header_row"].value() == 2
-    assert "The column names are on line" in page.content.decode()
+    text = page.content.decode()
+    assert "The column names are on line" in text
+    assert "line 2 is empty or past the end; choose the line that holds the column names" in text
+    assert "Choose the column that holds" not in text  # no columns to choose from that line
 
 
 def test_a_row_with_two_problems_shows_each_problem_cell_on_the_job_page_and_the_check(admin_client, admin_user):

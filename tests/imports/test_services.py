@@ -443,3 +443,15 @@ def test_checking_again_with_another_header_row_reads_that_lines_columns():
     again = services.check_again(dry_run_job=first, mapping={}, options={"header_row": 2})
     assert (again.status, again.options["header_row"], again.result.inserted) == (ImportStatus.COMPLETED, 2, 1)
     assert again.mapping == {"item_name": "item_name", "color_name": "color_name", "size_name": "size_name"}
+
+
+def test_json_lines_rows_are_numbered_by_the_files_line_and_a_job_from_before_has_no_line():
+    content = (
+        b'{"item_name": "Shirt", "color_name": "Red", "size_name": "M"}\n\n{"item_name": "", "color_name": "Red"}\n'
+    )
+    job = services.start_import(stream=stream(content), file_name="v.jsonl", kind="variants", system="upsert")
+    error = ImportRowError.objects.get(job=job)
+    assert (job.header_row, error.row_number, job.line_number(error.row_number)) == (None, 3, 3)
+
+    old = _new_job(TITLED)  # a CSV job whose header line was never recorded (before header rows were kept)
+    assert (old.header_row, old.line_number(2)) == (None, None)

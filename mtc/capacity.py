@@ -9,7 +9,8 @@ processes, known from the settings:
 * each worker machine runs one ``qcluster``: ``QUEUE_WORKERS`` workers (an
   import runs on its worker's one connection, its job lock included) plus the
   cluster's own processes that use the database (:data:`CLUSTER_PROCESSES`:
-  the sentinel with the scheduler, the monitor that saves results, the pusher),
+  the main process with its sweeper, the sentinel with the scheduler, the
+  monitor that saves results, the pusher),
   times ``WORKER_MACHINES``;
 * :data:`RESERVED` for what runs beside them: management commands, a
   migration, a ``psql`` session, the backup.
@@ -26,8 +27,9 @@ from typing import cast
 
 from django.conf import settings
 
-#: django-q2's processes besides the workers that hold a connection: sentinel (scheduler), monitor, pusher.
-CLUSTER_PROCESSES = 3
+#: A cluster's processes besides its workers that hold a connection: the main process (its sweeper),
+#: django-q2's sentinel (scheduler), monitor and pusher.
+CLUSTER_PROCESSES = 4
 #: Connections left for commands, migrations, psql and pg_dump.
 RESERVED = 5
 #: The guide's limit (section 4.2): connections stay below this share of max_connections.

@@ -189,6 +189,8 @@ IMPORT_MAX_DESCRIPTION_LENGTH = config.read_positive_int(
 )
 # A running job nobody has heartbeated for this long is taken over (see imports/services.py).
 IMPORT_STALE_SECONDS = config.read_positive_int(ENV, "IMPORT_STALE_SECONDS", default=300)
+# How often each worker cluster looks for imports whose worker died (imports/management/commands/qcluster.py).
+IMPORT_SWEEP_SECONDS = config.read_positive_int(ENV, "IMPORT_SWEEP_SECONDS", default=10)
 # Days an import can be undone: its change journal is removed after that (hourly prune).
 IMPORT_UNDO_RETENTION_DAYS = config.read_positive_int(ENV, "IMPORT_UNDO_RETENTION_DAYS", default=30)
 # Days the uploaded file of an ended import is kept: deleted after that (daily prune; the job stays).

@@ -94,3 +94,16 @@ def test_check_deploy_passes_with_no_warning_under_the_production_env_file():
 
     assert result.returncode == 0, result.stderr
     assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+def test_the_readme_deploy_section_names_files_that_exist_and_the_units_read_the_env_file_it_installs():
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Deploying and scaling out", 1)[1].split("\n## ", 1)[0]
+    named = set(re.findall(r"\b((?:deploy|scripts)/[\w.-]+)", section))
+    assert {"scripts/serve", "scripts/worker", "deploy/mtc-app.service", "deploy/production.env.example"} <= named
+    assert sorted(path for path in named if not (ROOT / path).exists()) == []
+    assert "install -m 600 deploy/production.env.example /etc/mtc/mtc.env" in section
+    for name in UNITS:
+        assert "cp deploy/mtc-app.service deploy/mtc-worker.service /etc/systemd/system/" in section
+        assert unit_settings(name)["WorkingDirectory"] == ["/opt/mtc"]
+    assert "git clone <repository> /opt/mtc" in section

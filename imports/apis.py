@@ -254,7 +254,7 @@ FAILED_ROWS_JSON = {
         "type": "object",
         "properties": {
             "row_number": {"type": "integer", "description": ROW_NUMBER_HELP},
-            "line_number": {"type": ["integer", "null"], "description": LINE_NUMBER_HELP},
+            "line_number": {"type": "integer", "nullable": True, "description": LINE_NUMBER_HELP},
             "error": {"type": "string"},
             "problems": {"type": "array", "items": {"type": "object", "additionalProperties": True}},
         },

@@ -227,6 +227,8 @@ def main() -> None:
     parser.add_argument("--import-rows", type=int, default=100_000, help="rows of the import run under load")
     parser.add_argument("--kills", type=int, default=3, help="SIGKILL take-overs to time (0: none)")
     args = parser.parse_args()
+    # Stopped from outside (timeout, Ctrl-C): the servers and clusters it started go with it.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     port = int(os.environ.get("BENCH_PORT", "18140"))
     redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")

@@ -49,6 +49,7 @@ from catalog.kinds import KINDS
 from imports.models import ImportJob, ImportStatus, WorkerHeartbeat
 from imports.rollout import metrics
 from mtc import capacity
+from mtc.commands import command_line
 
 logger = logging.getLogger(__name__)
 
@@ -197,7 +198,7 @@ def _unique_indexes() -> CheckResult:
         return CheckResult(
             "unique_indexes",
             FAIL,
-            f"{'; '.join(problems)}; imports cannot upsert without them (python manage.py migrate catalog)",
+            f"{'; '.join(problems)}; imports cannot upsert without them ({command_line('migrate catalog')})",
             data,
         )
     return CheckResult("unique_indexes", OK, f"all {len(expected)} present and valid", data)
@@ -292,7 +293,7 @@ def _worker(*, now: datetime) -> CheckResult:
         return CheckResult(
             "worker",
             FAIL,
-            "no background worker has ever reported: start one (python manage.py qcluster)",
+            f"no background worker has ever reported: start one ({command_line('qcluster')})",
             {"last_heartbeat": None},
         )
     age = (now - latest.beat_at).total_seconds()
@@ -302,7 +303,7 @@ def _worker(*, now: datetime) -> CheckResult:
             "worker",
             FAIL,
             f"no background worker alive: last heartbeat {age:.0f}s ago from {latest.worker} "
-            f"(start python manage.py qcluster)",
+            f"(start {command_line('qcluster')})",
             data,
         )
     return CheckResult("worker", OK, f"{latest.worker} reported {age:.0f}s ago", data)

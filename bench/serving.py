@@ -18,7 +18,7 @@ In one run, on one database seeded with a catalog:
 The load generator runs on the same machine (2 cores here): the figures
 compare the two servers under the same handicap, not the machine's ceiling.
 Needs PostgreSQL (``BENCH_SERVING_DATABASE_URL``, default database
-``mtc_bench_serving``, created and migrated when missing) and Redis
+``mtc_bench_serving``, dropped and created afresh by each run) and Redis
 (``BENCH_REDIS_URL``); ports ``BENCH_PORT`` and the next one.
 """
 
@@ -88,24 +88,17 @@ def manage(env: dict, *args: str) -> str:
 
 
 def prepare(env: dict, tmp: Path, catalog_rows: int) -> str:
-    """Create, migrate and seed the database once; returns an API token."""
+    """A fresh database (dropped and created: every run starts from the same catalog), seeded; an API token."""
     url = env["DATABASE_URL"]
     name = url.rsplit("/", 1)[1]
     admin = connect(url, "postgres")
     admin.autocommit = True
     with admin.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if not cursor.fetchone():
-            cursor.execute(f'CREATE DATABASE "{name}"')
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        cursor.execute(f'CREATE DATABASE "{name}"')
     admin.close()
     manage(env, "migrate", "--noinput", "-v0")
-    with connect(url) as conn, conn.cursor() as cursor:
-        cursor.execute("SELECT COUNT(*) FROM item_variant")
-        seeded = cursor.fetchone()[0]
-    if seeded < catalog_rows:
-        manage(
-            env, "import_catalog", str(csv_file(tmp / "catalog.csv", catalog_rows, 0)), "--max-rows", str(catalog_rows)
-        )
+    manage(env, "import_catalog", str(csv_file(tmp / "catalog.csv", catalog_rows, 0)), "--max-rows", str(catalog_rows))
     code = (
         "from django.contrib.auth.models import User; from rest_framework.authtoken.models import Token;"
         "u, _ = User.objects.get_or_create(username='bench', defaults={'is_superuser': True, 'is_staff': True});"
@@ -227,6 +220,8 @@ def main() -> None:
     parser.add_argument("--import-rows", type=int, default=100_000, help="rows of the import run under load")
     parser.add_argument("--kills", type=int, default=3, help="SIGKILL take-overs to time (0: none)")
     args = parser.parse_args()
+    # Stopped from outside (timeout, Ctrl-C): the servers and clusters it started go with it.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     port = int(os.environ.get("BENCH_PORT", "18140"))
     redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")

@@ -15,9 +15,9 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # two minutes is far more than that takes, and a stuck request is still ended.
 timeout = int(os.environ.get("WEB_TIMEOUT", "120"))
 graceful_timeout = 30
-# Restart each worker after this many requests (with jitter), so a slow leak cannot grow for ever.
-max_requests = 2000
-max_requests_jitter = 200
+# Workers are not recycled after N requests: each new worker process would leave its Prometheus
+# files (about 1 MB each) in PROMETHEUS_MULTIPROC_DIR until the service restarts.
+max_requests = 0
 accesslog = "-"
 errorlog = "-"
 # The application is loaded in each worker, not in the master: a `systemctl reload` (HUP) then

@@ -16,3 +16,6 @@ from mtc.settings import *  # noqa: F403
 # The tests render pages without running collectstatic first: plain static names, no manifest
 # (the production stack test, tests/deploy/, runs mtc.settings itself, manifest and all).
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
+# whitenoise looks STATIC_ROOT up per request instead of listing it once: in a fresh checkout
+# var/static does not exist until collectstatic, and listing it would warn in every test client.
+WHITENOISE_AUTOREFRESH = True

@@ -23,12 +23,11 @@ import logging
 import os
 import signal
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 from django_q.cluster import Cluster
 from django_q.management.commands import qcluster
 
@@ -95,7 +94,7 @@ class GroupSafeCluster(Cluster):
         return True
 
 
-def start_sweeper() -> threading.Thread:
+def start_sweeper(*, stop: threading.Event | None = None) -> threading.Thread:
     """Look for imports whose worker died every ``IMPORT_SWEEP_SECONDS``, in a thread of the main process.
 
     The every-minute schedule runs the same sweep, but django-q2's scheduler
@@ -103,19 +102,21 @@ def start_sweeper() -> threading.Thread:
     to 90 s for another cluster. A dead worker's job lock is free at once
     (PostgreSQL drops its session), so each cluster's main process, idle
     otherwise, checks every few seconds; the sweep's conditional UPDATEs let
-    several clusters sweep at once and queue each job once.
+    several clusters sweep at once and queue each job once. The thread is a
+    daemon: it ends with the process (``stop`` ends it sooner, for the tests).
     """
+    stop = stop or threading.Event()
 
-    def sweep_forever() -> None:
-        while True:
-            time.sleep(settings.IMPORT_SWEEP_SECONDS)
+    def sweep_until_stopped() -> None:
+        while not stop.wait(settings.IMPORT_SWEEP_SECONDS):
             try:
                 close_old_connections()
                 recover_orphaned_jobs()
             except Exception:  # the database away for a moment: the next sweep tries again
                 logger.warning("Could not look for orphaned imports", exc_info=True)
+        connection.close()  # this thread's own
 
-    thread = threading.Thread(target=sweep_forever, name="orphaned-imports-sweeper", daemon=True)
+    thread = threading.Thread(target=sweep_until_stopped, name="orphaned-imports-sweeper", daemon=True)
     thread.start()
     return thread
 

@@ -16,14 +16,17 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import threading
 import time
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
+from django_q.models import OrmQ
 
 from imports import runtime, services
-from imports.management.commands.qcluster import STOP_GRACE_SECONDS, descendants
-from imports.models import ImportJob, ImportStatus
+from imports.management.commands.qcluster import STOP_GRACE_SECONDS, descendants, start_sweeper
+from imports.models import ImportJob, ImportStage, ImportStatus
 from tests.imports.files import stream, variants_csv
 from tests.imports.test_crash_resume import BATCH, qcluster, wait_for
 
@@ -82,3 +85,28 @@ def test_a_busy_cluster_stops_after_the_grace_and_its_import_resumes_in_the_next
     assert resumed.status == ImportStatus.COMPLETED
     assert resumed.result.inserted == ROWS
     assert resumed.attempts == 2
+
+
+def test_the_main_process_sweeps_for_an_import_whose_worker_died_every_few_seconds(
+    transactional_db, settings, tmp_path
+):
+    """Not the every-minute schedule (django-q2 looks at it every 30 s): a dead machine's job moves in seconds."""
+    settings.IMPORT_SWEEP_SECONDS = 1
+    job = services.create_import_job(stream=stream(variants_csv(10)), file_name="v.csv", kind="variants")
+    now = timezone.now()
+    # Running, its heartbeat fresh, and nobody holding its job lock: its worker's machine is gone.
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=ImportStatus.RUNNING, stage=ImportStage.WRITING, heartbeat_at=now, worker="gone:1", attempts=1
+    )
+    log = tmp_path / "none.log"
+    log.write_text("")
+    stop = threading.Event()
+    thread = start_sweeper(stop=stop)
+    try:
+        wait_for(lambda: ImportJob.objects.filter(pk=job.pk, stage=ImportStage.REQUEUED).exists(), "the sweep", log)
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+
+    assert not thread.is_alive()
+    assert [task.task["args"] for task in OrmQ.objects.all()] == [(job.pk,)]

@@ -21,13 +21,14 @@ from django import forms
 from django.conf import settings
 from django.db.models import QuerySet
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import generics, serializers
 from rest_framework.exceptions import ValidationError
 
 from catalog.models import Color, Item, ItemVariant, Size
 from catalog.pagination import CatalogPages
-from catalog.selectors import STATUSES, item_rows, rows_by_status, variant_rows
+from catalog.selectors import STATUSES, item_rows, rows_by_status, variant_count, variant_rows
 from mtc.storable import clipped
 
 #: The most variants of an item a list of items shows (``variant_count`` says how many there are).
@@ -158,12 +159,16 @@ class ItemListSerializer(ItemSerializer):
         source="description_head",
         help_text="At most IMPORT_MAX_DESCRIPTION_LENGTH characters, cut ending in '…' (the item's endpoint has all).",
     )
-    variant_count = serializers.IntegerField(
-        read_only=True, help_text=f"How many variants the item has; the list shows the first {LISTED_VARIANTS}."
+    variant_count = serializers.SerializerMethodField(
+        help_text=f"How many variants the item has; the list shows the first {LISTED_VARIANTS}."
     )
 
     class Meta(ItemSerializer.Meta):
         fields = (*ItemSerializer.Meta.fields, "variant_count")
+
+    @extend_schema_field(OpenApiTypes.INT)
+    def get_variant_count(self, item: Item) -> int:
+        return variant_count(item)
 
 
 # --- Views -----------------------------------------------------------------------------------

@@ -355,7 +355,9 @@ class CatalogImportExportMixin(ExportMixin):
         extra_context = {
             **(extra_context or {}),
             "has_import_permission": request.user.has_perm("imports.add_importjob"),
-            "import_url": f"{reverse('admin:imports_importjob_start')}?{urlencode({'kind': self.import_kind})}",
+            # "back": the import form's Cancel returns to this list, filters and page as they were (issue 15).
+            "import_url": f"{reverse('admin:imports_importjob_start')}?"
+            + urlencode({"kind": self.import_kind, "back": request.get_full_path()}),
         }
         return super().changelist_view(request, extra_context)
 

@@ -36,6 +36,7 @@ from django.utils import timezone
 from catalog import services
 from catalog.models import ItemVariant
 from catalog.selectors import MASTERS, DuplicateKey, find_duplicates, variant_key_labels
+from mtc.commands import command_line
 
 STRATEGIES = ("rename", "merge")
 
@@ -75,12 +76,12 @@ class Resolution:
 def resolve_command(master: str | None = None) -> str:
     """The command line that resolves one master's duplicates (all masters' without one)."""
     only = f" --model {master}" if master else ""
-    return f"python manage.py resolve_duplicates{only} --strategy rename|merge (add --dry-run to preview)"
+    return command_line(f"resolve_duplicates{only} --strategy rename|merge (add --dry-run to preview)")
 
 
 def fix_command(master: str) -> str:
     """What to run when a master's duplicates block its unique index."""
-    return f"python manage.py find_duplicates --model {master}, then {resolve_command(master)}"
+    return command_line(f"find_duplicates --model {master}") + f", then {resolve_command(master)}"
 
 
 def duplicate_name(name: str, *, row_id: int, max_length: int) -> str:

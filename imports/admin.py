@@ -169,9 +169,7 @@ class ImportJobAdmin(admin.ModelAdmin):
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, job):
-        return format_html(
-            '<span class="import-status import-status--{}">{}</span>', job.status, job.get_status_display()
-        )
+        return format_html('<span class="import-status import-status--{}">{}</span>', job.status, job.status_label)
 
     @admin.display(description="file", ordering="file_name")
     def file_shown(self, job):

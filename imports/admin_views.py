@@ -40,6 +40,7 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponseRedirect, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 
 from catalog.kinds import KINDS
@@ -166,7 +167,21 @@ class ImportStartView(AdminPage):
         return self._page(request, form)
 
     def _page(self, request, form):
-        return self.page(request, form=form, columns_by_kind=ImportFileForm.columns_by_kind())
+        return self.page(
+            request, form=form, columns_by_kind=ImportFileForm.columns_by_kind(), back_url=self.back_url(request)
+        )
+
+    @staticmethod
+    def back_url(request) -> str:
+        """Where Cancel goes: the admin list the user came from (``?back=``, a catalog list), else the import jobs.
+
+        Only a path of this site's admin is followed, never another host.
+        """
+        back = request.GET.get("back", "")
+        admin_root = reverse("admin:index")
+        if back.startswith(admin_root) and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+            return back
+        return reverse("admin:imports_importjob_changelist")
 
 
 class ImportPreviewView(AdminPage):
@@ -188,8 +203,10 @@ class ImportPreviewView(AdminPage):
             mapping_form = self.mapping_form(job)
             context.update(
                 errors=error_summary(job=job, rows=PREVIEW_ERRORS),
-                sample=sample_changes(job=job) if checked else None,
+                sample=sample_changes(job=job) if checked and imported_as is None else None,
                 imported_as=imported_as,
+                # Once imported, the check's "would" figures are stale: the page shows what the import did.
+                imported_summary=JobSerializer(imported_as).data if imported_as else None,
                 can_confirm=checked and imported_as is None and self.model_admin.has_run_permission(request),
                 would_write=summary["inserted"] + summary["updated"],
                 legacy=job.system == ImportSystem.LEGACY,
@@ -201,12 +218,20 @@ class ImportPreviewView(AdminPage):
 
     @staticmethod
     def mapping_form(job: ImportJob, data=None) -> ColumnMappingForm | None:
-        """The file's columns with the fields they are read as; None when the file cannot be read."""
+        """The file's columns with the fields they are read as, and the line of their names.
+
+        None when the file cannot be read and has no lines to choose from (a
+        sheet whose chosen header line is empty still offers another line).
+        """
         columns = file_columns(job=job)
-        if not columns:
+        if not columns and job.header_row is None:
             return None
         return ColumnMappingForm(
-            data, kind=KINDS.get(job.kind), columns=columns, number_format=job.options.get("number_format") or AUTO
+            data,
+            kind=KINDS.get(job.kind),
+            columns=columns,
+            number_format=job.options.get("number_format") or AUTO,
+            header_row=job.header_row,
         )
 
     def post(self, request, import_id: int):
@@ -252,7 +277,7 @@ class ImportJobPageView(AdminPage):
     def get(self, request, import_id: int):
         job = self.visible_job(request, import_id)
         errors = Paginator(
-            row_errors(job=job).only("row_number", "column", "value", "reason"), ERRORS_PER_PAGE
+            row_errors(job=job).only("row_number", "column", "value", "reason", "problems"), ERRORS_PER_PAGE
         ).get_page(request.GET.get("page"))
         return self.page(
             request,
@@ -298,7 +323,13 @@ def columns_read(job: ImportJob) -> list[tuple[str, str]]:
     """``(header, what it was read as)`` for each column of the job's file, from its mapping."""
     kind = KINDS.get(job.kind)
     labels = {column.name: column.label for column in kind.columns}
-    return [(header, labels.get(field, field) if field else "ignored") for header, field in (job.mapping or {}).items()]
+    mapping = job.mapping or {}
+    # In the file's order: the mapping is a JSON object, whose keys PostgreSQL's jsonb keeps in an order of its own.
+    order = {header: index for index, header in enumerate((job.options or {}).get("headers", []))}
+    headers = sorted(mapping, key=lambda header: order.get(header, len(order)))
+    return [
+        (header, labels.get(mapping[header], mapping[header]) if mapping[header] else "ignored") for header in headers
+    ]
 
 
 class CancelImportView(AdminPage):
@@ -342,7 +373,11 @@ class UndoImportView(AdminPage):
         except DomainError as refused:
             messages.error(request, str(refused))
             return HttpResponseRedirect(job_url(job))
-        if confirmed:
+        if confirmed and undo.status in FINISHED_OK:  # a small undo runs at once
+            messages.success(request, f"Import #{job.pk} was undone (undo #{undo.pk}).")
+        elif confirmed and undo.is_finished:
+            messages.error(request, f"Undo #{undo.pk} of import #{job.pk} did not finish: see why below.")
+        elif confirmed:
             messages.success(request, f"Import #{job.pk} is being undone (undo #{undo.pk}).")
         return HttpResponseRedirect(job_url(undo))
 
@@ -407,7 +442,7 @@ class CorrectionsDownloadView(AdminPage):
         filename = f"import-{job.pk}-corrected-rows.{fmt}"
         if fmt == "xlsx":
             spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 - FileResponse closes it
-            error_reports.write_corrected_xlsx(headers, rows, spool)
+            error_reports.write_corrected_xlsx(job, headers, rows, spool)
             spool.seek(0)
             return FileResponse(
                 spool, as_attachment=True, filename=filename, content_type=error_reports.CONTENT_TYPES["xlsx"]

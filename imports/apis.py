@@ -39,12 +39,16 @@ from catalog.kinds import KINDS, kind_choices
 from imports import error_reports, import_templates
 from imports.access import may_start_imports, visible_jobs
 from imports.corrections import Correction, check_corrections, correctable, editable_rows, sheet_of
+from imports.engine.limits import MAX_HEADER_ROW
 from imports.engine.numbers import AUTO, NUMBER_FORMATS
 from imports.file_checks import check_upload_size, max_upload_bytes
 from imports.models import ImportJob, ImportSource, ImportStatus
 from imports.selectors import row_errors
 from imports.serializers import (
     ERROR_FORMATS,
+    LINE_NUMBER_HELP,
+    ROW_NUMBER_HELP,
+    ROW_PROBLEM,
     JobDetailSerializer,
     JobSerializer,
     KindField,
@@ -162,6 +166,16 @@ class ImportListCreateApi(generics.ListAPIView):
                 "file's values; a value that reads two ways, such as 1.000, is a row problem)"
             ),
         )
+        header_row = serializers.IntegerField(
+            required=False,
+            min_value=1,
+            max_value=MAX_HEADER_ROW,
+            help_text=(
+                "CSV and XLSX: the line of the sheet that holds the column names, counted as a spreadsheet "
+                "program counts its lines (1 = the first). Default: the row that reads best as a header "
+                "(a title, notes or blank lines above it are skipped); the job's `header_row` says which was used"
+            ),
+        )
 
     def get_queryset(self):
         return visible_jobs(user=self.request.user)
@@ -210,7 +224,10 @@ class ImportListCreateApi(generics.ListAPIView):
             source=ImportSource.API,
             dry_run=serializer.validated_data["dry_run"],
             mapping=serializer.validated_data.get("mapping"),
-            options={"number_format": serializer.validated_data["number_format"]},
+            options={
+                "number_format": serializer.validated_data["number_format"],
+                "header_row": serializer.validated_data.get("header_row"),
+            },
         )
         return _finished_or_queued(request, job, finished=status.HTTP_201_CREATED)
 
@@ -236,11 +253,12 @@ FAILED_ROWS_JSON = {
     "items": {
         "type": "object",
         "properties": {
-            "row_number": {"type": "integer"},
+            "row_number": {"type": "integer", "description": ROW_NUMBER_HELP},
+            "line_number": {"type": ["integer", "null"], "description": LINE_NUMBER_HELP},
             "error": {"type": "string"},
             "problems": {"type": "array", "items": {"type": "object", "additionalProperties": True}},
         },
-        "required": ["row_number", "error", "problems"],
+        "required": ["row_number", "line_number", "error", "problems"],
         "additionalProperties": {"description": "the row's cell under that column, as the file had it"},
     },
 }
@@ -248,7 +266,7 @@ FAILED_ROWS_JSON = {
 
 @extend_schema(tags=["imports"])
 class ImportErrorsApi(APIView):
-    """The failed rows as a file to fix and import again (the file's columns + row_number + error)."""
+    """The failed rows as a file to fix and import again (the file's columns + row_number + line_number + error)."""
 
     renderer_classes = [JSONRenderer]
 
@@ -446,11 +464,6 @@ def _corrections(request) -> list[Correction]:
     return [Correction(row_number=c["row_number"], values=c["values"]) for c in serializer.validated_data]
 
 
-ROW_PROBLEM = inline_serializer(
-    "RowProblem",
-    {"column": serializers.CharField(), "value": serializers.CharField(), "reason": serializers.CharField()},
-    many=True,
-)
 EDITABLE_ROWS = inline_serializer(
     "EditableRows",
     {
@@ -464,7 +477,8 @@ EDITABLE_ROWS = inline_serializer(
         "results": inline_serializer(
             "EditableRow",
             {
-                "row_number": serializers.IntegerField(),
+                "row_number": serializers.IntegerField(help_text=ROW_NUMBER_HELP),
+                "line_number": serializers.IntegerField(allow_null=True, help_text=LINE_NUMBER_HELP),
                 "values": serializers.DictField(child=serializers.CharField()),
                 "problems": ROW_PROBLEM,
             },
@@ -521,6 +535,7 @@ class ImportCorrectionsApi(APIView):
         results = [
             {
                 "row_number": error.row_number,
+                "line_number": job.line_number(error.row_number),
                 "values": {h: str((error.row_data or {}).get(h, "")) for h in sheet.headers},
                 "problems": error.problems or [{"column": error.column, "value": error.value, "reason": error.reason}],
             }

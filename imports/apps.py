@@ -14,3 +14,8 @@ class ImportsConfig(AppConfig):
         from imports.tasks import recover_on_worker_start
 
         post_spawn.connect(recover_on_worker_start, dispatch_uid="imports.recover_on_worker_start")
+        # /metrics (mtc/metrics.py) reads the import system's figures from the database at each scrape.
+        from imports.prometheus import ImportCollector
+        from mtc.metrics import register_collector
+
+        register_collector(ImportCollector())

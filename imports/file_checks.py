@@ -14,7 +14,7 @@ from typing import BinaryIO
 from django.conf import settings
 
 from catalog.kinds import KINDS
-from imports.engine.columns import Mapping, map_columns, suggest_columns
+from imports.engine.columns import Mapping, header_score, map_columns, suggest_columns
 from imports.engine.errors import ImportRejected
 from imports.engine.readers import count_data_rows, detect_format, open_table
 
@@ -40,6 +40,9 @@ class FileCheck:
     headers: list[str]
     #: The mapping the file is read with: the suggestion, with the user's mapping laid over it.
     mapping: Mapping
+    #: What the reader settled that a job's run must read the same way: the header's line
+    #: (``header_row``, CSV and XLSX) and the CSV delimiter (``delimiter``); see ``engine.header_rows``.
+    reading: dict[str, object]
 
 
 def max_upload_bytes() -> int:
@@ -66,6 +69,7 @@ def check_file(
     sheet: str = "",
     encoding: str = "",
     mapping: Mapping | None = None,
+    header_row: int | None = None,
     remembered: Callable[[list[str]], Mapping | None] | None = None,
     require_mapping: bool = True,
     stop_after: int | None = None,
@@ -80,6 +84,8 @@ def check_file(
     ``require_mapping``), or a header with no data rows: the refusals that
     need no job. ``remembered(headers)`` gives the mapping to use when
     ``mapping`` is None (the user's mapping for the same headers last time).
+    The header is read from line ``header_row`` when given, else from the
+    row that reads best as the kind's header (``engine.header_rows``).
     """
     spec = KINDS.get(kind)
     label = os.path.basename(file_name) or "The file"
@@ -94,8 +100,21 @@ def check_file(
         except ImportRejected as exc:
             raise FileRefused(str(exc), code="unsupported_file_type") from None
     try:
-        with open_table(stream, file_format=file_format, file_name=file_name, encoding=encoding, sheet=sheet) as table:
+        with open_table(
+            stream,
+            file_format=file_format,
+            file_name=file_name,
+            encoding=encoding,
+            sheet=sheet,
+            header_row=header_row,
+            header_score=header_score(spec),
+        ) as table:
             headers = list(table.headers)
+            reading: dict[str, object] = {
+                key: table.details[key] for key in ("header_row", "delimiter") if key in table.details
+            }
+            if reading.get("delimiter") == "tab":
+                reading["delimiter"] = "\t"
             if mapping is None and remembered is not None:
                 mapping = remembered(headers)
             try:
@@ -115,4 +134,4 @@ def check_file(
         stream.seek(0)
     if rows == 0:
         raise FileRefused(f"{label} has a header but no data rows.", code="no_data_rows")
-    return FileCheck(file_format=detected, data_rows=rows, headers=headers, mapping=effective)
+    return FileCheck(file_format=detected, data_rows=rows, headers=headers, mapping=effective, reading=reading)

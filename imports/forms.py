@@ -12,6 +12,7 @@ from django.conf import settings
 
 from catalog.kinds import KINDS, Column, Kind, kind_choices
 from imports.corrections import Correction
+from imports.engine.limits import MAX_HEADER_ROW
 from imports.engine.numbers import AUTO, LABELS
 
 
@@ -46,7 +47,7 @@ class ImportFileForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["file"].help_text = (
             f"CSV, Excel (.xlsx), JSON or JSON Lines, up to {settings.IMPORT_MAX_UPLOAD_MB} MB. "
-            "The first row must hold the column names."
+            "It needs a row of column names; a title or notes above it are skipped."
         )
 
     @staticmethod
@@ -73,11 +74,32 @@ class ColumnMappingForm(forms.Form):
         initial=AUTO,
     )
 
-    def __init__(self, *args, kind: Kind, columns: list, number_format: str = AUTO, **kwargs):
+    header_row = forms.IntegerField(
+        label="The column names are on line",
+        required=False,
+        min_value=1,
+        max_value=MAX_HEADER_ROW,
+        help_text="The line number your spreadsheet program shows. Lines above it (a title, notes) are skipped.",
+    )
+
+    def __init__(
+        self,
+        *args,
+        kind: Kind,
+        columns: list,
+        number_format: str = AUTO,
+        header_row: int | None = None,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         self.kind = kind
         self.columns = columns
         self.fields["number_format"].initial = number_format
+        self.header_row_read = header_row
+        if header_row is None:  # JSON has no lines: nothing to choose
+            del self.fields["header_row"]
+        else:
+            self.fields["header_row"].initial = header_row
         choices = [(self.IGNORE, "(ignore this column)"), *((c.name, c.label) for c in kind.columns)]
         for column in columns:
             self.fields[self.field_name(column.index)] = forms.ChoiceField(
@@ -125,20 +147,32 @@ class ColumnMappingForm(forms.Form):
             )
         return found
 
+    def header_row_changed(self) -> bool:
+        """Whether another line was chosen for the column names (then the columns are new: not checked here)."""
+        chosen = self.cleaned_data.get("header_row") if self.is_bound else None
+        return chosen is not None and chosen != self.header_row_read
+
     def clean(self):
         cleaned = super().clean()
+        if self.header_row_changed():
+            return cleaned
         problems = self.problems()
         if problems:
             raise forms.ValidationError(problems)
         return cleaned
 
     def mapping(self) -> dict[str, str | None]:
-        """The chosen mapping, header -> field or None (call after ``is_valid()``)."""
+        """The chosen mapping, header -> field or None (call after ``is_valid()``); none for a new header line."""
+        if self.header_row_changed():
+            return {}
         return {column.header: self.cleaned_data.get(self.field_name(column.index)) or None for column in self.columns}
 
-    def reader_options(self) -> dict[str, str]:
-        """How the file is read besides its columns: the number format (call after ``is_valid()``)."""
-        return {"number_format": self.cleaned_data.get("number_format") or AUTO}
+    def reader_options(self) -> dict[str, str | int]:
+        """How the file is read besides its columns: the number format, the header's line (after ``is_valid()``)."""
+        options: dict[str, str | int] = {"number_format": self.cleaned_data.get("number_format") or AUTO}
+        if self.cleaned_data.get("header_row"):
+            options["header_row"] = self.cleaned_data["header_row"]
+        return options
 
 
 def _listed(words: list[str]) -> str:

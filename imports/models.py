@@ -174,6 +174,11 @@ class ImportJob(models.Model):
         return self.status == ImportStatus.FAILED and bool(self.refused_code)
 
     @property
+    def status_label(self) -> str:
+        """The status as a screen says it: a refused file is "Refused", the user's file to fix, not "Failed"."""
+        return "Refused" if self.is_refused else self.get_status_display()
+
+    @property
     def is_retryable(self) -> bool:
         """Failed or cancelled, and not refused (the same stored file would be refused again).
 
@@ -189,6 +194,26 @@ class ImportJob(models.Model):
             limit = int(options.get("max_rows") or settings.IMPORT_MAX_ROWS)
             return limit > int(options["refused_over_rows"])
         return False
+
+    @property
+    def header_row(self) -> int | None:
+        """The line of the sheet (1 = the first) its header was read from: CSV and XLSX; None for JSON,
+        and for a job from before header rows were kept."""
+        options = self.options or {}
+        value = options.get("header_row") or options.get("detected_header_row")
+        return int(value) if value and self.file_format in ("csv", "xlsx") else None
+
+    def line_number(self, row_number: int) -> int | None:
+        """The spreadsheet's own line of data row ``row_number`` (which counts from 1 below the header).
+
+        The header's line and every line above it (a title, notes, blank
+        lines) are counted, as a spreadsheet program numbers them, so "line
+        15" is found there. JSON Lines: the line of the file; JSON has no lines (None).
+        """
+        if self.file_format == "jsonl":
+            return row_number
+        header_row = self.header_row
+        return row_number + header_row if header_row else None
 
     @contextmanager
     def open_file(self) -> Iterator[BinaryIO]:
@@ -243,7 +268,7 @@ class ImportRowError(models.Model):
     """One failed data row: where, why, and the row as it was in the file."""
 
     job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, db_column="import_id", related_name="row_errors")
-    #: 1 = the first data row after the header.
+    #: 1 = the first data row after the header (``ImportJob.line_number`` gives the spreadsheet's own line).
     row_number = models.PositiveIntegerField()
     column = models.CharField(max_length=255, blank=True, default="")
     value = models.TextField(blank=True, default="")

@@ -35,12 +35,14 @@ from django.db import DatabaseError, connection
 from django.db.models import F, Q
 from django.utils import timezone
 
+from imports import stored_files
 from imports.engine import record
 from imports.engine.errors import is_connection_lost
 from imports.engine.run import run_job
 from imports.engine.strategies import ProgressCallback
 from imports.models import ImportJob, ImportStage, ImportStatus, WorkerHeartbeat
 from imports.progress import Progress, publish_progress
+from mtc import logs
 from mtc.errors import Conflict
 
 logger = logging.getLogger(__name__)
@@ -139,8 +141,20 @@ def queue_import(*, job: ImportJob) -> ImportJob:
     task_id = async_task(TASK, job.pk, group="imports", task_name=f"import-{job.pk}-{int(time.time() * 1000)}")
     ImportJob.objects.filter(pk=job.pk).update(task_id=task_id, updated_at=timezone.now())
     job.task_id = task_id
-    logger.info("Import %s queued as task %s", job.pk, task_id)
+    with logs.bound(**log_fields(job)):
+        logger.info("Import %s queued as task %s", job.pk, task_id)
     return job
+
+
+def log_fields(job: ImportJob) -> dict:
+    """What every log line about a job carries (``LOG_FORMAT=json``: fields; ``mtc.logs``)."""
+    return {
+        "import_id": job.pk,
+        "kind": job.kind,
+        "system": job.system,
+        "worker": job.worker or worker_name(),
+        "user": job.user_id,
+    }
 
 
 def execute_import(*, import_id: int, worker: str = "") -> ImportJob | None:
@@ -150,7 +164,7 @@ def execute_import(*, import_id: int, worker: str = "") -> ImportJob | None:
     (another process runs it, or it is gone). Safe to call any number of times
     for the same job: a re-delivered task finds the job finished or locked.
     """
-    with job_lock(import_id=import_id) as locked:
+    with logs.bound(import_id=import_id, worker=worker or worker_name()), job_lock(import_id=import_id) as locked:
         if not locked:
             logger.info("Import %s is being run by another process; nothing to do", import_id)
             return None
@@ -163,7 +177,11 @@ def execute_import(*, import_id: int, worker: str = "") -> ImportJob | None:
             claimed = _take_over(job, worker=worker or worker_name())
         if claimed is None or claimed.is_finished:
             return claimed
-        return _run(claimed, None)
+        # A worker on another machine than the web server, without shared file storage: say so.
+        if missing := stored_files.missing_file_reason(claimed):
+            logger.error("Import %s cannot be run here: %s", import_id, missing)
+            return record.failed(claimed, missing)
+        return _run(claimed, None, background=True)
 
 
 def _take_over(job: ImportJob, *, worker: str) -> ImportJob | None:
@@ -193,15 +211,33 @@ def _take_over(job: ImportJob, *, worker: str) -> ImportJob | None:
     return ImportJob.objects.get(pk=job.pk)
 
 
-def _run(job: ImportJob, on_progress: ProgressCallback | None) -> ImportJob:
+def _run(job: ImportJob, on_progress: ProgressCallback | None, *, background: bool = False) -> ImportJob:
     """Run a claimed job to its end; an unexpected error fails it instead of leaving it running.
+
+    Its start and end are logged at INFO in the background worker (whose
+    console is the operations' record) and at DEBUG inline, where the door
+    (the command, the page) tells its user itself.
 
     A lost database connection is not the job's fault: it is queued to resume
     from its checkpoint (:func:`_resume_after_lost_connection`), up to
     ``MAX_ATTEMPTS`` runs, like a job whose worker died.
     """
+    with logs.bound(**log_fields(job)):
+        return _run_logged(job, on_progress, level=logging.INFO if background else logging.DEBUG)
+
+
+def _run_logged(job: ImportJob, on_progress: ProgressCallback | None, *, level: int) -> ImportJob:
+    logger.log(
+        level,
+        "Import %s %s (%s, %s, %s)",
+        job.pk,
+        f"resumes after row {job.checkpoint_row}" if job.checkpoint_row else "starts",
+        job.kind,
+        job.file_name,
+        "dry run" if job.dry_run else f"run {job.attempts}",
+    )
     try:
-        return run_job(job, on_progress=_tracked(job, on_progress))
+        ended = run_job(job, on_progress=_tracked(job, on_progress))
     except Exception as exc:
         if is_connection_lost(exc):
             return _resume_after_lost_connection(job, exc)
@@ -214,6 +250,9 @@ def _run(job: ImportJob, on_progress: ProgressCallback | None) -> ImportJob:
             f"Internal error ({type(exc).__name__}: {exc}); rows up to {job.checkpoint_row} are committed "
             f"and kept. Retry resumes from there.",
         )
+    if ended.is_finished:
+        logger.log(level, "Import %s ended %s after %s rows", ended.pk, ended.status, ended.rows_processed)
+    return ended
 
 
 def _resume_after_lost_connection(job: ImportJob, exc: BaseException) -> ImportJob:

@@ -25,8 +25,15 @@ def error_summary(*, job: ImportJob, reasons: int = 5, rows: int = 10) -> dict:
         "failed_rows": errors.count(),
         "top_reasons": [{"reason": entry["reason"], "rows": entry["rows"]} for entry in top],
         "first_rows": [
-            {"row_number": error.row_number, "column": error.column, "value": error.value, "error": error.reason}
-            for error in errors.only("row_number", "column", "value", "reason")[:rows]
+            {
+                "row_number": error.row_number,
+                "line_number": job.line_number(error.row_number),
+                "column": error.column,
+                "value": error.value,
+                "error": error.reason,
+                "problems": error.problems,  # every problem cell of the row, for the table of problems
+            }
+            for error in errors.only("row_number", "column", "value", "reason", "problems")[:rows]
         ],
     }
 

@@ -110,6 +110,7 @@ class JobSerializer(serializers.ModelSerializer):
         help_text="How the file's columns were read: file header -> field, or null for an ignored column",
     )
     number_format = serializers.SerializerMethodField()
+    header_row = serializers.SerializerMethodField()
     # Declared so the schema's enums include "": a waiting job has no stage yet, and a job whose
     # file was never read (a refused or old one) no format (issue 11: the schema must match).
     file_format = serializers.ChoiceField(choices=ImportFormat.choices, allow_blank=True, read_only=True)
@@ -131,6 +132,7 @@ class JobSerializer(serializers.ModelSerializer):
             "parent_import_id",
             "mapping",
             "number_format",
+            "header_row",
             "file_name",
             "file_format",
             "file_size",
@@ -172,6 +174,18 @@ class JobSerializer(serializers.ModelSerializer):
         return effective_format(options.get("number_format") or AUTO, options.get("detected_number_format"))
 
     @extend_schema_field(
+        serializers.IntegerField(
+            allow_null=True,
+            help_text=(
+                "CSV and XLSX: the line of the sheet (1 = the first, as a spreadsheet program counts) the column "
+                "names were read from; lines above it (a title, notes) were skipped. Null for JSON"
+            ),
+        )
+    )
+    def get_header_row(self, job: ImportJob) -> int | None:
+        return job.header_row
+
+    @extend_schema_field(
         serializers.DateTimeField(
             allow_null=True, help_text="Until when this import can be undone (its record of changes is kept)"
         )
@@ -208,6 +222,22 @@ PROGRESS = inline_serializer(
 )
 
 
+#: What the two numberings of a failed row mean (every API field, file and screen says which it uses).
+ROW_NUMBER_HELP = "Data row number: 1 = the first row below the header (blank rows counted)"
+LINE_NUMBER_HELP = (
+    "The spreadsheet's own line: the header's line and every line above it (a title, notes) counted, as "
+    "a spreadsheet program numbers them. JSON Lines: the file's line; null for JSON (no lines)"
+)
+
+
+#: Every problem of a failed row: the column (the file's header), the cell's value, why.
+ROW_PROBLEM = inline_serializer(
+    "RowProblem",
+    {"column": serializers.CharField(), "value": serializers.CharField(), "reason": serializers.CharField()},
+    many=True,
+)
+
+
 class ErrorSummarySerializer(serializers.Serializer):
     """Failed rows at a glance (``imports.selectors.error_summary``)."""
 
@@ -218,10 +248,12 @@ class ErrorSummarySerializer(serializers.Serializer):
     first_rows = inline_serializer(
         "FailedRow",
         {
-            "row_number": serializers.IntegerField(),
-            "column": serializers.CharField(),
-            "value": serializers.CharField(),
-            "error": serializers.CharField(),
+            "row_number": serializers.IntegerField(help_text=ROW_NUMBER_HELP),
+            "line_number": serializers.IntegerField(allow_null=True, help_text=LINE_NUMBER_HELP),
+            "column": serializers.CharField(help_text="the first problem's column"),
+            "value": serializers.CharField(help_text="the first problem's value"),
+            "error": serializers.CharField(help_text="every problem's reason, joined by '; '"),
+            "problems": ROW_PROBLEM,
         },
         many=True,
     )

@@ -27,6 +27,7 @@ from imports.corrections import Correction, corrections_file
 from imports.engine import record
 from imports.engine.columns import Mapping
 from imports.engine.errors import ImportRejected
+from imports.engine.limits import MAX_HEADER_ROW
 from imports.engine.numbers import AUTO, NUMBER_FORMATS
 from imports.engine.strategies import ProgressCallback, route
 from imports.file_checks import check_file, check_upload_size
@@ -39,7 +40,7 @@ from mtc.storable import clipped, storable
 
 _HASH_CHUNK = 1024 * 1024
 #: The options a user declares for reading a file, carried from a dry run to the import it confirms.
-READER_OPTIONS = ("sheet", "encoding", "max_rows", "number_format")
+READER_OPTIONS = ("sheet", "encoding", "max_rows", "number_format", "header_row", "delimiter")
 
 
 class JobStateError(Conflict):
@@ -71,7 +72,10 @@ def start_import(
     decision costs little even on a large file). A refused file raises
     ``FileRefused`` before anything is stored.
 
-    The header is read with ``mapping`` (header -> field, or None to ignore)
+    The header is read from line ``options["header_row"]`` when given, else
+    from the row that reads best as a header (a title or notes above it are
+    skipped: ``imports.engine.header_rows``); the job keeps the line, so its
+    run, a retry and a resume read the same rows. It is read with ``mapping`` (header -> field, or None to ignore)
     laid over the suggestion (``imports.engine.columns``); without one, with
     the mapping the user chose last time for a file of this kind with these
     headers (``imports.mappings``). The job keeps the mapping it is read
@@ -104,10 +108,12 @@ def start_import(
         sheet=options.get("sheet") or "",
         encoding=options.get("encoding") or "",
         mapping=mapping,
+        header_row=options.get("header_row") or None,
         remembered=lambda headers: remembered_mapping(user=user, kind=kind, headers=headers),
         require_mapping=require_mapping,
         stop_after=threshold,
     )
+    options = {**options, **check.reading}  # the run reads the header row and delimiter the check found
     job = create_import_job(
         stream=stream,
         file_name=file_name,
@@ -173,6 +179,14 @@ def create_import_job(
 
 def check_reader_options(options: dict) -> None:
     """Refuse a reader option no reader knows the value of (the doors offer only good ones; this is the rule)."""
+    header_row = options.get("header_row")
+    if header_row is not None and (
+        isinstance(header_row, bool) or not isinstance(header_row, int) or not 1 <= header_row <= MAX_HEADER_ROW
+    ):
+        raise Refused(
+            f"The header row must be a line from 1 to {MAX_HEADER_ROW:,}; {header_row!r} is not.",
+            code="invalid_header_row",
+        )
     number_format = options.get("number_format") or AUTO
     if number_format not in NUMBER_FORMATS:
         raise Refused(
@@ -383,9 +397,13 @@ def check_again(
     if not dry_run_job.is_finished:
         raise JobStateError(f"The check of import #{dry_run_job.pk} is still running.", code="check_not_completed")
     _verify_stored_file(dry_run_job)
-    job = _copy(
-        dry_run_job, user=user, dry_run=True, mapping={**(dry_run_job.mapping or {}), **mapping}, options=options
-    )
+    header_row = (options or {}).get("header_row")
+    if header_row is not None and header_row != (dry_run_job.options or {}).get("header_row"):
+        # Another line holds the column names: the columns are new, read by their own suggestion.
+        mapping = {**mapping}
+    else:
+        mapping = {**(dry_run_job.mapping or {}), **mapping}
+    job = _copy(dry_run_job, user=user, dry_run=True, mapping=mapping, options=options)
     if background is None:
         background = (dry_run_job.total_rows or 0) > settings.IMPORT_BACKGROUND_THRESHOLD
     if background:
@@ -474,6 +492,7 @@ def _count_stored_rows(job: ImportJob) -> int:
                 sheet=options.get("sheet") or "",
                 encoding=options.get("encoding") or "",
                 mapping=job.mapping or None,
+                header_row=options.get("header_row") or None,
                 require_mapping=False,
                 stop_after=settings.IMPORT_BACKGROUND_THRESHOLD,
             ).data_rows

@@ -14,7 +14,8 @@ import logging
 
 from django.db import DatabaseError
 
-from imports import notifications, runtime, undos
+from imports import notifications, runtime, stored_files, undos
+from mtc import logs
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +27,8 @@ def run_import(import_id: int) -> dict | None:
         return None
     if job.is_finished:
         try:
-            notifications.job_ended(job=job)  # once per end: a re-delivered task tells nobody twice
+            with logs.bound(**runtime.log_fields(job)):
+                notifications.job_ended(job=job)  # once per end: a re-delivered task tells nobody twice
         except Exception:  # the import's own end is committed; telling about it is best effort
             logger.warning("Could not record the end of import %s for its user", job.import_id, exc_info=True)
     return {"import_id": job.import_id, "status": job.status}
@@ -50,6 +52,11 @@ def record_worker_heartbeat() -> str:
 def prune_import_journals() -> int:
     """Remove change journals past ``IMPORT_UNDO_RETENTION_DAYS`` (a django-q2 schedule, hourly)."""
     return undos.prune_journals()
+
+
+def prune_import_files() -> int:
+    """Delete uploads of imports past ``IMPORT_FILE_RETENTION_DAYS`` (a django-q2 schedule, daily)."""
+    return stored_files.prune_files()
 
 
 def recover_on_worker_start(sender=None, proc_name: str = "", **kwargs) -> None:

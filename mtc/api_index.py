@@ -34,6 +34,10 @@ class ApiIndex(APIView):
 
     permission_classes = [AllowAny]
 
+    def get_view_name(self) -> str:
+        """The page's title in a browser (DRF's own page): the API's name, not "Api Index"."""
+        return "MTC Catalog Imports API"
+
     def get(self, request):
         endpoints = {}
         for key, (name, what) in ENDPOINTS.items():

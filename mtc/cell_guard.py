@@ -5,9 +5,11 @@ catalog exports) puts each cell, header row included, through
 :func:`guard_cell`: text starting with ``= + - @``, a tab or a carriage
 return gets a leading ``'`` (OWASP's advice against CSV injection). The
 importer reads such a cell back with :func:`unguard_cell`, so an exported
-file imports again unchanged. In a workbook, :func:`xlsx_cells` also writes
-every text as a string cell, never as a formula (openpyxl takes any text
-starting with ``=`` for one), and a number as a number.
+file imports again unchanged. In a workbook, :func:`xlsx_cells` writes every
+text as a string cell, never as a formula (openpyxl takes any text starting
+with ``=`` for one), and a number as a number; there the ``'`` is kept for
+text that would be a formula, not for a plain number written as text
+(``-4.00``), which no spreadsheet runs and which would show the ``'``.
 
 Kept at the ground of the project (it imports no app) because the catalog's
 exports and the importer's reports both use it.
@@ -15,11 +17,14 @@ exports and the importer's reports both use it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from decimal import Decimal
 
 #: What a spreadsheet treats as the start of a formula (or of a cell it may run as one).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: A number and nothing else (``-4``, ``+12.50``, ``-1,5``): never a formula, whatever its sign.
+_PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(?:[.,][0-9]+)?")
 
 
 def guard_cell(value: object) -> str:
@@ -34,10 +39,12 @@ def guard_row(values: Iterable[object]) -> list[str]:
 
 
 def xlsx_cells(sheet, values: Iterable[object]) -> list:
-    """A row for ``sheet.append``: numbers as numbers, empty text as an empty cell, other text a guarded string.
+    """A row for ``sheet.append``: numbers as numbers, empty text as an empty cell, other text a string cell.
 
     A string cell is typed as one (``data_type = "s"``) after its value is
-    set, so no text, whatever it starts with, is ever written as a formula.
+    set, so no text, whatever it starts with, is ever written as a formula;
+    text that would be one in a spreadsheet still gets the ``'``
+    (:func:`guard_cell`), a plain number written as text does not.
     Works for a write-only sheet and a normal one alike.
     """
     from openpyxl.cell import Cell, WriteOnlyCell  # loaded only when a workbook is written
@@ -47,7 +54,9 @@ def xlsx_cells(sheet, values: Iterable[object]) -> list:
         if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
             cells.append(value)
             continue
-        text = guard_cell(value)
+        text = "" if value is None else str(value)
+        if not _PLAIN_NUMBER.fullmatch(text):
+            text = guard_cell(text)
         if not text:
             cells.append(None)  # an empty cell
             continue

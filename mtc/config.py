@@ -148,3 +148,14 @@ def read_http_url(env: Mapping[str, str], key: str, default: str = "") -> str:
     if not re.match(r"^https?://[^/\s]+", raw) or any(c.isspace() for c in raw):
         raise _invalid(key, raw, "an http:// or https:// URL")
     return raw
+
+
+def read_choice(env: Mapping[str, str], key: str, choices: tuple[str, ...], default: str) -> str:
+    """One of ``choices`` (case-insensitive), or ``default`` when unset."""
+    raw = env.get(key)
+    if raw is None or raw.strip() == "":
+        return default
+    word = raw.strip().lower()
+    if word not in choices:
+        raise _invalid(key, raw, " or ".join(choices))
+    return word

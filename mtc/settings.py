@@ -47,7 +47,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: times every request for /metrics (mtc/metrics.py).
+    "mtc.metrics.RequestLatencyMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files from the web processes themselves (compressed, hashed names cached for a year).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -90,6 +94,8 @@ SECURE_HSTS_SECONDS = config.read_non_negative_int(ENV, "SECURE_HSTS_SECONDS", d
 SECURE_HSTS_INCLUDE_SUBDOMAINS = config.read_bool(ENV, "SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
 SECURE_HSTS_PRELOAD = config.read_bool(ENV, "SECURE_HSTS_PRELOAD", default=False)
 CSRF_TRUSTED_ORIGINS = config.read_list(ENV, "CSRF_TRUSTED_ORIGINS", [])
+# Prometheus scrapes the web processes directly, over http, on the internal network.
+SECURE_REDIRECT_EXEMPT = [r"^metrics$"]
 
 # --- Database ---------------------------------------------------------------
 # Unset DATABASE_URL = an SQLite file in the project (the newcomer's first run).
@@ -103,8 +109,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 else:
-    DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
-    DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+    # Persistent connections: each process keeps one, checked before reuse after a request or task
+    # (a restarted database costs one failed check, not a failed request). mtc/capacity.py counts them.
+    DATABASES["default"]["CONN_MAX_AGE"] = config.read_non_negative_int(ENV, "DB_CONN_MAX_AGE", default=60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = config.read_bool(ENV, "DB_CONN_HEALTH_CHECKS", default=True)
+# What the deployment runs, for the connection plan (mtc/capacity.py, the health check's "connections"):
+# gunicorn workers per web machine (gunicorn reads WEB_CONCURRENCY too), web machines, worker machines.
+WEB_CONCURRENCY = config.read_positive_int(ENV, "WEB_CONCURRENCY", default=2)
+WEB_MACHINES = config.read_positive_int(ENV, "WEB_MACHINES", default=1)
+WORKER_MACHINES = config.read_positive_int(ENV, "WORKER_MACHINES", default=1)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -124,6 +137,41 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(ENV.get("MEDIA_ROOT") or BASE_DIR / "var" / "media")
+# Uploaded import files (imports/stored_files.py). local: MEDIA_ROOT on this machine's disk, for one
+# machine. s3: an S3-compatible bucket every web and worker machine shares (django-storages); without
+# it, a worker on another machine than the web server cannot read the uploads.
+STORAGE_BACKEND = config.read_choice(ENV, "STORAGE_BACKEND", ("local", "s3"), default="local")
+S3_BUCKET = ENV.get("S3_BUCKET", "")
+if STORAGE_BACKEND == "s3" and not S3_BUCKET:
+    raise ImproperlyConfigured("STORAGE_BACKEND=s3: set S3_BUCKET to the bucket that holds the uploaded files.")
+DEFAULT_STORAGE: dict[str, object] = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+if STORAGE_BACKEND == "s3":
+    DEFAULT_STORAGE = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            # Unset: AWS itself; set for another S3-compatible service (MinIO, Ceph, a cloud's own).
+            "endpoint_url": config.read_http_url(ENV, "S3_ENDPOINT_URL") or None,
+            "region_name": ENV.get("S3_REGION") or None,
+            # Unset: boto3 finds credentials itself (AWS_* variables, ~/.aws, an instance role).
+            "access_key": ENV.get("S3_ACCESS_KEY_ID") or None,
+            "secret_key": ENV.get("S3_SECRET_ACCESS_KEY") or None,
+            # Private files: never a public ACL, never replaced by an upload of the same name.
+            "default_acl": None,
+            "file_overwrite": False,
+        },
+    }
+STORAGES = {
+    "default": DEFAULT_STORAGE,
+    # DEBUG off (production): `collectstatic` (scripts/serve) writes each file under a hashed name with
+    # gzip and brotli copies, and whitenoise serves them with a year of caching. DEBUG on (scripts/run):
+    # runserver serves the apps' files as they are, no collectstatic needed.
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
 LOGIN_URL = "admin:login"
 
 # --- Imports (the migration guide, section 2.2) ---------------------------------
@@ -141,8 +189,12 @@ IMPORT_MAX_DESCRIPTION_LENGTH = config.read_positive_int(
 )
 # A running job nobody has heartbeated for this long is taken over (see imports/services.py).
 IMPORT_STALE_SECONDS = config.read_positive_int(ENV, "IMPORT_STALE_SECONDS", default=300)
+# How often each worker cluster looks for imports whose worker died (imports/management/commands/qcluster.py).
+IMPORT_SWEEP_SECONDS = config.read_positive_int(ENV, "IMPORT_SWEEP_SECONDS", default=10)
 # Days an import can be undone: its change journal is removed after that (hourly prune).
 IMPORT_UNDO_RETENTION_DAYS = config.read_positive_int(ENV, "IMPORT_UNDO_RETENTION_DAYS", default=30)
+# Days the uploaded file of an ended import is kept: deleted after that (daily prune; the job stays).
+IMPORT_FILE_RETENTION_DAYS = config.read_positive_int(ENV, "IMPORT_FILE_RETENTION_DAYS", default=30)
 # Import creations per user through the API (DRF throttle: N/second|minute|hour|day).
 IMPORT_RATE_LIMIT = config.read_rate(ENV, "IMPORT_RATE_LIMIT", default="10/minute")
 RATELIMIT_STORAGE_URL = config.read_redis_url(ENV, "RATELIMIT_STORAGE_URL")
@@ -262,11 +314,26 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
+# --- Operations ---------------------------------------------------------------------
+# /metrics (Prometheus): off (404) while unset; a scrape sends "Authorization: Bearer <token>".
+METRICS_TOKEN = ENV.get("METRICS_TOKEN", "")
+
+# text: one readable line (scripts/run); json: one JSON object a line, with the bound fields of the
+# job being run (import_id, kind, system, worker, user: mtc/logs.py), for a log collector.
+LOG_FORMAT = config.read_choice(ENV, "LOG_FORMAT", ("text", "json"), default="text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "mtc.logs.ContextFilter"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]}},
     "root": {"handlers": ["console"], "level": ENV.get("LOG_LEVEL", "INFO")},
     # The worker's console is for requests and imports: django-q2's INFO lines ("created task
     # ... from schedule", "processed ...") came twice a minute for the heartbeat and the

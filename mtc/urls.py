@@ -17,6 +17,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularSwaggerView
 
 from mtc.api_index import ApiIndex
+from mtc.metrics import metrics_view
 from mtc.openapi import BrowsableSchemaView
 
 # The admin app is installed as SimpleAdminConfig (see settings): the admin
@@ -40,6 +41,19 @@ for _label in SUPERUSER_SECTIONS:
         if admin.site.is_registered(_model):
             admin.site.get_model_admin(_model).has_module_permission = _superusers_only  # type: ignore[method-assign]
 
+
+class FaviconView(RedirectView):
+    """``/favicon.ico`` -> the admin's icon, under its hashed name when static files are collected.
+
+    Resolved per request, not when the URLs load: with DEBUG off the name comes
+    from the manifest ``collectstatic`` writes, and ``migrate`` (which loads the
+    URLs for its checks) runs before ``collectstatic`` in ``scripts/serve``.
+    """
+
+    def get_redirect_url(self, *args, **kwargs) -> str:
+        return static("catalog/favicon.svg")
+
+
 api_patterns: list[URLPattern | URLResolver] = [
     path("", ApiIndex.as_view(), name="api-index"),
     path("", include("imports.urls")),
@@ -52,9 +66,10 @@ if apps.is_installed("imports.rollout"):
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index"), name="home"),
-    path("favicon.ico", RedirectView.as_view(url=static("catalog/favicon.svg"))),
+    path("favicon.ico", FaviconView.as_view()),
     path("admin/", admin.site.urls),
     path("api/", include(api_patterns)),
+    path("metrics", metrics_view, name="metrics"),
 ]
 
 handler404 = "mtc.api_errors.not_found"

@@ -28,7 +28,9 @@ from dataclasses import dataclass
 
 from catalog.kinds import Column, Kind
 from imports.engine.errors import ImportRejected
+from imports.engine.header_rows import HeaderScore
 from imports.engine.header_words import columns_named, folded
+from imports.engine.limits import HEADER_SCORED_CHARS, HEADER_SCORED_COLUMNS
 
 _SEPARATORS = re.compile(r"[\s\-_]+")
 
@@ -118,6 +120,28 @@ def suggest_columns(headers: list[str], kind: Kind) -> list[ColumnChoice]:
             suggested[position] = ColumnChoice(choice.index, choice.header, candidates[0], WORD)
             taken.add(candidates[0])
     return suggested
+
+
+def header_score(kind: Kind) -> HeaderScore:
+    """How well a row reads as ``kind``'s header, by the suggestion itself (``engine.header_rows`` uses it).
+
+    ``(places every required field, required fields placed, fields placed)``.
+    Only text cells of at most :data:`~imports.engine.limits.HEADER_SCORED_CHARS`
+    characters count (a number, a date or a paragraph is never a column
+    name), in the first :data:`~imports.engine.limits.HEADER_SCORED_COLUMNS`
+    columns, so scoring a row costs little whatever it holds.
+    """
+    required = set(kind.required)
+
+    def score(cells: list) -> tuple[bool, int, int]:
+        headers = [
+            cell if type(cell) is str and len(cell) <= HEADER_SCORED_CHARS else ""
+            for cell in cells[:HEADER_SCORED_COLUMNS]
+        ]
+        placed = {choice.field for choice in suggest_columns(headers, kind) if choice.field}
+        return required <= placed, len(placed & required), len(placed)
+
+    return score
 
 
 def map_columns(headers: list[str], kind: Kind, mapping: Mapping | None = None) -> ColumnMap:

@@ -51,3 +51,14 @@ MAX_XLSX_ELEMENTS_PER_ROW = 8 * MAX_COLUMNS
 MAX_XLSX_ELEMENTS_PER_PART = 262_144
 #: XLSX: the most bytes of text, an attribute or a tag without a ``<`` (one cell's worth, in UTF-8 with entities).
 MAX_XLSX_TEXT_BYTES = 8 * MAX_CELL_CHARS
+
+#: Header rows: a sheet may have a title, notes or blank rows above its header. When the first row
+#: with content does not place every required field, the header is looked for among this many rows
+#: with content (and no more than HELD_CONTENT_CHARS of their cells, which are held until it is found).
+HEADER_SEARCH_ROWS = 50
+#: The furthest line a user may name as the header row (``--header-row``, the API's ``header_row``).
+MAX_HEADER_ROW = 1000
+#: Cells of a candidate header row that are scored (a real header is far narrower), and the longest
+#: cell scored as a header (a longer one is a note or data, never a column name).
+HEADER_SCORED_COLUMNS = 1024
+HEADER_SCORED_CHARS = 200

@@ -74,11 +74,15 @@ from typing import BinaryIO
 import ijson
 
 from imports.engine.errors import ImportRejected
+from imports.engine.header_rows import HeaderChoice, HeaderScore
 from imports.engine.limits import (
+    HEADER_SEARCH_ROWS,
+    HELD_CONTENT_CHARS,
     JSON_NESTED_SHOWN,
     MAX_CELL_CHARS,
     MAX_COLUMNS,
     MAX_HEADER_CHARS,
+    MAX_HEADER_ROW,
     MAX_JSON_DEPTH,
     MAX_ROW_CHARS,
 )
@@ -208,12 +212,24 @@ def open_table(
     file_name: str = "",
     encoding: str = "",
     sheet: str = "",
+    header_row: int | None = None,
+    header_score: HeaderScore | None = None,
+    delimiter: str = "",
 ) -> Iterator[Table]:
     """Open a binary, seekable stream as a :class:`Table`.
 
     ``file_format``, ``encoding`` and ``sheet`` are what the user declared
     (empty: detect, detect, first sheet). The stream is left open and usable
     when the block ends.
+
+    The header (CSV and XLSX) is read from line ``header_row`` of the sheet
+    when given (1 = the first line, as a spreadsheet program counts them);
+    else it is looked for with ``header_score`` (:func:`pick_header`); else
+    it is the first row with content. ``delimiter`` (CSV) is the one a
+    check found, so a job's run reads the file as its check did; without it,
+    it is sniffed (with ``header_score``, as the one that reads the best
+    header). The table's ``details`` say which line the header was read
+    from (``header_row``) and the delimiter used.
     """
     head = stream.read(_SNIFF_BYTES)
     stream.seek(0)
@@ -222,6 +238,9 @@ def open_table(
         raise ImportRejected(f"Unknown format {file_format!r}: expected one of {', '.join(FORMATS)}.")
     if encoding:
         encoding = _declared_encoding(encoding, label)
+    if header_row is not None and not 1 <= header_row <= MAX_HEADER_ROW:
+        raise ImportRejected(f"The header row must be a line from 1 to {MAX_HEADER_ROW:,}; {header_row} is not.")
+    header = HeaderChoice(header_row, header_score, label)
     if file_format:
         content = _content_format(head, label, encoding)
         if file_format == "xlsx" and content != "xlsx":
@@ -232,12 +251,12 @@ def open_table(
         file_format = detect_format(head, file_name, encoding=encoding)
     with ExitStack() as cleanup:
         if file_format == "csv":
-            table = _csv_table(stream, label, encoding, cleanup)
+            table = _csv_table(stream, label, encoding, cleanup, header, delimiter)
         elif file_format == "xlsx":
             # openpyxl loads only when a workbook is read (it costs every command ~50 ms to import).
             from imports.engine.xlsx_sheets import xlsx_table
 
-            table = xlsx_table(stream, label, sheet, cleanup)
+            table = xlsx_table(stream, label, sheet, cleanup, header)
         elif file_format == "json":
             table = _json_table(stream, label, encoding)
         else:
@@ -266,6 +285,8 @@ def open_stored_table(job) -> Iterator[Table]:
     ``job`` is an :class:`~imports.models.ImportJob` (anything with
     ``open_file()``, ``file_format``, ``file_name`` and ``options``). The
     table's ``bytes_read()`` tells how far into the file reading has got.
+    The header row and the delimiter are the ones its check found or its
+    user chose (``options``), so every run and resume reads the same rows.
     """
     options = job.options or {}
     with (
@@ -276,6 +297,8 @@ def open_stored_table(job) -> Iterator[Table]:
             file_name=job.file_name,
             encoding=options.get("encoding", ""),
             sheet=options.get("sheet", ""),
+            header_row=options.get("header_row") or None,
+            delimiter=options.get("delimiter", ""),
         ) as table,
     ):
         table.bytes_read = stream.tell
@@ -359,97 +382,188 @@ def _not_valid(label: str, encoding: str, exc: UnicodeDecodeError, where: str) -
 # --- CSV --------------------------------------------------------------------------
 
 
-def _csv_table(stream: BinaryIO, label: str, encoding: str, cleanup: ExitStack) -> Table:
+def _csv_table(
+    stream: BinaryIO, label: str, encoding: str, cleanup: ExitStack, header: HeaderChoice, delimiter: str = ""
+) -> Table:
+    """The header is the row ``header`` picks; lines are counted as a spreadsheet shows them.
+
+    A line is a CSV record (a quoted cell may span several lines of text),
+    counted from the first, but not Excel's ``sep=`` hint, which a
+    spreadsheet program does not show.
+    """
     encoding = encoding or detect_encoding(stream)
     text = _text_stream(stream, encoding, cleanup)
     try:
-        delimiter, hint_line = _sniff_delimiter(text, label)
+        sniffed, hint_line = _sniff_delimiter(text, label, header.score if not delimiter else None)
     except UnicodeDecodeError as exc:
         raise _not_valid(label, encoding, exc, "in its first lines") from None
-    if delimiter is None:
+    delimiter = delimiter or sniffed or ""
+    if not delimiter:
         raise ImportRejected(f"{label} has no header row.")
     text.seek(0)
     if hint_line:
         text.readline(MAX_ROW_CHARS)
     reader = csv.reader(_bounded_lines(text, label, delimiter), delimiter=delimiter, strict=True)
-    headers = None
+    records = _CsvRecords(reader, label, encoding)
     try:
-        for cells in reader:
-            if _has_content("".join(cells)):
-                headers = cells
-                break
-    except csv.Error as exc:
-        if _FIELD_LIMIT in str(exc):
-            raise ImportRejected(f"{label}, header row: {_too_long_cell()}.") from None
-        raise ImportRejected(f"{label}: the header row cannot be read as CSV ({exc}).") from None
+        picked = header.pick(records.with_content())
     except UnicodeDecodeError as exc:
         raise _not_valid(label, encoding, exc, "in its header") from None
-    if headers is None:
+    if picked is None:
         raise ImportRejected(f"{label} has no header row.")
+    header_line, headers, rest = picked
+    if headers and isinstance(headers[0], NotAnObject):
+        raise ImportRejected(f"{label}: the header row (line {header_line}) cannot be read as CSV ({headers[0].text}).")
+    records.header_line = header_line
+    headers = list(headers)
     headers[0] = headers[0].lstrip("\ufeff")
-    details = {"encoding": encoding, "delimiter": {"\t": "tab"}.get(delimiter, delimiter)}
+    details: dict[str, str | int] = {
+        "encoding": encoding,
+        "delimiter": {"\t": "tab"}.get(delimiter, delimiter),
+        "header_row": header_line,
+    }
     return Table(
         headers=headers,
-        rows=_csv_rows(reader, label, encoding),
+        rows=records.data_rows(rest),
         file_format="csv",
         details=details,
         content_read=stream.tell,
     )
 
 
-def _sniff_delimiter(text: io.TextIOWrapper, label: str) -> tuple[str | None, bool]:
-    """``(delimiter, whether the first line was Excel's sep= hint)``; ``(None, False)`` when there is no header."""
+class _CsvRecords:
+    """A CSV file's records, numbered as a spreadsheet numbers its lines, from one ``csv.reader``.
+
+    Before the header is known (``header_line`` 0), the records with content
+    are handed to the header's choice; after it, the data rows, numbered from
+    the header (1 = the line below it). A record the reader cannot turn into
+    cells is a :class:`~imports.engine.tables.NotAnObject` row; a quote never
+    closed, or a cell past the field limit, refuses the file.
+    """
+
+    def __init__(self, reader, label: str, encoding: str):
+        self.reader = reader
+        self.label = label
+        self.encoding = encoding
+        self.header_line = 0
+        self.line = 0
+
+    def _where(self) -> str:
+        if self.header_line:
+            return f"data row {self.line - self.header_line}"
+        return f"line {self.line}"
+
+    def _records(self) -> Iterator[tuple[int, list]]:
+        reader = self.reader
+        physical = reader.line_num
+        while True:
+            try:
+                for cells in reader:
+                    self.line += 1
+                    physical = reader.line_num
+                    yield self.line, cells
+                return
+            except csv.Error as exc:
+                self.line += 1
+                message = str(exc)
+                if _FIELD_LIMIT in message and reader.line_num - physical <= 1:
+                    raise ImportRejected(f"{self.label}, {self._where()}: {_too_long_cell()}.") from None
+                if "unexpected end of data" in message or _FIELD_LIMIT in message:
+                    past = (
+                        f", here past the field limit of {MAX_CELL_CHARS:,} characters"
+                        if _FIELD_LIMIT in message
+                        else ""
+                    )
+                    raise ImportRejected(
+                        f"{self.label}, {self._where()}: a quoted field is never closed "
+                        f'(a stray " swallows every row after it{past}); fix the quoting and import again.'
+                    ) from None
+                yield (
+                    self.line,
+                    [NotAnObject(f"the row cannot be read as CSV ({message}, line {reader.line_num} of the file)")],
+                )
+                physical = reader.line_num
+            except UnicodeDecodeError as exc:
+                raise _not_valid(self.label, self.encoding, exc, f"near {self._where_next()}") from None
+
+    def _where_next(self) -> str:
+        if self.header_line:
+            return f"data row {self.line + 1 - self.header_line}"
+        return f"line {self.line + 1}"
+
+    def with_content(self) -> Iterator[tuple[int, list]]:
+        """``(line, cells)`` of the records with content: above the header, more than whitespace,
+        delimiters and quotes; below it, any cell that is not blank (a blank row keeps its number)."""
+        for line, cells in self._records():
+            if not cells:
+                continue
+            if isinstance(cells[0], NotAnObject):
+                yield line, cells
+            elif self.header_line:
+                if any(map(str.strip, cells)):
+                    yield line, cells
+            elif _has_content("".join(cells)):
+                yield line, cells
+
+    def data_rows(self, rest: Iterator[tuple[int, list]]) -> Iterator[tuple[int, list]]:
+        """``(row number, cells)`` below the header, numbered from it (1 = the line below the header)."""
+        start = self.header_line
+        for line, cells in rest:
+            yield line - start, cells
+
+
+def _sniff_delimiter(text: io.TextIOWrapper, label: str, score: HeaderScore | None) -> tuple[str | None, bool]:
+    """``(delimiter, whether the first line was Excel's sep= hint)``; ``(None, False)`` when there is no header.
+
+    The delimiter is the one of ``, ; TAB |`` found most often (outside
+    quotes) in the first line with content. With ``score`` (the kind's header
+    score), when that line is not a header that places every required field
+    (a title, a note), each delimiter found in the first lines with content
+    splits them, and the one whose best line scores highest is taken (a
+    ``;`` header below a title holding a comma); the first line's wins a tie.
+    """
+    lines: list[str] = []
+    held = 0
     for number, line in enumerate(_bounded_lines(text, label, ","), start=1):
-        if number > _MAX_LEADING_BLANK_LINES:
+        if number > _MAX_LEADING_BLANK_LINES and not lines:
             break
         content = line.lstrip("\ufeff").rstrip("\r\n")
         if number == 1 and (hint := _SEP_HINT.fullmatch(content)):
             return hint.group(1), True
         if not _has_content(content):
             continue
-        outside_quotes = _QUOTED.sub("", content)
-        counts = [outside_quotes.count(d) for d in DELIMITERS]
-        best = max(counts)
-        return (DELIMITERS[counts.index(best)] if best else ","), False
-    return None, False
+        lines.append(content)
+        held += len(content)
+        if score is None or len(lines) >= HEADER_SEARCH_ROWS or held > HELD_CONTENT_CHARS:
+            break
+    if not lines:
+        return None, False
+    first = _most_frequent_delimiter(lines[0])
+    if score is None or score(_split(lines[0], first))[0]:
+        return first, False
+    present = [d for d in DELIMITERS if any(d in _QUOTED.sub("", line) for line in lines)]
+    best = {d: max(score(_split(line, d)) for line in lines) for d in dict.fromkeys([first, *present])}
+    return max(best, key=lambda d: best[d]), False
+
+
+def _most_frequent_delimiter(content: str) -> str:
+    outside_quotes = _QUOTED.sub("", content)
+    counts = [outside_quotes.count(d) for d in DELIMITERS]
+    best = max(counts)
+    return DELIMITERS[counts.index(best)] if best else ","
+
+
+def _split(line: str, delimiter: str) -> list:
+    """One line's cells under ``delimiter``, for scoring it as a header (quoting read leniently)."""
+    try:
+        return next(csv.reader([line], delimiter=delimiter), [])
+    except csv.Error:
+        return []
 
 
 def _has_content(text: str) -> bool:
     """Whether a line (or a row's cells joined) holds more than whitespace, delimiters and quotes."""
     return bool(_BLANK_LINE.sub("", text))
-
-
-def _csv_rows(reader, label: str, encoding: str) -> Iterator[tuple[int, list]]:
-    row_number = 0
-    line = reader.line_num
-    while True:
-        try:
-            for cells in reader:
-                row_number += 1
-                line = reader.line_num
-                if any(map(str.strip, cells)):
-                    yield row_number, cells
-            return
-        except csv.Error as exc:
-            row_number += 1
-            message = str(exc)
-            if _FIELD_LIMIT in message and reader.line_num - line <= 1:
-                raise ImportRejected(f"{label}, data row {row_number}: {_too_long_cell()}.") from None
-            if "unexpected end of data" in message or _FIELD_LIMIT in message:
-                past = (
-                    f", here past the field limit of {MAX_CELL_CHARS:,} characters" if _FIELD_LIMIT in message else ""
-                )
-                raise ImportRejected(
-                    f"{label}, data row {row_number}: a quoted field is never closed "
-                    f'(a stray " swallows every row after it{past}); fix the quoting and import again.'
-                ) from None
-            yield (
-                row_number,
-                [NotAnObject(f"the row cannot be read as CSV ({message}, line {reader.line_num} of the file)")],
-            )
-            line = reader.line_num
-        except UnicodeDecodeError as exc:
-            raise _not_valid(label, encoding, exc, f"near data row {row_number + 1}") from None
 
 
 _FIELD_LIMIT = "field larger than field limit"

@@ -102,7 +102,8 @@ class Strategy:
             ImportJob.objects.filter(pk=self.job.pk).update(options=options)
             # In a catalog manager's words; the setting's name is in the README and .env.example.
             raise ImportRejected(
-                f"{self.job.file_name} has more than {self.max_rows:,} rows, the most one import accepts; "
+                f"{self.job.file_name} has more than {self.max_rows:,} row{'' if self.max_rows == 1 else 's'}, "
+                "the most one import accepts; "
                 f"split the file or ask an administrator to raise the limit. Nothing was imported.",
                 code="too_many_rows",
             )

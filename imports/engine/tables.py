@@ -21,7 +21,7 @@ class Table:
     rows: Iterator[tuple[int, list]]
     file_format: str
     #: What the reader worked out (encoding, delimiter, sheet), for the job's record.
-    details: dict[str, str] = field(default_factory=dict)
+    details: dict[str, str | int] = field(default_factory=dict)
     #: How many bytes of the file have been read so far, when known (progress while reading).
     bytes_read: Callable[[], int] | None = None
     #: How much cell content (characters, or bytes of a text file) has been handed on so far: what

@@ -38,6 +38,7 @@ import openpyxl
 from openpyxl.chartsheet import Chartsheet
 
 from imports.engine.errors import ImportRejected
+from imports.engine.header_rows import HeaderChoice
 from imports.engine.limits import MAX_CELL_CHARS, MAX_ROW_CHARS
 from imports.engine.tables import ExcelError, Table, UnsavedFormula, blank_cells
 from imports.engine.xlsx_parts import check_workbook
@@ -70,7 +71,7 @@ def fast_path_verified(version: str) -> bool:
 PRIVATE_PARSER = WorkSheetParser is not None and fast_path_verified(openpyxl.__version__)
 
 
-def xlsx_table(stream: BinaryIO, label: str, sheet: str, cleanup: ExitStack) -> Table:
+def xlsx_table(stream: BinaryIO, label: str, sheet: str, cleanup: ExitStack, header: HeaderChoice) -> Table:
     check_workbook(stream, label)  # before openpyxl reads a byte: the parts' sizes and what they make it hold
     workbook = _load(stream, label, data_only=True)
     cleanup.callback(workbook.close)
@@ -81,18 +82,20 @@ def xlsx_table(stream: BinaryIO, label: str, sheet: str, cleanup: ExitStack) -> 
     else:
         rows = _public_sheet_rows(stream, worksheet, label, cleanup, content)
     cleanup.callback(rows.close)
-    header = next(((number, cells) for number, cells in rows if not blank_cells(cells)), None)
-    if header is None:
+    picked = header.pick(
+        ((number, cells) for number, cells in rows if not blank_cells(cells)), where=f", sheet {worksheet.title!r}"
+    )
+    if picked is None:
         raise ImportRejected(f"{label}, sheet {worksheet.title!r}: the sheet is empty (no header row).")
-    header_row, cells = header
+    header_row, cells, rest = picked
     headers = ["" if cell is None else str(cell) for cell in cells]
     while headers and not headers[-1].strip():
         headers.pop()
     return Table(
         headers=headers,
-        rows=_xlsx_rows(rows, header_row),
+        rows=_xlsx_rows(rest, header_row),
         file_format="xlsx",
-        details={"sheet": worksheet.title},
+        details={"sheet": worksheet.title, "header_row": header_row},
         content_read=content,
     )
 
@@ -266,6 +269,6 @@ def _lockstep_rows(value_rows, formula_rows, label: str, content: _Content) -> G
 
 
 def _xlsx_rows(rows: Iterator[tuple[int, list]], header_row: int) -> Iterator[tuple[int, list]]:
+    """Data rows (never blank: the rows handed here are those with content), numbered from the header."""
     for sheet_row, cells in rows:
-        if not blank_cells(cells):
-            yield sheet_row - header_row, cells
+        yield sheet_row - header_row, cells

@@ -17,14 +17,18 @@ from __future__ import annotations
 
 import codecs
 import json
+import logging
 import os
 import shlex
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import BinaryIO, cast
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from catalog.kinds import KINDS
+from imports.engine.limits import MAX_HEADER_ROW
 from imports.engine.numbers import AUTO, COMMA, NUMBER_FORMATS
 from imports.engine.readers import FORMATS
 from imports.models import ImportStatus
@@ -63,6 +67,24 @@ class ImportCommand(BaseCommand):
     def name(self) -> str:
         return self.__module__.rsplit(".", 1)[-1]
 
+    @staticmethod
+    @contextmanager
+    def outcome_told_here() -> Iterator[None]:
+        """While a command runs a job and prints its outcome itself, the job's INFO lines stay off the console.
+
+        The engine logs a refusal or a stop at INFO for the worker's log
+        (``Import 5 rejected: ...``); on a terminal that was the command's own
+        message a second time. Warnings and errors still show.
+        """
+        logger = logging.getLogger("imports")
+        level = logger.level
+        if logger.getEffectiveLevel() < logging.WARNING:
+            logger.setLevel(logging.WARNING)
+        try:
+            yield
+        finally:
+            logger.setLevel(level)
+
     def binary_stdout(self) -> BinaryIO:
         """Where binary output (an XLSX workbook) goes: stdout's bytes, quiet once the reader has gone."""
         return cast(BinaryIO, PipeSafe(sys.stdout.buffer))  # a BinaryIO by delegation
@@ -77,6 +99,13 @@ class ImportCommand(BaseCommand):
         parser.add_argument("--max-rows", type=int, help="override IMPORT_MAX_ROWS for this run")
         parser.add_argument("--sheet", help="XLSX: the sheet to read (default: the first)")
         parser.add_argument("--encoding", help="CSV/JSONL: the file's encoding (default: detected)")
+        parser.add_argument(
+            "--header-row",
+            type=int,
+            metavar="N",
+            help="CSV/XLSX: the line of the sheet that holds the column names, counted as a spreadsheet program "
+            "counts its lines (default: the row that reads best as a header; a title or notes above it are skipped)",
+        )
         numbers = parser.add_mutually_exclusive_group()
         numbers.add_argument(
             "--number-format",
@@ -103,6 +132,8 @@ class ImportCommand(BaseCommand):
             raise CommandError(f"{path}: not a file")
         if options.get("max_rows") is not None and options["max_rows"] < 1:
             raise CommandError("--max-rows must be at least 1")
+        if options.get("header_row") is not None and not 1 <= options["header_row"] <= MAX_HEADER_ROW:
+            raise CommandError(f"--header-row must be a line from 1 to {MAX_HEADER_ROW:,}")
         if options.get("encoding"):
             try:
                 codec = codecs.lookup(options["encoding"])
@@ -136,7 +167,7 @@ class ImportCommand(BaseCommand):
     @staticmethod
     def reader_options(options: dict) -> dict:
         """The options a job keeps for reading its file again (retry, resume)."""
-        return {key: options[key] for key in ("max_rows", "sheet", "encoding", "number_format")}
+        return {key: options.get(key) for key in ("max_rows", "sheet", "encoding", "number_format", "header_row")}
 
 
 class PipeSafe:

@@ -19,7 +19,9 @@ database); the system is healthy when nothing fails:
     manual ``VACUUM FULL``. Autovacuum workers are left out: their
     ShareUpdateExclusive lock blocks no reader or writer and they give way;
 ``connections``
-    client connections in use below 80 % of ``max_connections``;
+    client connections in use below 80 % of ``max_connections``, and so is
+    the deployment's plan (``mtc.capacity``: one connection per web and
+    worker process the settings say run, and a reserve);
 ``worker``
     a django-q2 worker ran the heartbeat task in the last 5 minutes. The
     heartbeat is a row in the database, written every minute by a schedule,
@@ -46,6 +48,8 @@ from django.utils import timezone
 from catalog.kinds import KINDS
 from imports.models import ImportJob, ImportStatus, WorkerHeartbeat
 from imports.rollout import metrics
+from mtc import capacity
+from mtc.commands import command_line
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +57,7 @@ OK, FAIL, SKIPPED = "ok", "fail", "skipped"
 DEFAULT_WINDOW_HOURS = 24
 #: The longest window of the threshold checks (100 years; ``hours=1e9`` was an OverflowError, a 500).
 MAX_WINDOW_HOURS = 876_000
-MAX_CONNECTIONS_PERCENT = 80
+MAX_CONNECTIONS_PERCENT = capacity.MAX_PERCENT
 WORKER_HEARTBEAT_MAX_AGE = timedelta(minutes=5)
 #: Lock modes that ordinary SELECT / SELECT FOR UPDATE / INSERT-UPDATE-DELETE take.
 ROW_LEVEL_MODES = ("AccessShareLock", "RowShareLock", "RowExclusiveLock")
@@ -194,7 +198,7 @@ def _unique_indexes() -> CheckResult:
         return CheckResult(
             "unique_indexes",
             FAIL,
-            f"{'; '.join(problems)}; imports cannot upsert without them (python manage.py migrate catalog)",
+            f"{'; '.join(problems)}; imports cannot upsert without them ({command_line('migrate catalog')})",
             data,
         )
     return CheckResult("unique_indexes", OK, f"all {len(expected)} present and valid", data)
@@ -244,6 +248,7 @@ def _table_locks() -> CheckResult:
 
 
 def _connections() -> CheckResult:
+    """In use now, and planned at most (``mtc.capacity``), both below 80 % of ``max_connections``."""
     if connection.vendor != "postgresql":
         return CheckResult("connections", SKIPPED, f"{connection.vendor} has no connection limit")
     with connection.cursor() as cursor:
@@ -252,16 +257,31 @@ def _connections() -> CheckResult:
             "current_setting('max_connections')::int"
         )
         in_use, limit = cursor.fetchone()
+    plan = capacity.connection_plan()
     percent = round(100.0 * in_use / limit, 1)
-    data = {"in_use": in_use, "max_connections": limit, "percent": percent, "limit_percent": MAX_CONNECTIONS_PERCENT}
+    planned_percent = plan.percent_of(limit)
+    data = {
+        "in_use": in_use,
+        "max_connections": limit,
+        "percent": percent,
+        "limit_percent": MAX_CONNECTIONS_PERCENT,
+        "planned": plan.total,
+        "planned_percent": planned_percent,
+        "plan": plan.describe(),
+    }
+    now = f"{in_use} of {limit} connections in use ({percent:g} %)"
+    planned = f"planned at most {plan.total} ({planned_percent:g} %: {plan.describe()})"
     if percent >= MAX_CONNECTIONS_PERCENT:
+        return CheckResult("connections", FAIL, f"{now} >= {MAX_CONNECTIONS_PERCENT} %; {planned}", data)
+    if planned_percent >= MAX_CONNECTIONS_PERCENT:
         return CheckResult(
             "connections",
             FAIL,
-            f"{in_use} of {limit} connections in use ({percent:g} % >= {MAX_CONNECTIONS_PERCENT} %)",
+            f"{now}, but {planned} >= {MAX_CONNECTIONS_PERCENT} %: raise PostgreSQL's max_connections to "
+            f"{plan.max_connections_needed()} or more, or run fewer processes",
             data,
         )
-    return CheckResult("connections", OK, f"{in_use} of {limit} connections in use ({percent:g} %)", data)
+    return CheckResult("connections", OK, f"{now}; {planned}", data)
 
 
 # --- worker and jobs -----------------------------------------------------------------------
@@ -273,7 +293,7 @@ def _worker(*, now: datetime) -> CheckResult:
         return CheckResult(
             "worker",
             FAIL,
-            "no background worker has ever reported: start one (python manage.py qcluster)",
+            f"no background worker has ever reported: start one ({command_line('qcluster')})",
             {"last_heartbeat": None},
         )
     age = (now - latest.beat_at).total_seconds()
@@ -283,7 +303,7 @@ def _worker(*, now: datetime) -> CheckResult:
             "worker",
             FAIL,
             f"no background worker alive: last heartbeat {age:.0f}s ago from {latest.worker} "
-            f"(start python manage.py qcluster)",
+            f"(start {command_line('qcluster')})",
             data,
         )
     return CheckResult("worker", OK, f"{latest.worker} reported {age:.0f}s ago", data)

@@ -102,3 +102,17 @@ def without_app(app_list: list, app_label: str) -> list:
 def progress_labels() -> dict:
     """The words the live progress bar uses: stages and statuses (``imports/job.js``)."""
     return {"stages": STAGE_LABELS, "statuses": dict(ImportStatus.choices)}
+
+
+@register.simple_tag
+def line_of(error, job=None) -> int | None:
+    """The spreadsheet line of a failed row: its ``line_number`` when it has one, else ``job.line_number``."""
+    if isinstance(error, dict):
+        if "line_number" in error:
+            return error["line_number"]
+        row_number = error.get("row_number")
+    else:
+        row_number = getattr(error, "row_number", None)
+    if job is None or row_number is None:
+        return None
+    return job.line_number(row_number)

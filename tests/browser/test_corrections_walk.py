@@ -1,11 +1,12 @@
-"""Fixing failed rows in the browser: edit two failed cells on the job page, then import them (issue 13).
+"""Fixing failed rows in the browser: edit two failed cells, import them, undo the first import (issue 13).
 
 The job page's rows with problems become an editable table: the problem
 cells are highlighted with their reason, each change is re-checked through
 the API, the keyboard moves between cells (Tab, Enter), the corrected rows
-download as CSV, and "Import the corrected rows" goes the usual way
-(check, preview, import) to a new import linked to the first.
-Screenshots: test-artifacts/screenshots/corrections-*.png.
+download as CSV and Excel, and "Import the corrected rows" goes the usual way
+(check, preview, import) to a new import linked to the first; then the
+first import is undone (its preview, then the undo), leaving the corrected
+rows. Screenshots: test-artifacts/screenshots/corrections-*.png.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ import re
 from decimal import Decimal
 from pathlib import Path
 
+import openpyxl
 import pytest
 from playwright.sync_api import expect
 
-from catalog.models import ItemVariant
+from catalog.models import Color, ItemVariant
 from imports.models import ImportJob, ImportSource
 from imports.services import start_import
 from tests.imports.engine.job_runs import VARIANT_HEADER, csv_bytes
@@ -54,6 +56,8 @@ def test_edit_two_failed_cells_and_import_them(logged_in, admin_user, screenshot
     grid = page.locator("[data-corrections-grid]")
     expect(grid).to_be_visible()
     expect(page.locator("[data-static-errors]")).to_be_hidden()
+    # the row numbers explained as on every screen that shows them (issue 15)
+    expect(page.locator("[data-corrections-help]")).to_contain_text('"Row" counts from the first row after the column')
     expect(page.locator("td.is-problem")).to_have_count(2)
     expect(cell(page, 2, "price")).to_have_class(re.compile("is-problem"))
     expect(cell(page, 2, "price").locator(".import-corrections__reason")).to_have_text("price must be 0 or more")
@@ -96,6 +100,15 @@ def test_edit_two_failed_cells_and_import_them(logged_in, admin_user, screenshot
         ("2", "45.00", "2", ""),
         ("4", "59.90", "7", ""),
     ]
+    # and as a workbook, its prices and stocks number cells
+    with page.expect_download() as workbook:
+        page.get_by_role("button", name="Download corrected rows (Excel)").click()
+    assert workbook.value.suggested_filename == f"import-{first.pk}-corrected-rows.xlsx"
+    sheet = openpyxl.load_workbook(io.BytesIO(Path(workbook.value.path()).read_bytes())).active
+    assert [row[4:9] for row in sheet.iter_rows(min_row=2, values_only=True)] == [
+        ("OXF-WHT-M", 45, 2, 2, None),
+        ("LIN-SND-34", 59.9, 7, 4, None),
+    ]
 
     # Import the corrected rows: checked first, as any file; the check names the first import.
     page.get_by_role("button", name="Import the corrected rows").click()
@@ -122,32 +135,76 @@ def test_edit_two_failed_cells_and_import_them(logged_in, admin_user, screenshot
     expect(page.locator("[data-corrections-imports]")).to_contain_text(f"import #{corrected.pk}")
     screenshot(page, "corrections-05-first-import")
 
+    # Undo the first import: first what undoing would change (nothing changed yet), then the undo itself.
+    page.get_by_role("button", name="See what undoing would change").click()
+    page.wait_for_url(re.compile(r"/importjob/\d+/change/$"))
+    preview = ImportJob.objects.get(undoes=first, dry_run=True)
+    assert page.url.endswith(f"/importjob/{preview.pk}/change/")
+    expect(page.locator("h1")).to_contain_text(f"Preview: undo of import #{first.pk}")
+    # the two variants the first import added, and the color and size only they used (Navy, 32)
+    expect(page.locator('[data-count="deleted"]')).to_have_text("4")
+    expect(page.locator('[data-count="unchanged"]')).to_have_text("4")  # items, color, size the corrected rows use
+    expect(page.locator('[data-count="failed"]')).to_have_text("0")
+    assert ItemVariant.objects.count() == 4  # a preview changes nothing
+    screenshot(page, "corrections-07-undo-preview")
 
-def test_enter_walks_down_a_column_across_pages_of_failed_rows(logged_in, admin_user, screenshot):
-    """120 failed rows: 50 a page in the DOM; Enter on a page's last row opens the next page at the same column."""
-    rows = [("Shirt", "", "Red", f"S{i}", f"SKU-{i}", "-1", "1") for i in range(120)]
+    page.once("dialog", lambda dialog: dialog.accept())  # "Undo import #N? The rows it added are removed..."
+    page.get_by_role("button", name=f"Undo import #{first.pk}").click()
+    page.wait_for_url(lambda url: url.endswith("/change/") and f"/{preview.pk}/" not in url)
+    undo = ImportJob.objects.get(undoes=first, dry_run=False)
+    assert page.url.endswith(f"/importjob/{undo.pk}/change/")
+    expect(page.locator("[data-job-status]")).to_have_text("Completed")
+    expect(page.locator("h1")).to_contain_text(f"Undo #{undo.pk} of import #{first.pk}")
+    expect(page.locator('[data-count="deleted"]')).to_have_text("4")
+    screenshot(page, "corrections-08-undone")
+    # The first import's rows are gone; the corrected rows, imported by another import, stay.
+    assert set(ItemVariant.objects.values_list("sku", flat=True)) == {"OXF-WHT-M", "LIN-SND-34"}
+    assert not Color.objects.filter(color_name="Navy").exists()
+    assert Color.objects.filter(color_name="Sand").exists()
+
+    page.get_by_role("link", name=f"import #{first.pk}").first.click()
+    expect(page.locator("#content-main")).to_contain_text(f"This import was undone by undo #{undo.pk}")
+    screenshot(page, "corrections-09-first-import-undone")
+
+
+def test_a_few_thousand_failed_rows_page_with_a_pager_above_and_below(logged_in, admin_user, screenshot):
+    """2,500 failed rows: 50 a page in the DOM, a pager above and below; Enter on a page's last row opens the next."""
+    rows = [("Shirt", "", "Red", f"S{i}", f"SKU-{i}", "-1", "1") for i in range(2500)]
     first = start_import(
         stream=stream(csv_bytes(VARIANT_HEADER, rows), "many.csv"),
         file_name="many.csv",
         kind="variants",
         user=admin_user,
         source=ImportSource.ADMIN,
+        background=False,
     )
-    assert first.result.failed == 120
+    assert first.result.failed == 2500
     page = logged_in
     page.goto(f"/admin/imports/importjob/{first.pk}/change/")
+    top, bottom = page.locator('nav[data-pager="top"]'), page.locator('nav[data-pager="bottom"]')
     expect(page.locator("[data-corrections-grid] tbody tr")).to_have_count(50)
-    expect(page.locator("[data-corrections-grid] nav")).to_contain_text("Page 1 of 3 (120 rows)")
+    expect(top).to_contain_text("Page 1 of 50 (2,500 rows)")
+    expect(bottom).to_contain_text("Page 1 of 50 (2,500 rows)")
+    expect(top.get_by_role("button", name="Previous")).to_be_disabled()
+    screenshot(page, "corrections-06-many-rows")
+
     last = cell(page, 50, "price").locator("input")
     last.click()
     page.keyboard.press("Control+A")
     page.keyboard.type("3.50")
     page.keyboard.press("Enter")
-    expect(page.locator("[data-corrections-grid] nav")).to_contain_text("Page 2 of 3")
+    expect(top).to_contain_text("Page 2 of 50")
     expect(cell(page, 51, "price").locator("input")).to_be_focused()
     page.keyboard.type("4")
     page.keyboard.press("Shift+Enter")
-    expect(page.locator("[data-corrections-grid] nav")).to_contain_text("Page 1 of 3")
+    expect(bottom).to_contain_text("Page 1 of 50")
     expect(cell(page, 50, "price").locator("input")).to_have_value("3.50")  # kept across pages
     expect(page.locator("[data-corrections-status]")).to_have_text("2 rows corrected: 2 ready to import.")
-    screenshot(page, "corrections-06-many-rows")
+
+    top.get_by_role("button", name="Last").click()
+    expect(top).to_contain_text("Page 50 of 50")
+    expect(page.locator("[data-corrections-grid] tbody tr").first).to_have_attribute("data-row", "2451")
+    expect(bottom.get_by_role("button", name="Next")).to_be_disabled()
+    bottom.get_by_role("button", name="First").click()
+    expect(cell(page, 51, "price")).to_have_count(0)
+    expect(cell(page, 1, "price")).to_have_count(1)

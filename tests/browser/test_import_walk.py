@@ -18,13 +18,15 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from django.contrib.auth.models import Permission
 from django.utils import timezone
 from playwright.sync_api import expect
 
 from catalog.models import ItemVariant
-from imports.models import ImportJob, ImportResult
+from imports.models import ImportJob, ImportResult, ImportSource
 from imports.runtime import run_import_now
-from imports.services import create_import_job
+from imports.services import create_import_job, start_import
+from tests.browser.conftest import PASSWORD, SCREENSHOTS
 from tests.imports.engine.job_runs import VARIANT_HEADER, csv_bytes, make_variant
 from tests.imports.files import stream, variants_csv
 
@@ -36,7 +38,7 @@ ROWS = [
     ("Oxford Shirt", "Cotton oxford", "Navy", "L", "OXF-NAV-L", "52.00", "5"),
     ("Oxford Shirt", "Cotton oxford", "White", "M", "OXF-WHT-M", "-4.00", "2"),
     ("Linen Trousers", "Light linen", "Sand", "32", "LIN-SND-32", "59.90", "3"),
-    ("Linen Trousers", "Light linen", "Sand", "34", "LIN-SND-34", "59.90", "many"),
+    ("Linen Trousers", "Light linen", "Sand", "34", "LIN-SND-34", "-59.90", "many"),  # two problems in one row
     ("Oxford Shirt", "Cotton oxford", "White", "S", "OXF-WHT-S", "49.90", "6"),
 ]
 
@@ -94,9 +96,27 @@ def test_import_a_file_from_preview_to_failed_rows_and_metrics(logged_in, admin_
         make_variant("Oxford Shirt", color, size, sku=sku, price=PRICE, stock=stock, description="Cotton oxford")
     screenshot(page, "01-admin-home")
 
-    # From the variants list: Import a file, kind preselected.
-    page.goto("/admin/catalog/itemvariant/")
+    # A catalog "Add" form shows no made-up timestamps (issue 15).
+    page.goto("/admin/catalog/itemvariant/add/")
+    expect(page.locator("#content-main")).not_to_contain_text("DatabaseDefault")
+    expect(page.locator("#content-main")).not_to_contain_text("Created at")
+    screenshot(page, "02a-add-variant")
+
+    # From the variants list (1366 px, as a laptop): Export has a way back, then Import a file, kind preselected.
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.goto("/admin/catalog/itemvariant/?q=Oxford")
+    expect(page.locator("#result_list tbody tr")).to_have_count(2)
     screenshot(page, "02-variants-list")
+    page.get_by_role("link", name="Export").click()
+    expect(page.get_by_role("button", name="Download")).to_be_visible()
+    screenshot(page, "02b-export")
+    page.get_by_role("link", name="Cancel").click()
+    page.wait_for_url(re.compile(r"/admin/catalog/itemvariant/\?q=Oxford$"))
+    page.get_by_role("link", name="Import a file").click()
+    assert page.locator('input[name="kind"][value="variants"]').is_checked()
+    page.get_by_role("link", name="Cancel").click()  # back to the list the user came from, as it was
+    page.wait_for_url(re.compile(r"/admin/catalog/itemvariant/\?q=Oxford$"))
+    page.set_viewport_size({"width": 1280, "height": 900})
     page.get_by_role("link", name="Import a file").click()
     assert page.locator('input[name="kind"][value="variants"]').is_checked()
     page.set_input_files(
@@ -116,10 +136,12 @@ def test_import_a_file_from_preview_to_failed_rows_and_metrics(logged_in, admin_
         "2",
     ]
     problems = page.locator("table.import-errors tbody tr")
-    assert problems.count() == 2
-    assert problems.nth(0).inner_text().split("\t")[:2] == ["3", "price"]
+    assert problems.count() == 3  # row 5 has two problem cells, each on its line
+    assert problems.nth(0).inner_text().split("\t")[:3] == ["4", "3", "price"]  # line in the sheet, row, column
     assert "price must be 0 or more" in problems.nth(0).inner_text()
-    assert "stock is not a number" in problems.nth(1).inner_text()
+    assert problems.nth(1).inner_text().split("\t")[:4] == ["6", "5", "price", "-59.90"]
+    assert problems.nth(2).inner_text().split("\t")[:2] == ["stock", "many"]
+    assert "stock is not a number" in problems.nth(2).inner_text()
     changed = page.locator("table.import-sample").last.inner_text()
     assert "Oxford Shirt / Navy / M" in changed
     assert "49.90" in changed
@@ -137,6 +159,15 @@ def test_import_a_file_from_preview_to_failed_rows_and_metrics(logged_in, admin_
     assert [figure(page, name) for name in ("inserted", "updated", "unchanged", "failed")] == ["2", "1", "1", "2"]
     assert ItemVariant.objects.get(sku="OXF-NAV-M").price == Decimal("52.00")
     screenshot(page, "05-job-finished")
+    job_page = page.url
+
+    # Back on the check: what the import did, not the stale "If you import this file" (issue 15).
+    page.get_by_role("link", name="2. Check what will change").click()
+    expect(page.locator("[data-imported-as]")).to_contain_text("This file has already been imported")
+    expect(page.locator("#content-main")).not_to_contain_text("If you import this file")
+    expect(page.locator("#content-main")).to_contain_text("What import #")
+    screenshot(page, "05b-check-after-import")
+    page.goto(job_page)
 
     # Download the rows with problems: the file's own columns, fixable and importable again.
     with page.expect_download() as download:
@@ -146,19 +177,27 @@ def test_import_a_file_from_preview_to_failed_rows_and_metrics(logged_in, admin_
     assert [(row["row_number"], row["sku"]) for row in rows] == [("3", "OXF-WHT-M"), ("5", "LIN-SND-34")]
     assert "price must be 0 or more" in rows[0]["error"]
     assert rows[1]["stock"] == "many"
+    assert rows[1]["error"] == "price must be 0 or more; stock is not a number (a whole number, e.g. 12)"
     with page.expect_download() as workbook:
         page.get_by_role("link", name="Download rows with problems (Excel)").click()
     assert workbook.value.suggested_filename.endswith("-failed-rows.xlsx")
     sheet = openpyxl.load_workbook(io.BytesIO(Path(workbook.value.path()).read_bytes()), read_only=True).active
-    assert [row[4] for row in sheet.iter_rows(min_row=2, values_only=True)] == ["OXF-WHT-M", "LIN-SND-34"]
+    # typed cells: SKUs text, prices and row numbers numbers (no "'-4.00"), a stock that is not a number text
+    assert [row[4:8] for row in sheet.iter_rows(min_row=2, values_only=True)] == [
+        ("OXF-WHT-M", -4, 2, 3),
+        ("LIN-SND-34", -59.9, "many", 5),
+    ]
 
     page.set_viewport_size({"width": 390, "height": 844})
     screenshot(page, "06-job-finished-narrow")
     page.set_viewport_size({"width": 1280, "height": 900})
 
+    page.set_viewport_size({"width": 1366, "height": 900})
     page.get_by_role("link", name="Import jobs").first.click()
     expect(page.locator("#result_list .import-status")).to_have_count(len(HISTORY) + 2)  # + the import and its check
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1366  # fits a laptop, no sideways scroll
     screenshot(page, "07-import-jobs")
+    page.set_viewport_size({"width": 1280, "height": 900})
 
     # The metrics page draws its charts.
     page.goto("/admin/")
@@ -213,3 +252,54 @@ def test_the_progress_bar_moves_while_an_import_runs_without_reloading(logged_in
     assert page.get_by_role("progressbar").get_attribute("aria-valuenow") == "100"
     assert page.locator("[data-job-status]").inner_text() == "Completed"
     assert figure(page, "inserted") == "20"
+
+
+def test_a_catalog_managers_admin_and_the_page_of_a_refused_file(page, django_user_model, screenshot):
+    """Issue 15's screens as a catalog manager sees them: the catalog and the imports only; a refused file's page
+    says why, with no figures of zeros and no Retry."""
+    manager = django_user_model.objects.create_user(username="manager", password=PASSWORD, is_staff=True)
+    manager.user_permissions.add(*Permission.objects.filter(content_type__app_label__in=["catalog", "imports"]))
+    page.goto("/admin/login/?next=/admin/")
+    page.fill("#id_username", "manager")
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url("**/admin/")
+    expect(page.locator("#site-name")).to_have_text("MTC Catalog")
+    expect(page.locator("#content-main")).to_contain_text("Item variants")
+    expect(page.locator("#content-main")).to_contain_text("Import jobs")
+    expect(page.locator("#content-main")).not_to_contain_text("Tokens")
+    expect(page.locator("#content-main")).not_to_contain_text("Successful tasks")
+    screenshot(page, "10-manager-home")
+
+    refused = start_import(
+        stream=stream(variants_csv(6)),
+        file_name="too-long.csv",
+        kind="variants",
+        user=manager,
+        source=ImportSource.ADMIN,
+        options={"max_rows": 5},
+    )
+    assert refused.is_refused
+    page.goto(f"/admin/imports/importjob/{refused.pk}/change/")
+    expect(page.locator("[data-job-status]")).to_have_text("Refused")  # the user's file, not a failure
+    expect(page.locator("[role=alert]")).to_contain_text("The file was refused:")
+    expect(page.locator("[role=alert]")).to_contain_text("more than 5 rows, the most one import accepts")
+    expect(page.locator(".import-figures")).to_have_count(0)  # no figures of zeros
+    expect(page.get_by_role("progressbar")).to_have_count(0)
+    expect(page.get_by_role("button", name="Retry import")).to_have_count(0)
+    screenshot(page, "11-refused-file")
+
+
+def test_the_api_opens_in_a_browser(logged_in, screenshot):
+    """Issue 15: /api/ was a 404 and /api/schema/ downloaded a .yaml file; both now open as pages."""
+    page = logged_in
+    response = page.goto("/api/")
+    assert response.ok
+    expect(page.locator("h1")).to_have_text("MTC Catalog Imports API")
+    expect(page.locator("body")).to_contain_text("/api/docs/")
+    screenshot(page, "12-api-index")
+
+    response = page.goto("/api/schema/")  # a download would fail this navigation
+    assert response.ok
+    expect(page.locator("body")).to_contain_text("openapi")
+    page.screenshot(path=str(SCREENSHOTS / "13-api-schema.png"))  # its first screen: the whole is 40,000 px high

@@ -155,6 +155,16 @@ def test_export_page_offers_csv_and_excel_and_defaults_to_active_rows(admin_clie
     assert deleted.context["form"].initial["rows"] == "deleted"
 
 
+def test_export_page_cancel_goes_back_to_the_list_as_it_was(admin_client):
+    """Issue 15: the export page had no way back but the browser's."""
+    page = admin_client.get(reverse(EXPORT_URLS["colors"]) + "?q=Navy&status=deleted").content.decode()
+
+    changelist = reverse("admin:catalog_color_changelist")
+    assert f'<a href="{changelist}?q=Navy&amp;status=deleted" class="closelink">Cancel</a>' in page
+    plain = admin_client.get(reverse(EXPORT_URLS["colors"])).content.decode()
+    assert f'<a href="{changelist}" class="closelink">Cancel</a>' in plain
+
+
 def test_admin_csv_export_is_the_import_format_of_the_rows_asked_for(admin_client, catalog):
     response = export(admin_client, "variants")
 

@@ -27,6 +27,7 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.db import connection
 
+from catalog.models import Color, Item, ItemVariant, Size
 from imports.runtime import record_worker_heartbeat
 from tests.scripts.test_docs_and_scripts import keys_read_by_settings
 
@@ -198,3 +199,48 @@ def test_the_runbook_runs_as_written(runbook_database, tmp_path):
     rollback = next(r for r in ran if r.block.expected_exit == 1 and "import_health" in r.block.body)
     assert "UNHEALTHY: unique_indexes" in rollback.stdout
     assert rollback.env["USE_NEW_IMPORT_SYSTEM"] == "false"  # indexes only go with the flag off
+
+
+def run_block(block: Block, env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", block.body],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.postgresql
+def test_the_backup_is_restored_into_a_scratch_database_and_compared_table_by_table(transactional_db):
+    """Phase 1.1 on a database with a catalog: the check passes on a good backup and names a table that differs."""
+    red, blue = Color.objects.create(color_name="Red"), Color.objects.create(color_name="Blue")
+    size = Size.objects.create(size_name="M")
+    for name in ("Shirt", "Scarf", "Socks"):
+        item = Item.objects.create(name=name)
+        for color in (red, blue):
+            ItemVariant.objects.create(item=item, color=color, size=size, sku=f"{name}-{color.color_name}")
+    backup, verify = (block for block in runbook_blocks() if "pg_dump" in block.body or "pg_restore" in block.body)
+    env = {**os.environ, "DATABASE_URL": database_url(), "SECRET_KEY": "runbook-test-key"}
+    before = var_files()
+    try:
+        assert run_block(backup, env).returncode == 0
+        good = run_block(verify, env)
+        Item.objects.create(name="Sandals")  # the live database moves on: the old backup no longer matches
+        stale = run_block(verify, env)
+    finally:
+        for path in var_files() - before:
+            path.unlink()
+
+    assert good.returncode == 0, good.stderr
+    assert "item_master: 3 live, 3 restored" in good.stdout
+    assert "item_variant: 6 live, 6 restored" in good.stdout
+    assert "backup verified: var/backups/mtc_" in good.stdout
+    assert stale.returncode == 1
+    assert "item_master: 4 live, 3 restored\nMISMATCH in item_master" in stale.stdout
+    with connection.cursor() as cursor:  # the scratch databases are gone, whatever the outcome
+        cursor.execute("SELECT COUNT(*) FROM pg_database WHERE datname LIKE 'mtc_restore_check_%%'")
+        assert cursor.fetchone()[0] == 0

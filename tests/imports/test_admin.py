@@ -389,7 +389,7 @@ def test_failed_rows_download_is_the_files_own_columns_and_imports_back(admin_cl
     response = admin_client.get(reverse("imports:errors", args=[job.pk]), {"format": "csv"})
 
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
-    assert rows[0] == [*VARIANT_HEADER, "row_number", "error"]
+    assert rows[0] == [*VARIANT_HEADER, "row_number", "line_number", "error"]
     assert [row[4] for row in rows[1:]] == ["SKU-3", "SKU-5"]
     fixed = [row[:7] for row in rows[1:]]
     fixed[0][5], fixed[1][0] = "5.00", "Belt"
@@ -798,6 +798,150 @@ def test_the_corrected_rows_download_as_csv_and_excel_with_what_is_still_wrong(a
 
     sheet = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).active  # rows as wide as the sheet
     assert [(row[5], *row[-2:]) for row in sheet.iter_rows(min_row=2, values_only=True)] == [
-        ("'-1", 5, "price must be 0 or more"),  # row_number a number cell, as in the failed-rows export
-        ("6.00", 10, None),
+        (-1, 5, "price must be 0 or more"),  # prices and row_number are number cells, as in the failed-rows export
+        (6, 10, None),
     ]
+
+
+# --- header rows and line numbers (issue 12) ----------------------------------------------------
+
+TITLED = "Frühjahr 2026\nPreise in EUR\nArtikel;Farbe;Größe;Preis\nHemd;Rot;M;12,50\nHut;Blau;L;-1\n".encode()
+
+
+def test_the_check_page_says_which_line_holds_the_column_names_and_shows_lines_of_problems(admin_client):
+    upload(admin_client, TITLED)
+    check = ImportJob.objects.get()
+    page = admin_client.get(preview_url(check))
+    text = page.content.decode()
+    assert "The column names were read from <strong>line 3</strong> of your sheet" in text
+    assert page.context["mapping_form"]["header_row"].value() == 3
+    assert "Line in your sheet" in text
+    assert '<td class="import-errors__line">5</td>' in text  # row 2 below the header is line 5
+
+    admin_client.post(preview_url(check))
+    job = ImportJob.objects.get(dry_run=False)
+    assert (job.header_row, job.result.failed) == (3, 1)
+    job_page = admin_client.get(job_url(job)).content.decode()
+    assert '<td class="import-errors__line">5</td>' in job_page
+    assert "The column names were read from line 3 of the sheet; the lines above it were skipped." in job_page
+
+
+def test_checking_again_with_another_line_reads_the_column_names_there(admin_client):
+    upload(admin_client, "Artikel,Farbe,Größe\nitem_name,color_name,size_name\nShirt,Red,M\n".encode())
+    first = ImportJob.objects.get()
+    assert first.header_row == 1  # its first row places every required field
+
+    response = admin_client.post(
+        check_again_url(first), {"column_0": "", "column_1": "", "column_2": "", "header_row": "2"}
+    )  # the columns chosen are line 1's: with another line they are read by their own suggestion
+
+    again = ImportJob.objects.exclude(pk=first.pk).get()
+    assert response["Location"] == preview_url(again)
+    assert (again.header_row, again.status, again.result.inserted) == (2, ImportStatus.COMPLETED, 1)
+    assert again.mapping == {"item_name": "item_name", "color_name": "color_name", "size_name": "size_name"}
+    assert "read from <strong>line 2</strong>" in admin_client.get(preview_url(again)).content.decode()
+
+
+def test_a_line_with_no_column_names_still_offers_another_line(admin_client):
+    upload(admin_client, b"Catalogue\n\nitem_name,color_name,size_name\nShirt,Red,M\n")
+    first = ImportJob.objects.get()
+    admin_client.post(check_again_url(first), {"header_row": "2"})
+    empty = ImportJob.objects.exclude(pk=first.pk).get()
+    assert empty.status == ImportStatus.FAILED
+    assert "line 2 is empty or past the end" in empty.failure_reason
+    page = admin_client.get(preview_url(empty))
+    assert page.context["mapping_form"]["header_row"].value() == 2
+    text = page.content.decode()
+    assert "The column names are on line" in text
+    assert "line 2 is empty or past the end; choose the line that holds the column names" in text
+    assert "Choose the column that holds" not in text  # no columns to choose from that line
+
+
+def test_a_row_with_two_problems_shows_each_problem_cell_on_the_job_page_and_the_check(admin_client, admin_user):
+    """Issue 15: the table of problems showed only the first problem cell's value of a row."""
+    content = csv_bytes(
+        VARIANT_HEADER, [("Shirt", "", "Red", "M", "S-1", "-5", "lots"), ("Shirt", "", "Red", "L", "S-2", "-1", "1")]
+    )
+    check = services.start_import(
+        stream=stream(content), file_name="two.csv", kind="variants", user=admin_user, source="admin", dry_run=True
+    )
+    job = services.start_import(
+        stream=stream(content), file_name="two.csv", kind="variants", user=admin_user, source="admin"
+    )
+
+    for url in (preview_url(check), job_url(job)):
+        page = admin_client.get(url).content.decode()
+        table = page[page.index('<table class="import-errors">') :]
+        cells = [
+            [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+            for row in re.findall(r"<tr[^>]*data-row[^>]*>(.*?)</tr>", table[: table.index("</table>")], re.S)
+        ]
+        assert cells == [
+            ["2", "1", "price", "-5", "price must be 0 or more"],
+            ["stock", "lots", "stock is not a number (a whole number, e.g. 12)"],  # line and row span both lines
+            ["3", "2", "price", "-1", "price must be 0 or more"],
+        ], url
+        assert 'rowspan="2"' in table
+
+
+def test_cancel_on_the_import_form_returns_to_the_list_the_user_came_from(admin_client):
+    """Issue 15: Cancel went to the import jobs even when the user came from, say, the colors list."""
+    colors = reverse("admin:catalog_color_changelist") + "?q=Navy"
+    listing = admin_client.get(colors).content.decode()
+    [import_link] = re.findall(r'href="([^"]*/start/[^"]*)"', listing)
+    start = admin_client.get(import_link.replace("&amp;", "&")).content.decode()
+    assert f'<a href="{colors}" class="closelink">Cancel</a>' in start
+
+    filtered_jobs = f"{JOBS}?status__exact=failed"
+    jobs_page = admin_client.get(filtered_jobs).content.decode()
+    [from_jobs] = re.findall(r'href="([^"]*/start/[^"]*)"', jobs_page)
+    start = admin_client.get(from_jobs.replace("&amp;", "&")).content.decode()
+    assert f'<a href="{filtered_jobs}" class="closelink">Cancel</a>' in start  # the job list, filter kept
+
+    for back in ("", "https://evil.example/admin/", "//evil.example/admin/", "/api/imports/"):
+        page = admin_client.get(START, {"kind": "colors", "back": back}).content.decode()
+        assert f'<a href="{JOBS}" class="closelink">Cancel</a>' in page, back
+
+
+def test_the_check_of_a_file_already_imported_shows_what_the_import_did(admin_client, catalog):
+    """Issue 15: the check page kept its "If you import this file" figures next to "already been imported"."""
+    dry_run = checked(admin_client)
+    assert admin_client.get(preview_url(dry_run)).context["summary"]["inserted"] == 2
+    # someone adds one of the file's new rows between the check and the import
+    make_variant("Shirt", "Red", "L", sku="SKU-2", price=Decimal("19.99"), stock=4, description="Oxford")
+    admin_client.post(preview_url(dry_run))
+    job = ImportJob.objects.get(dry_run=False)
+    assert (job.result.inserted, job.result.unchanged) == (1, 2)
+
+    response = admin_client.get(preview_url(dry_run))
+    page = response.content.decode()
+
+    assert "If you import this file" not in page
+    assert f"What import #{job.pk} did" in page
+    figures = dict(re.findall(r'data-count="(\w+)">([^<]*)<', page))
+    assert (figures["inserted"], figures["unchanged"], figures["failed"]) == ("1", "2", "2")
+    assert "new row added" in page
+    assert "to add" not in page
+    assert "Examples of changes" not in page  # what the check would have changed is history now
+    assert "The import skipped these rows" in page
+    assert not response.context["can_confirm"]
+
+
+def test_an_undo_page_speaks_of_the_undo_in_singular_and_plural(admin_client):
+    """An undo's page: no import steps or "Import another file", a link to the import, "1 row" not "1 rows"."""
+    make_variant("Shirt", "Red", "L", sku="S-0")
+    make_variant("Shirt", "Blue", "M", sku="S-2")  # the item, the color and the size exist: one new row
+    job = run_import(csv_bytes(VARIANT_HEADER, [("Shirt", "", "Red", "M", "S-1", "5.00", "1")]))
+
+    response = admin_client.post(undo_url(job), {"confirm": "1"}, follow=True)
+    page = response.content.decode()
+
+    undo = ImportJob.objects.get(undoes=job, dry_run=False)
+    assert f"Import #{job.pk} was undone (undo #{undo.pk})." in page
+    assert f'This undid <a href="{job_url(job)}">import #{job.pk}</a>' in page
+    assert "1. Choose a file" not in page
+    assert "Import another file" not in page
+    figures = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page[page.index('class="import-figures"') :]))
+    assert "1 row added by the import, removed" in figures
+    assert "0 rows put back as they were" in figures
+    assert "0 rows changed since by someone else (kept)" in figures

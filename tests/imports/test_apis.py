@@ -391,7 +391,7 @@ def test_failed_rows_as_csv(api, job_with_errors):
     assert response["Content-Type"].startswith("text/csv")
     assert f"import-{job_with_errors.pk}-failed-rows.csv" in response["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
-    assert rows[0] == ["item_name", "color_name", "size_name", "price", "row_number", "error"]
+    assert rows[0] == ["item_name", "color_name", "size_name", "price", "row_number", "line_number", "error"]
     assert [row[4] for row in rows[1:]] == ["2", "3"]
     assert rows[1][0] == "'=cmd()"  # neutralised for spreadsheets
 
@@ -629,3 +629,61 @@ def test_someone_elses_import_cannot_be_corrected_and_a_reader_cannot_import(fai
     assert (response.status_code, response.json()["code"]) == (404, "not_found")
     response = token_client(reader).post(path, [{"row_number": 5}], format="json")
     assert (response.status_code, response.json()["code"]) == (403, "permission_denied")
+
+
+# --- header rows and line numbers (issue 12) ----------------------------------------------------
+
+TITLED = "Frühjahr 2026\n\nArtikel;Farbe;Größe;Preis\nHemd;Rot;M;12,50\nHut;Blau;L;-1\n".encode()
+
+
+def test_a_title_above_the_header_is_skipped_and_row_errors_carry_the_sheets_line(api):
+    response = post_file(api, TITLED)
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert (body["header_row"], body["inserted"], body["failed"], body["number_format"]) == (3, 1, 1, "comma")
+    first = body["error_summary"]["first_rows"][0]
+    assert {key: first[key] for key in ("row_number", "line_number", "column", "value")} == {
+        "row_number": 2,
+        "line_number": 5,
+        "column": "Preis",
+        "value": "-1",
+    }
+    errors = json.loads(b"".join(api.get(f"{URL}{body['import_id']}/errors/?format=json").streaming_content))
+    assert [(row["row_number"], row["line_number"]) for row in errors] == [(2, 5)]
+    corrections = api.get(f"{URL}{body['import_id']}/corrections/").json()
+    assert [(row["row_number"], row["line_number"]) for row in corrections["results"]] == [(2, 5)]
+
+
+def test_header_row_names_the_line_of_the_column_names(api):
+    content = "Artikel,Farbe,Größe\nitem_name,color_name,size_name\nShirt,Red,M\n".encode()
+    response = post_file(api, content, header_row="2")
+    assert response.status_code == 201, response.json()
+    assert (response.json()["header_row"], response.json()["inserted"]) == (2, 1)
+    assert ItemVariant.objects.get().item.name == "Shirt"
+
+
+@pytest.mark.parametrize("value", ["0", "1001", "two"])
+def test_a_header_row_out_of_range_is_a_400_naming_the_field(api, value):
+    response = post_file(api, TITLED, header_row=value)
+    assert (response.status_code, response.json()["code"]) == (400, "invalid")
+    assert "header_row" in response.json()["errors"]
+    assert not ImportJob.objects.exists()
+
+
+def test_a_json_file_has_no_header_row_and_no_line_numbers(api):
+    response = post_file(
+        api, b'[{"item_name": "Shirt", "color_name": "Red", "size_name": "M", "price": "-1"}]', "v.json"
+    )
+    assert response.status_code == 201, response.json()
+    assert response.json()["header_row"] is None
+    assert response.json()["error_summary"]["first_rows"][0]["line_number"] is None
+
+
+def test_the_schema_documents_header_row_and_line_number(api):
+    schema = api.get("/api/schema/?format=json").json()
+    components = schema["components"]["schemas"]
+    create = schema["paths"]["/api/imports/"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
+    request = components[create["$ref"].rsplit("/", 1)[-1]] if "$ref" in create else create
+    assert "line of the sheet that holds the column names" in request["properties"]["header_row"]["description"]
+    assert "column names were read from" in components["Job"]["properties"]["header_row"]["description"]
+    assert "spreadsheet's own line" in components["FailedRow"]["properties"]["line_number"]["description"]

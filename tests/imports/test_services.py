@@ -369,3 +369,89 @@ def test_a_retried_job_reads_numbers_in_its_chosen_format(db):
     retried = _finished(services.retry_import(job=job))
     assert retried.status == ImportStatus.COMPLETED, retried.failure_reason
     assert ItemVariant.objects.get(size__size_name="M").stock == 1
+
+
+# --- header rows and line numbers (issue 12) ----------------------------------------------------
+
+#: A title, a note and a blank line above the header (line 4); row 2 (line 6) has a bad price.
+TITLED = (
+    b"Spring catalogue 2026, supplier Miller\n"
+    b"Prices in EUR; valid until 31 March\n"
+    b"\n"
+    b"Article;Colour;Size;Retail price\n"
+    b"Shirt;Red;M;12,50\n"
+    b"Hat;Blue;L;-3\n"
+)
+
+
+def test_a_title_above_the_header_is_skipped_and_failed_rows_get_the_sheets_own_line():
+    job = services.start_import(stream=stream(TITLED), file_name="titled.csv", kind="variants", system="upsert")
+
+    assert (job.status, job.result.inserted, job.result.failed) == (ImportStatus.COMPLETED_WITH_ERRORS, 1, 1)
+    assert (job.options["header_row"], job.options["delimiter"], job.header_row) == (4, ";", 4)
+    error = ImportRowError.objects.get(job=job)
+    assert (error.row_number, job.line_number(error.row_number)) == (2, 6)
+    assert job.mapping == {"Article": "item_name", "Colour": "color_name", "Size": "size_name", "Retail price": "price"}
+
+
+def test_the_header_row_the_check_found_is_the_one_a_background_run_and_a_retry_read(monkeypatch):
+    job = services.start_import(
+        stream=stream(TITLED), file_name="titled.csv", kind="variants", system="upsert", background=True
+    )
+    assert job.options["header_row"] == 4  # stored with the job before any run
+    # A run never looks for the header again: it reads the line the check found.
+    monkeypatch.setattr("imports.engine.header_rows.HEADER_SEARCH_ROWS", 1)
+    runtime.run_import_now(job=job)
+    job.refresh_from_db()
+    assert (job.status, job.result.inserted, job.options["detected_header_row"]) == (
+        ImportStatus.COMPLETED_WITH_ERRORS,
+        1,
+        4,
+    )
+
+
+def test_a_header_row_named_by_the_user_is_read_and_kept():
+    content = "item_name,color_name,size_name\nArtikel,Farbe,Größe\nShirt,Rot,M\n".encode()
+    job = services.start_import(
+        stream=stream(content), file_name="f.csv", kind="variants", system="upsert", options={"header_row": 2}
+    )
+    assert (job.options["header_row"], job.result.inserted) == (2, 1)
+    assert ItemVariant.objects.get().color.color_name == "Rot"
+
+
+@pytest.mark.parametrize("header_row", [0, -1, 1001, "3", True])
+def test_a_header_row_out_of_range_is_refused_before_any_job(header_row):
+    with pytest.raises(Refused) as refused:
+        services.start_import(
+            stream=stream(TITLED), file_name="f.csv", kind="variants", options={"header_row": header_row}
+        )
+    assert refused.value.code == "invalid_header_row"
+    assert not ImportJob.objects.exists()
+
+
+def test_checking_again_with_another_header_row_reads_that_lines_columns():
+    content = b"Catalogue\nitem_name,color_name,size_name\nShirt,Red,M\n"
+    first = services.start_import(
+        stream=stream(content),
+        file_name="f.csv",
+        kind="variants",
+        dry_run=True,
+        require_mapping=False,
+        options={"header_row": 1},
+    )
+    assert first.status == ImportStatus.FAILED  # "Catalogue" places no required field
+    again = services.check_again(dry_run_job=first, mapping={}, options={"header_row": 2})
+    assert (again.status, again.options["header_row"], again.result.inserted) == (ImportStatus.COMPLETED, 2, 1)
+    assert again.mapping == {"item_name": "item_name", "color_name": "color_name", "size_name": "size_name"}
+
+
+def test_json_lines_rows_are_numbered_by_the_files_line_and_a_job_from_before_has_no_line():
+    content = (
+        b'{"item_name": "Shirt", "color_name": "Red", "size_name": "M"}\n\n{"item_name": "", "color_name": "Red"}\n'
+    )
+    job = services.start_import(stream=stream(content), file_name="v.jsonl", kind="variants", system="upsert")
+    error = ImportRowError.objects.get(job=job)
+    assert (job.header_row, error.row_number, job.line_number(error.row_number)) == (None, 3, 3)
+
+    old = _new_job(TITLED)  # a CSV job whose header line was never recorded (before header rows were kept)
+    assert (old.header_row, old.line_number(2)) == (None, None)

@@ -101,7 +101,9 @@ def test_env_example_defaults_are_the_real_defaults():
     assert _settings_dump({**defaults, **key}) == _settings_dump(key)
 
 
-@pytest.mark.parametrize("script", ["scripts/run", "scripts/test", "scripts/lib.sh", ".ci/run"])
+@pytest.mark.parametrize(
+    "script", ["scripts/run", "scripts/test", "scripts/serve", "scripts/worker", "scripts/lib.sh", ".ci/run"]
+)
 def test_scripts_are_strict_bash(script):
     path = ROOT / script
     text = path.read_text()

@@ -8,7 +8,9 @@ its ``import_id`` printed; ``import_status IMPORT_ID --follow`` watches it.
 
 Exit codes (relied on by scripts): 0 = no failed row (or queued), 3 =
 completed with failed rows, 1 = the file was refused or the job failed or
-was cancelled, 2 = usage error. With ``--json`` the last line of stdout is
+was cancelled, 2 = usage error. The summary names the first failed rows by
+the spreadsheet's own line ("line 7", the header and a title above it
+counted) and by their row below the header ("row 3"). With ``--json`` the last line of stdout is
 the job as one JSON object (``imports.serializers.JobSerializer``), or
 ``{"detail", "code"}`` for a refused file.
 """
@@ -25,8 +27,13 @@ from imports.engine.strategies import systems
 from imports.management.base import EXIT_BY_STATUS, ImportCommand
 from imports.models import ImportJob, ImportSource
 from imports.progress import render_bar
+from imports.selectors import error_summary
 from imports.serializers import JobSerializer
 from imports.services import start_import
+from mtc.commands import command_line
+
+#: Failed rows printed after the summary (the rest: ``import_errors``).
+FAILED_ROWS_SHOWN = 5
 
 
 class Command(ImportCommand):
@@ -54,7 +61,7 @@ class Command(ImportCommand):
         user = self._user(options["user"])
         show_bar = not options["background"] and self.stderr.isatty()
         on_progress = (lambda progress: self.stderr.write("\r" + render_bar(progress), ending="")) if show_bar else None
-        with open(path, "rb") as stream:
+        with open(path, "rb") as stream, self.outcome_told_here():
             job = start_import(
                 stream=stream,
                 file_name=path,
@@ -78,7 +85,7 @@ class Command(ImportCommand):
         elif options["background"]:
             self.stdout.write(str(job.import_id))
         else:
-            self._print_summary(summary)
+            self._print_summary(summary, job)
         if job.is_finished and EXIT_BY_STATUS[job.status]:
             sys.exit(EXIT_BY_STATUS[job.status])
 
@@ -91,11 +98,17 @@ class Command(ImportCommand):
         except user_model.DoesNotExist:
             raise CommandError(f"--user {username}: no such user") from None
 
-    def _print_summary(self, s: dict) -> None:
+    def _print_summary(self, s: dict, job: ImportJob) -> None:
+        """The job in words; a failed row by the spreadsheet's line ("line 7") and its row below the header."""
         label = "Dry run" if s["dry_run"] else "Import"
-        self.stdout.write(f"{label} #{s['import_id']} of {s['file_name']} ({s['kind']}, {s['system']}): {s['status']}")
+        status = "refused" if job.is_refused else s["status"]
+        self.stdout.write(f"{label} #{s['import_id']} of {s['file_name']} ({s['kind']}, {s['system']}): {status}")
         if s["failure_reason"]:
             self.stdout.write(f"  {s['failure_reason']}")
+        if job.is_refused:  # no row was read: no line of zero counts
+            return
+        if s["header_row"] and s["header_row"] > 1:
+            self.stdout.write(f"  column names read from line {s['header_row']} (the lines above it skipped)")
         for warning in s["warnings"]:
             self.stdout.write(f"  warning: {warning}")
         rows = "not counted" if s["total_rows"] is None else s["total_rows"]  # refused before they were read
@@ -107,4 +120,11 @@ class Command(ImportCommand):
             rate = f", {s['rows_per_second']:,.0f} rows/s" if s["rows_per_second"] else ""
             self.stdout.write(f"  {s['duration_seconds']:.2f}s{rate}")
         if s["failed"]:
-            self.stdout.write(f"  failed rows: python manage.py import_errors {s['import_id']} --format csv")
+            for row in error_summary(job=job, rows=FAILED_ROWS_SHOWN)["first_rows"]:
+                where = f"row {row['row_number']}"
+                if row["line_number"] is not None:
+                    where = f"line {row['line_number']} (row {row['row_number']})"
+                self.stdout.write(f"  {where}: {row['error']}")
+            if s["failed"] > FAILED_ROWS_SHOWN:
+                self.stdout.write(f"  ... and {s['failed'] - FAILED_ROWS_SHOWN:,} more")
+            self.stdout.write("  failed rows: " + command_line(f"import_errors {s['import_id']} --format csv"))

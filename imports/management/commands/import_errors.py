@@ -1,8 +1,9 @@
 """``manage.py import_errors IMPORT_ID``: a job's failed rows, ready to fix and import again.
 
 The file's own columns + ``row_number`` + ``error``, as CSV (default), JSON
-or XLSX, to stdout or ``-o FILE``. An XLSX workbook is binary: it is written
-to a file or a pipe, never to a terminal (exit 2, asking for ``-o``).
+or XLSX, to stdout or ``-o FILE`` (then one line on stdout says what was
+written where). An XLSX workbook is binary: it is written to a file or a
+pipe, never to a terminal (exit 2, asking for ``-o``).
 Exit codes as the other import commands: 0 = written, 2 = usage error (no
 such import, XLSX to a terminal, an ``-o FILE`` that cannot be written).
 """
@@ -13,6 +14,7 @@ import sys
 from typing import IO
 
 from django.core.management.base import CommandError
+from django.template.defaultfilters import pluralize
 
 from imports import error_reports
 from imports.management.base import ImportCommand
@@ -40,6 +42,7 @@ class Command(ImportCommand):
             if output:
                 with _open(output, "wb") as target:
                     error_reports.write_xlsx(job, errors, target)
+                self._written(job, output)
             else:
                 error_reports.write_xlsx(job, errors, self.binary_stdout())
             return
@@ -47,9 +50,16 @@ class Command(ImportCommand):
         if output:
             with _open(output, "w") as target:
                 target.writelines(chunks)
+            self._written(job, output)
         else:
             for chunk in chunks:
                 self.stdout.write(chunk, ending="")
+
+    def _written(self, job: ImportJob, output: str) -> None:
+        """Say what ``-o FILE`` now holds: a silent success looked like nothing had happened."""
+        rows = row_errors(job=job).count()
+        what = "changed since" if job.is_undo else "with problems"
+        self.stdout.write(f"{rows:,} row{pluralize(rows)} {what} of import #{job.pk} written to {output}")
 
 
 def _open(path: str, mode: str) -> IO:

@@ -73,8 +73,10 @@ class Command(ImportCommand):
 
     def _print(self, job: ImportJob, progress: dict) -> None:
         label = "Dry run" if job.dry_run else "Import"
-        self.stdout.write(f"{label} #{job.pk} of {job.file_name} ({job.kind}): {job.status}")
-        self.stdout.write("  " + render_bar(_progress(progress)))
+        status = "refused" if job.is_refused else job.status
+        self.stdout.write(f"{label} #{job.pk} of {job.file_name} ({job.kind}): {status}")
+        if not job.is_refused:  # a refused file had no rows read: no empty bar of "?% 0/? rows"
+            self.stdout.write("  " + render_bar(_progress(progress)))
         if job.failure_reason:
             self.stdout.write(f"  {job.failure_reason}")
         if job.cancel_requested and not job.is_finished:

@@ -27,6 +27,7 @@ from imports.models import ImportJob, ImportSource
 from imports.progress import render_bar
 from imports.serializers import JobSerializer
 from imports.undos import undo_import
+from mtc.commands import command_line
 
 
 class Command(ImportCommand):
@@ -48,14 +49,15 @@ class Command(ImportCommand):
             raise CommandError(f"import {options['import_id']} does not exist")
         show_bar = not options["background"] and self.stderr.isatty()
         on_progress = (lambda progress: self.stderr.write("\r" + render_bar(progress), ending="")) if show_bar else None
-        undo = undo_import(
-            job=job,
-            source=ImportSource.CLI,
-            dry_run=options["dry_run"],
-            force=options["force"],
-            background=options["background"],
-            on_progress=on_progress,
-        )
+        with self.outcome_told_here():
+            undo = undo_import(
+                job=job,
+                source=ImportSource.CLI,
+                dry_run=options["dry_run"],
+                force=options["force"],
+                background=options["background"],
+                on_progress=on_progress,
+            )
         if show_bar:
             self.stderr.write("")
         undo = ImportJob.objects.select_related("result").get(pk=undo.pk)
@@ -79,4 +81,4 @@ class Command(ImportCommand):
             f"brought back {s['inserted']}, kept {s['unchanged']}, changed since (kept) {s['failed']}"
         )
         if s["failed"]:
-            self.stdout.write(f"  rows changed since: python manage.py import_errors {s['import_id']} --format csv")
+            self.stdout.write("  rows changed since: " + command_line(f"import_errors {s['import_id']} --format csv"))

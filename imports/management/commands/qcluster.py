@@ -22,12 +22,17 @@ import contextlib
 import logging
 import os
 import signal
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.db import close_old_connections
 from django_q.cluster import Cluster
 from django_q.management.commands import qcluster
+
+from imports.runtime import recover_orphaned_jobs
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +95,31 @@ class GroupSafeCluster(Cluster):
         return True
 
 
+def start_sweeper() -> threading.Thread:
+    """Look for imports whose worker died every ``IMPORT_SWEEP_SECONDS``, in a thread of the main process.
+
+    The every-minute schedule runs the same sweep, but django-q2's scheduler
+    only looks at schedules every 30 s: a job whose machine died would wait up
+    to 90 s for another cluster. A dead worker's job lock is free at once
+    (PostgreSQL drops its session), so each cluster's main process, idle
+    otherwise, checks every few seconds; the sweep's conditional UPDATEs let
+    several clusters sweep at once and queue each job once.
+    """
+
+    def sweep_forever() -> None:
+        while True:
+            time.sleep(settings.IMPORT_SWEEP_SECONDS)
+            try:
+                close_old_connections()
+                recover_orphaned_jobs()
+            except Exception:  # the database away for a moment: the next sweep tries again
+                logger.warning("Could not look for orphaned imports", exc_info=True)
+
+    thread = threading.Thread(target=sweep_forever, name="orphaned-imports-sweeper", daemon=True)
+    thread.start()
+    return thread
+
+
 class Command(qcluster.Command):
     help = "Starts the background worker (django-q2); SIGTERM to it or its whole process group stops it cleanly."
 
@@ -102,3 +132,5 @@ class Command(qcluster.Command):
         cluster.start()
         if options.get("run_once", False):
             cluster.stop()
+            return
+        start_sweeper()

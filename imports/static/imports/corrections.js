@@ -8,7 +8,8 @@
  * user's corrections laid over them, checked with the importer's rules).
  *
  * Only one page of rows (PAGE_SIZE) is in the DOM at a time, so thousands of
- * failed rows never freeze the page. The user's corrections (row -> column ->
+ * failed rows never freeze the page; a pager (first, previous, next, last)
+ * sits above and below the table. The user's corrections (row -> column ->
  * text) live in memory and in sessionStorage, so they survive paging and a
  * reload; each change is re-checked a moment after typing stops, and the
  * cell or row shows what is still wrong, or that the row is ready.
@@ -34,6 +35,11 @@
     });
     if (text !== undefined) node.textContent = text;
     return node;
+  }
+
+  // 2500 -> "2,500": the number style of every other figure on these pages.
+  function thousands(number) {
+    return String(number).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
   }
 
   function Corrections(root) {
@@ -132,7 +138,9 @@
     var table = el("table", { "class": "import-corrections__table" });
     var head = el("thead");
     var titles = el("tr");
-    titles.appendChild(el("th", { scope: "col" }, "Row"));
+    var lines = results.some(function (row) { return row.line_number; });
+    if (lines) titles.appendChild(el("th", { scope: "col", "class": "import-corrections__line", title: "The line number your spreadsheet program shows" }, "Line in your sheet"));
+    titles.appendChild(el("th", { scope: "col", title: "Counting the first row after the column names as 1" }, "Row"));
     this.columns.forEach(function (header) {
       var th = el("th", { scope: "col" }, header);
       var field = self.fields[header];
@@ -146,6 +154,7 @@
     var body = el("tbody");
     results.forEach(function (row, index) {
       var tr = el("tr", { "data-row": row.row_number });
+      if (lines) tr.appendChild(el("td", { "class": "import-errors__line" }, row.line_number ? String(row.line_number) : "–"));
       tr.appendChild(el("th", { scope: "row", "class": "import-errors__row" }, String(row.row_number)));
       self.columns.forEach(function (header, column) {
         var td = el("td", { "data-column": header });
@@ -171,19 +180,37 @@
     table.appendChild(body);
     var wrap = el("div", { "class": "import-table-wrap" });
     wrap.appendChild(table);
-    var nav = el("nav", { "class": "paginator import-pages", "aria-label": "Pages of rows with problems" });
-    var previous = el("button", { type: "button", "class": "button", "data-page": "previous" }, "\u2039 Previous");
-    var next = el("button", { type: "button", "class": "button", "data-page": "next" }, "Next \u203a");
-    previous.disabled = this.page <= 1;
-    next.disabled = this.page >= this.pages;
-    previous.addEventListener("click", function () { self.show(self.page - 1); });
-    next.addEventListener("click", function () { self.show(self.page + 1); });
-    nav.appendChild(previous);
-    nav.appendChild(el("span", {}, "Page " + this.page + " of " + this.pages + " (" + this.count + " rows)"));
-    nav.appendChild(next);
     this.grid.textContent = "";
+    // The pager above and below the table: with thousands of rows, neither end is far from a pager.
+    if (this.pages > 1) this.grid.appendChild(this.pager("top"));
     this.grid.appendChild(wrap);
-    if (this.pages > 1) this.grid.appendChild(nav);
+    if (this.pages > 1) this.grid.appendChild(this.pager("bottom"));
+  };
+
+  Corrections.prototype.pager = function (where) {
+    var self = this;
+    var nav = el("nav", {
+      "class": "paginator import-pages import-pages--" + where,
+      "aria-label": "Pages of rows with problems" + (where === "top" ? "" : " (below the table)"),
+      "data-pager": where
+    });
+    var moves = [
+      ["first", "\u00ab First", 1, this.page <= 1],
+      ["previous", "\u2039 Previous", this.page - 1, this.page <= 1],
+      ["next", "Next \u203a", this.page + 1, this.page >= this.pages],
+      ["last", "Last \u00bb", this.pages, this.page >= this.pages]
+    ];
+    moves.forEach(function (move, index) {
+      var button = el("button", { type: "button", "class": "button", "data-page": move[0] }, move[1]);
+      button.disabled = move[3];
+      button.addEventListener("click", function () { self.show(move[2]); });
+      nav.appendChild(button);
+      if (index === 1) {
+        nav.appendChild(el("span", {}, "Page " + thousands(self.page) + " of " + thousands(self.pages) +
+          " (" + thousands(self.count) + " rows)"));
+      }
+    });
+    return nav;
   };
 
   Corrections.prototype.value = function (rowNumber, header) {

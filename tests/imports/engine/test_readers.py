@@ -375,7 +375,7 @@ def test_xlsx_reads_the_first_or_a_named_sheet(sheet, expected_sheet, first_cell
         }
     )
     _, rows, details = read(data, sheet=sheet)
-    assert details == {"sheet": expected_sheet}
+    assert details == {"sheet": expected_sheet, "header_row": 1}
     assert rows[0][1][0] == first_cell
 
 
@@ -545,7 +545,7 @@ def test_xlsx_chart_sheets_are_refused_and_the_first_worksheet_is_the_default():
         "book.xlsx: sheet 'Chart' is a chart sheet, not a table of rows."
     )
     _, rows, details = read(data)
-    assert (details, rows) == ({"sheet": "Data"}, [(1, ["Shirt", "Red", "M", 1, 1])])
+    assert (details, rows) == ({"sheet": "Data", "header_row": 1}, [(1, ["Shirt", "Red", "M", 1, 1])])
     workbook = openpyxl.Workbook()
     workbook.remove(workbook.active)
     workbook.create_chartsheet("Only").add_chart(BarChart())

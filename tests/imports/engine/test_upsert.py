@@ -171,8 +171,11 @@ def _wait_until_waiting_on_a_lock(timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     with watcher.cursor() as cursor:
         while time.monotonic() < deadline:
+            # This database only: pg_stat_activity is the cluster's, and another test (another xdist
+            # worker, another checkout's run) waiting on its own lock must not count.
             cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%%item_variant%%'"
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND wait_event_type = 'Lock' AND query LIKE '%%item_variant%%'"
             )
             if cursor.fetchone()[0]:
                 watcher.close()

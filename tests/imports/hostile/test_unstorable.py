@@ -102,7 +102,7 @@ def test_the_failed_rows_export_carries_the_storable_header(api):
     exported = api.get(f"/api/imports/{job_id}/errors/?format=csv")
 
     first = next(csv.reader(io.StringIO(b"".join(exported.streaming_content).decode())))
-    assert first == [*VARIANT_HEADER, "no\ufffdte", "row_number", "error"]
+    assert first == [*VARIANT_HEADER, "no\ufffdte", "row_number", "line_number", "error"]
 
 
 def test_a_header_over_255_characters_on_a_failed_cell_is_cut_to_the_column(tmp_path):

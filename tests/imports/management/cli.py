@@ -38,6 +38,7 @@ JOB_KEYS = {
     "undo_until",
     "deleted",
     "parent_import_id",
+    "header_row",
     "mapping",
     "number_format",
     "file_name",

@@ -38,6 +38,8 @@ OUTCOMES = {
     "failed rows": (variants_csv(6, bad_every=3), [], 3, ImportStatus.COMPLETED_WITH_ERRORS),
     "job failed: more rows than --max-rows": (variants_csv(6), ["--max-rows", "5"], 1, ImportStatus.FAILED),
 }
+#: The summary's word for a job failed because the user's file was refused (issue 15).
+SAID = {ImportStatus.FAILED: "refused"}
 
 
 @pytest.mark.django_db
@@ -50,7 +52,9 @@ def test_the_exit_code_and_the_json_job_follow_the_outcome(tmp_path, content, ar
 
     text_job, json_job = ImportJob.objects.order_by("pk")
     assert (text_code, text_job.status) == (code, status)
-    assert out.splitlines()[0] == f"Import #{text_job.pk} of variants.csv (variants, upsert): {status}"
+    assert (
+        out.splitlines()[0] == f"Import #{text_job.pk} of variants.csv (variants, upsert): {SAID.get(status, status)}"
+    )
     assert (json_code, json_job.status) == (code, status)
     job = last_json(json_out)
     assert set(job) == JOB_KEYS
@@ -214,19 +218,27 @@ def test_the_summary_names_the_failed_rows_command_only_when_rows_failed(tmp_pat
     _, out, _ = run("import_catalog", write(tmp_path, variants_csv(6, bad_every=3)))
     job = ImportJob.objects.get()
     assert "  rows 6: inserted 4, updated 0, unchanged 0, superseded 0, failed 2" in out.splitlines()
-    assert out.splitlines()[-1] == f"  failed rows: python manage.py import_errors {job.pk} --format csv"
+    # the command as the README writes it, to paste in the project's directory (issue 15)
+    assert out.splitlines()[-1] == f"  failed rows: .venv/bin/python manage.py import_errors {job.pk} --format csv"
 
     _, out, _ = run("import_catalog", write(tmp_path, variants_csv(6)))
     assert "import_errors" not in out
 
 
 @pytest.mark.django_db
-def test_a_job_that_failed_before_counting_its_rows_does_not_print_none(tmp_path):
-    code, out, _ = run("import_catalog", write(tmp_path, variants_csv(6)), "--max-rows", "5")
+def test_a_refused_run_says_so_once_with_no_line_of_zero_counts(tmp_path, caplog):
+    """Issue 15: the refusal is the command's own line, not also an INFO log line; no row was read, no counts."""
+    caplog.set_level("INFO")
+    code, out, err = run("import_catalog", write(tmp_path, variants_csv(6)), "--max-rows", "5")
+    job = ImportJob.objects.get()
     assert code == 1
-    assert "more than 5 rows, the most one import accepts" in out
-    assert "  rows not counted: inserted 0, updated 0, unchanged 0, superseded 0, failed 0" in out.splitlines()
-    assert "None" not in out
+    assert out.splitlines() == [
+        f"Import #{job.pk} of {job.file_name} (variants, upsert): refused",
+        "  variants.csv has more than 5 rows, the most one import accepts; split the file or ask an administrator "
+        "to raise the limit. Nothing was imported.",
+    ]
+    assert err == ""
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("imports")] == []
 
 
 @pytest.mark.django_db
@@ -344,3 +356,29 @@ def test_a_reader_gone_before_the_summary_leaves_the_exit_code_and_stderr_alone(
     assert process.returncode == 3, err
     assert "Traceback" not in err
     assert "BrokenPipeError" not in err
+
+
+# --- header rows and line numbers (issue 12) ----------------------------------------------------
+
+
+def test_a_title_above_the_header_is_skipped_and_failed_rows_are_named_by_their_line(tmp_path):
+    path = write(tmp_path, "Frühjahr 2026\n\nArtikel;Farbe;Größe;Preis\nHemd;Rot;M;12,50\nHut;Blau;L;-1\n".encode())
+    code, out, _ = run("import_catalog", path)
+    assert code == 3, out
+    assert "  column names read from line 3 (the lines above it skipped)" in out
+    assert "  line 5 (row 2): Preis must be 0 or more" in out
+    assert "failed rows: .venv/bin/python manage.py import_errors" in out
+
+
+def test_header_row_names_the_line_of_the_column_names(tmp_path):
+    path = write(tmp_path, "Artikel,Farbe,Größe\nitem_name,color_name,size_name\nShirt,Red,M\n".encode())
+    code, out, _ = run("import_catalog", path, "--header-row", "2", "--json")
+    assert code == 0, out
+    assert (last_json(out)["header_row"], last_json(out)["inserted"]) == (2, 1)
+
+
+@pytest.mark.parametrize("value", ["0", "1001"])
+def test_a_header_row_out_of_range_is_a_usage_error(tmp_path, value):
+    code, _, err = run("import_catalog", write(tmp_path, variants_csv(1)), "--header-row", value)
+    assert (code, err.strip()) == (2, "import_catalog: error: --header-row must be a line from 1 to 1,000")
+    assert not ImportJob.objects.exists()

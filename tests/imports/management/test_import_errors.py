@@ -31,12 +31,15 @@ ROWS = [
     ("L", "=cmd()", "Red", "-2", "a formula and a bad price"),
     ("S", "Shirt", "", "3", "no color"),
 ]
-#: The export of ROWS: the file's columns + row_number + error; cells a spreadsheet would run get a "'".
+#: The export of ROWS: the file's columns + row_number + line_number (the header is line 1) + error;
+#: cells a spreadsheet would run get a "'".
 EXPORT = [
-    ["Size", "Item", "Color", "Price", "Notes", "row_number", "error"],
-    ["L", "'=cmd()", "Red", "'-2", "a formula and a bad price", "2", "Price must be 0 or more"],
-    ["S", "Shirt", "", "3", "no color", "3", "Color is required"],
+    ["Size", "Item", "Color", "Price", "Notes", "row_number", "line_number", "error"],
+    ["L", "'=cmd()", "Red", "'-2", "a formula and a bad price", "2", "3", "Price must be 0 or more"],
+    ["S", "Shirt", "", "3", "no color", "3", "4", "Color is required"],
 ]
+#: The same in XLSX: the price a number cell, so no "'" (issue 15); the formula keeps it.
+EXPORT_XLSX = [EXPORT[0], [*EXPORT[1][:3], "-2", *EXPORT[1][4:]], EXPORT[2]]
 #: More than a pipe holds several times over, in every format: the reader goes away mid-output.
 PIPE_BUFFER = 64 * 1024
 
@@ -71,21 +74,21 @@ def test_json_is_an_array_of_the_rows_with_every_problem(failed_rows):
     code, out, _ = run("import_errors", failed_rows.pk, "--format", "json")
     assert code == 0
     records = json.loads(out)
-    assert [list(record) for record in records] == [[*HEADER, "row_number", "error", "problems"]] * 2
-    assert [(record["Item"], record["row_number"], record["error"]) for record in records] == [
-        ("=cmd()", 2, "Price must be 0 or more"),
-        ("Shirt", 3, "Color is required"),
+    assert [list(record) for record in records] == [[*HEADER, "row_number", "line_number", "error", "problems"]] * 2
+    assert [(record["Item"], record["row_number"], record["line_number"], record["error"]) for record in records] == [
+        ("=cmd()", 2, 3, "Price must be 0 or more"),
+        ("Shirt", 3, 4, "Color is required"),
     ]
     assert records[1]["problems"] == [{"column": "Color", "value": "", "reason": "Color is required"}]
 
 
 @pytest.mark.parametrize("fmt", ["csv", "json", "xlsx"])
-def test_output_option_writes_the_file_and_nothing_to_stdout(failed_rows, tmp_path, fmt):
+def test_output_option_writes_the_file_and_says_so_in_one_line(failed_rows, tmp_path, fmt):
     target = tmp_path / f"failed.{fmt}"
     code, out, _ = run("import_errors", failed_rows.pk, "--format", fmt, "-o", target)
-    assert (code, out) == (0, "")
+    assert (code, out) == (0, f"2 rows with problems of import #{failed_rows.pk} written to {target}\n")
     if fmt == "xlsx":
-        assert read_xlsx(target) == EXPORT
+        assert read_xlsx(target) == EXPORT_XLSX
     elif fmt == "csv":
         assert read_csv(target.read_text(encoding="utf-8")) == EXPORT
     else:
@@ -110,7 +113,7 @@ def test_the_export_once_fixed_imports_back(failed_rows, tmp_path, fmt):
     job = last_json(out)
     assert code == 0, job
     assert (job["total_rows"], job["inserted"], job["failed"]) == (2, 2, 0)
-    assert "'row_number', 'error'" in job["warnings"][0]  # the report's own columns are ignored
+    assert "'row_number', 'line_number', 'error'" in job["warnings"][0]  # the report's own columns are ignored
     assert {(item, color, size, str(price)) for item, _, color, size, _, price, _ in live_variants()} == {
         ("Shirt", "Red", "M", "1.00"),
         ("=cmd()", "Red", "L", "2.00"),  # the "'" that kept a spreadsheet from running it is dropped
@@ -182,8 +185,8 @@ def test_xlsx_to_a_terminal_exits_2_asking_for_an_output_file(failed_rows, tmp_p
 
     target = tmp_path / "failed.xlsx"
     code, shown, _ = on_a_terminal(manage("import_errors", failed_rows.pk, "--format", "xlsx", "-o", target), env)
-    assert (code, shown) == (0, b"")
-    assert read_xlsx(target) == EXPORT
+    assert (code, shown) == (0, f"2 rows with problems of import #{failed_rows.pk} written to {target}\r\n".encode())
+    assert read_xlsx(target) == EXPORT_XLSX
 
 
 @pytest.mark.slow
@@ -198,7 +201,7 @@ def test_xlsx_to_a_pipe_is_a_whole_workbook(failed_rows, tmp_path):
         check=False,
     )
     assert (process.returncode, process.stderr) == (0, b"")
-    assert read_xlsx(io.BytesIO(process.stdout)) == EXPORT
+    assert read_xlsx(io.BytesIO(process.stdout)) == EXPORT_XLSX
 
 
 @pytest.fixture

@@ -41,6 +41,19 @@ def test_a_finished_import_shows_status_and_a_full_bar():
     assert "20/20 rows" in bar
 
 
+def test_a_refused_file_says_refused_and_why_with_no_empty_bar():
+    """Issue 15: a refused job showed "failed" and a bar of "?% 0/? rows"; no row was ever read."""
+    job = runtime.run_import_now(job=_job(variants_csv(6), max_rows=5))
+    assert job.is_refused
+    code, out, _ = run("import_status", job.pk)
+    assert code == 1
+    assert out.splitlines() == [
+        f"Import #{job.pk} of v.csv (variants): refused",
+        "  v.csv has more than 5 rows, the most one import accepts; split the file or ask an administrator "
+        "to raise the limit. Nothing was imported.",
+    ]
+
+
 FINISHED = {
     ImportStatus.COMPLETED: (lambda: runtime.run_import_now(job=_job(variants_csv(6))), 0),
     ImportStatus.COMPLETED_WITH_ERRORS: (lambda: runtime.run_import_now(job=_job(variants_csv(6, bad_every=3))), 3),

@@ -133,6 +133,24 @@ def test_the_connection_limit_is_checked_against_max_connections(healthy, monkey
     assert checks(health_report())["connections"]["status"] == "fail"
 
 
+@pytest.mark.postgresql
+@pytest.mark.django_db
+def test_a_deployment_planned_past_80_percent_of_max_connections_fails_before_it_is_busy(healthy, settings):
+    check = checks(health_report())["connections"]
+    assert check["status"] == "ok"
+    assert check["data"]["planned"] == 2 * 1 + (settings.Q_CLUSTER["workers"] + 4) + 5  # the defaults
+    limit = check["data"]["max_connections"]
+
+    settings.WEB_MACHINES = limit // settings.WEB_CONCURRENCY  # as many web processes as connections
+    check = checks(health_report())["connections"]
+
+    assert check["status"] == "fail"
+    assert check["data"]["planned_percent"] >= 100
+    assert (
+        f"raise PostgreSQL's max_connections to {check['data']['planned'] * 100 // 80 + 1} or more" in (check["detail"])
+    )
+
+
 # --- PostgreSQL: indexes and locks -------------------------------------------------------------
 
 

@@ -205,7 +205,7 @@ def test_a_bad_header_or_too_many_rows_is_refused_before_the_lock():
     with override_settings(IMPORT_MAX_ROWS=1):
         too_many = run_legacy(csv_bytes(VARIANT_HEADER, [("A", "", "Red", "M", "", "", "")] * 2))
     assert too_many.status == ImportStatus.FAILED
-    assert "more than 1 rows, the most one import accepts" in too_many.failure_reason
+    assert "more than 1 row, the most one import accepts" in too_many.failure_reason
     assert (missing.refused_code, too_many.refused_code) == ("wrong_header", "too_many_rows")
     assert not Item.objects.exists()
 

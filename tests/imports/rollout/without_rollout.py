@@ -23,4 +23,6 @@ class _Deleted(MetaPathFinder):
 
 sys.meta_path.insert(0, _Deleted())
 INSTALLED_APPS = [app for app in INSTALLED_APPS if app != "imports.rollout"]
+# As in tests.settings: static files by their plain names, no collectstatic manifest needed.
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
 del USE_NEW_IMPORT_SYSTEM, IMPORT_TEST_USER_IDS, IMPORT_TEST_USERS_GROUP  # noqa: F821

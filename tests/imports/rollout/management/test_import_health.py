@@ -27,7 +27,8 @@ def test_a_failing_check_exits_1_and_is_named_on_stderr():
     assert out.splitlines()[-1] == "UNHEALTHY: worker"
     assert "[FAIL] worker: no background worker has ever reported" in out
     assert err.splitlines() == [
-        "import_health: worker failed: no background worker has ever reported: start one (python manage.py qcluster)"
+        "import_health: worker failed: no background worker has ever reported: "
+        "start one (.venv/bin/python manage.py qcluster)"
     ]
 
 

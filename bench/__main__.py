@@ -1,18 +1,28 @@
 """``python -m bench``: the import engine against PostgreSQL's own bulk path.
 
-In one run, on the same generated file and the same starting state (half the
-keys already live), alternating so both see the same machine noise:
+In one run, on the same generated file, alternating so that every contender
+sees the same machine noise, each from the same starting state:
 
-* the whole ``manage.py import_catalog`` process (start-up included);
-* the floor: COPY into staging + set-based merge (``bench/floor.py``), also a
-  whole process;
-* django-import-export on a smaller file (it is ~100x slower), and the engine
-  on that same file;
+* speed, per file size (``--rows``, 100,000 by default; ``--million`` adds
+  1,000,000 rows, once per state) and per starting catalog: ``empty``
+  (statistics taken while empty), ``half`` (half the keys live, a third of
+  those changed) and ``unchanged`` (the whole file live and identical):
+  - the whole ``manage.py import_catalog`` process (start-up included);
+  - the raw floor: COPY into staging + one set-based merge per table;
+  - the equal-work floor: the engine's work done in SQL in one transaction
+    (normalise, validate, last row wins, the same partial-index upsert
+    with the journal) (``bench/floor.py`` says what each does);
+* the undo journal's bytes per journaled row after an all-insert and an
+  all-update import (``--journal-rows``; 1,000,000 too with ``--million``);
+* django-import-export on a smaller file (``--dji-rows``), untuned and tuned
+  (``bench/import_export_run.py`` says what tuned mode gives up), and the
+  engine on that same file;
 * peak RSS of the import process at each ``--memory-rows`` size.
 
-Prints rows/s, medians, the engine/floor ratio and peak memory. Needs a
-PostgreSQL server (``BENCH_DATABASE_URL``, default the local one, database
-``mtc_bench``, created and migrated when missing).
+Prints rows/s, medians, the engine/floor ratios, journal bytes and peak
+memory, and saves them in ``bench/out/last.json``. Needs a PostgreSQL server
+(``BENCH_DATABASE_URL``, default the local one, database ``mtc_bench``,
+created and migrated when missing).
 """
 
 from __future__ import annotations
@@ -56,12 +66,24 @@ def _ensure_database(dsn: str) -> None:
 
 
 def _env(dsn: str, **extra: str) -> dict[str, str]:
-    return {**os.environ, "DATABASE_URL": dsn, "USE_NEW_IMPORT_SYSTEM": "true", **extra}
+    # Production settings (DEBUG off: no query log growing with the rows), with a key of its own.
+    return {
+        **os.environ,
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or "bench-only-" + "x" * 50,
+        "DATABASE_URL": dsn,
+        "USE_NEW_IMPORT_SYSTEM": "true",
+        **extra,
+    }
 
 
-def reset(dsn: str, rows: int) -> None:
-    """Empty the masters and load the 'half already live' state, then checkpoint."""
-    payloads = live_state_copy(rows)
+def reset(dsn: str, rows: int, state: str = "half") -> None:
+    """Empty the masters and load ``state`` (``bench.catalog_file.STATES``), then analyze and checkpoint.
+
+    Statistics are always taken (``VACUUM ANALYZE``), the empty state included:
+    a catalog's statistics are those of its last analyze, an empty catalog's
+    say "empty" once autovacuum has seen it.
+    """
+    payloads = live_state_copy(rows, state)
     connection = psycopg2.connect(dsn)
     connection.autocommit = True
     with connection.cursor() as cursor:
@@ -86,6 +108,29 @@ def reset(dsn: str, rows: int) -> None:
         cursor.execute("VACUUM ANALYZE item_master, color_master, size_master, item_variant")
         cursor.execute("CHECKPOINT")
     connection.close()
+
+
+def journal_size(dsn: str) -> dict:
+    """The undo journal as it stands: rows journaled (ids inserted, rows updated) and bytes."""
+    connection = psycopg2.connect(dsn)
+    with connection, connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT COALESCE(SUM(jsonb_array_length(inserted)), 0), COALESCE(SUM(jsonb_array_length(updated)), 0),"
+            " COALESCE(SUM(pg_column_size(inserted) + pg_column_size(updated) + pg_column_size(deleted)), 0),"
+            " COUNT(*), pg_total_relation_size('import_journal') FROM import_journal"
+        )
+        inserted, updated, values, statements, total = cursor.fetchone()
+    connection.close()
+    rows = inserted + updated
+    return {
+        "rows_inserted": inserted,
+        "rows_updated": updated,
+        "statements": statements,
+        "value_bytes": int(values),
+        "table_bytes": total,
+        "value_bytes_per_row": round(values / rows, 1) if rows else None,
+        "table_bytes_per_row": round(total / rows, 1) if rows else None,
+    }
 
 
 def run_measured(command: list[str], env: dict[str, str]) -> tuple[float, float, str]:
@@ -126,42 +171,88 @@ def engine_command(path: Path, rows: int) -> list[str]:
     return [PYTHON, "manage.py", "import_catalog", str(path), "--json", "--max-rows", str(rows), "--system", "upsert"]
 
 
-def bench_speed(dsn: str, rows: int, repeat: int) -> dict:
-    path = OUT / f"variants_{rows}.csv"
-    if not path.exists():
-        write_file(str(path), rows)
-    engine_times, floor_times, ratios = [], [], []
+FLOORS = ("raw", "equal")
+#: The starting states the speed runs measure (``bench.catalog_file.STATES``).
+SPEED_STATES = ("empty", "half", "unchanged")
+
+
+def bench_speed(dsn: str, rows: int, state: str, repeat: int) -> dict:
+    """The engine, the raw floor and the equal-work floor from ``state``, alternating, ``repeat`` times."""
+    path = _file(rows)
+    times: dict[str, list[float]] = {"engine": [], **{floor: [] for floor in FLOORS}}
     summary = {}
     for _ in range(repeat):
-        reset(dsn, rows)
-        engine, _, stdout = run_measured(engine_command(path, rows), _env(dsn))
+        reset(dsn, rows, state)
+        elapsed, _, stdout = run_measured(engine_command(path, rows), _env(dsn))
+        times["engine"].append(elapsed)
         summary = json.loads(stdout.strip().splitlines()[-1])
-        reset(dsn, rows)
-        floor, _, _ = run_measured([PYTHON, "-m", "bench.floor", dsn, str(path)], _env(dsn))
-        engine_times.append(engine)
-        floor_times.append(floor)
-        ratios.append(engine / floor)
-        print(f"  {rows:,} rows: engine {engine:.2f}s ({rows / engine:,.0f} rows/s), "
-              f"floor {floor:.2f}s ({rows / floor:,.0f} rows/s), ratio {engine / floor:.2f}", flush=True)  # fmt: skip
+        for floor in FLOORS:
+            reset(dsn, rows, state)
+            times[floor].append(run_measured([PYTHON, "-m", "bench.floor", dsn, str(path), floor], _env(dsn))[0])
+        engine, raw, equal = times["engine"][-1], times["raw"][-1], times["equal"][-1]
+        print(f"  {rows:,} rows, {state}: engine {engine:.2f}s ({rows / engine:,.0f} rows/s), "
+              f"raw floor {raw:.2f}s, equal-work floor {equal:.2f}s; "
+              f"engine/raw {engine / raw:.2f}, engine/equal {engine / equal:.2f}", flush=True)  # fmt: skip
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    ratios = {
+        floor: statistics.median(e / f for e, f in zip(times["engine"], times[floor], strict=True)) for floor in FLOORS
+    }
     return {
         "rows": rows,
-        "engine_median_s": statistics.median(engine_times),
-        "floor_median_s": statistics.median(floor_times),
-        "ratio_median": statistics.median(ratios),
+        "state": state,
+        "runs": repeat,
+        "engine_median_s": medians["engine"],
+        "raw_floor_median_s": medians["raw"],
+        "equal_floor_median_s": medians["equal"],
+        "engine_per_raw": ratios["raw"],
+        "engine_per_equal": ratios["equal"],
         "engine_counts": {k: summary.get(k) for k in ("inserted", "updated", "unchanged", "superseded", "failed")},
     }
 
 
-def bench_import_export(dsn: str, rows: int) -> dict:
-    """django-import-export and the engine on the same file and state."""
+def bench_journal(dsn: str, rows: int) -> list[dict]:
+    """Bytes of the undo journal per journaled row, after an all-insert and an all-update import of ``rows``."""
+    results = []
+    for state, what in (("empty", "insert"), ("changed", "update")):
+        reset(dsn, rows, state)
+        elapsed = run_measured(engine_command(_file(rows), rows), _env(dsn))[0]
+        size = {"rows": rows, "import": what, "seconds": round(elapsed, 2), **journal_size(dsn)}
+        print(f"  {rows:,}-row {what}: {size['rows_inserted'] + size['rows_updated']:,} rows journaled in "
+              f"{size['statements']:,} statements; values {size['value_bytes'] / 1e6:.1f} MB = "
+              f"{size['value_bytes_per_row']} B/row; import_journal on disk {size['table_bytes'] / 1e6:.1f} MB = "
+              f"{size['table_bytes_per_row']} B/row", flush=True)  # fmt: skip
+        results.append(size)
+    return results
+
+
+def _file(rows: int) -> Path:
     path = OUT / f"variants_{rows}.csv"
     if not path.exists():
         write_file(str(path), rows)
-    reset(dsn, rows)
-    dji, _, stdout = run_measured([PYTHON, "-m", "bench.import_export_run", str(path)], _env(dsn))
-    reset(dsn, rows)
-    engine, _, _ = run_measured(engine_command(path, rows), _env(dsn))
-    return {"rows": rows, "dji_s": dji, "engine_s": engine, "speedup": dji / engine, "dji_detail": stdout.strip()}
+    return path
+
+
+def bench_import_export(dsn: str, rows: int, untuned_rows: int) -> dict:
+    """django-import-export untuned and tuned, and the engine, each from the half-live state of the same file.
+
+    The untuned run takes ``untuned_rows`` of it (the first rows; smaller, as it is ~100x slower): its ratio is
+    taken against the engine on that same smaller file.
+    """
+    results: dict[str, Any] = {"rows": rows, "untuned_rows": untuned_rows}
+    for mode, size in (("untuned", untuned_rows), ("tuned", rows)):
+        if not size:
+            continue
+        path = _file(size)
+        reset(dsn, size)
+        dji, _, stdout = run_measured([PYTHON, "-m", "bench.import_export_run", str(path), mode], _env(dsn))
+        reset(dsn, size)
+        engine = run_measured(engine_command(path, size), _env(dsn))[0]
+        detail = stdout.strip()
+        results[mode] = {"rows": size, "dji_s": dji, "engine_s": engine, "speedup": dji / engine, "detail": detail}
+        print(f"  {mode}, {size:,} rows: django-import-export {dji:.1f}s = {size / dji:,.0f} rows/s; "
+              f"engine {engine:.2f}s = {size / engine:,.0f} rows/s; engine is {dji / engine:.1f}x faster "
+              f"({detail})", flush=True)  # fmt: skip
+    return results
 
 
 def bench_memory(dsn: str, sizes: list[int]) -> list[dict]:
@@ -179,38 +270,52 @@ def bench_memory(dsn: str, sizes: list[int]) -> list[dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--rows", default="100000", help="comma-separated file sizes for the speed runs")
+    parser.add_argument("--million", action="store_true", help="also 1,000,000 rows (speed once per state, journal)")
+    parser.add_argument("--states", default=",".join(SPEED_STATES), help="comma-separated starting states")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--journal-rows", type=int, default=100_000, help="0 to skip the journal's size")
     parser.add_argument("--dji-rows", type=int, default=10_000, help="0 to skip django-import-export")
+    parser.add_argument(
+        "--dji-untuned-rows", type=int, default=2_000, help="file size for its untuned run (0 to skip that run)"
+    )
     parser.add_argument("--memory-rows", default="100000,1000000", help="comma-separated sizes; empty to skip")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     dsn = _dsn()
     _ensure_database(dsn)
-    print(f"Speed, {args.rows:,} rows, half the keys live, {args.repeat} alternating runs:", flush=True)
-    speed = bench_speed(dsn, args.rows, args.repeat)
-    print(
-        f"  median: engine {speed['engine_median_s']:.2f}s = {args.rows / speed['engine_median_s']:,.0f} rows/s; "
-        f"floor {speed['floor_median_s']:.2f}s = {args.rows / speed['floor_median_s']:,.0f} rows/s; "
-        f"engine/floor {speed['ratio_median']:.2f}x; engine counts {speed['engine_counts']}"
-    )
-    report: dict[str, Any] = {"speed": speed}
+    sizes = [int(s) for s in args.rows.split(",") if s.strip()]
+    states = [s.strip() for s in args.states.split(",") if s.strip()]
+    runs = [(rows, args.repeat) for rows in sizes] + ([(1_000_000, 1)] if args.million else [])
+    report: dict[str, Any] = {"speed": []}
+    for rows, repeat in runs:
+        for state in states:
+            print(f"Speed, {rows:,} rows into the {state} catalog, {repeat} alternating run(s):", flush=True)
+            speed = bench_speed(dsn, rows, state, repeat)
+            print(
+                f"  median: engine {speed['engine_median_s']:.2f}s = {rows / speed['engine_median_s']:,.0f} rows/s; "
+                f"raw floor {speed['raw_floor_median_s']:.2f}s; equal-work floor {speed['equal_floor_median_s']:.2f}s; "
+                f"engine/raw {speed['engine_per_raw']:.2f}x, engine/equal {speed['engine_per_equal']:.2f}x; "
+                f"engine counts {speed['engine_counts']}",
+                flush=True,
+            )
+            report["speed"].append(speed)
+    journal_rows = [args.journal_rows] if args.journal_rows else []
+    if args.million and 1_000_000 not in journal_rows:
+        journal_rows.append(1_000_000)
+    if journal_rows:
+        print("The undo journal's size:", flush=True)
+        report["journal"] = [size for rows in journal_rows for size in bench_journal(dsn, rows)]
     if args.dji_rows:
-        print(f"django-import-export vs engine, {args.dji_rows:,} rows:", flush=True)
-        dji = bench_import_export(dsn, args.dji_rows)
-        print(
-            f"  django-import-export {dji['dji_s']:.1f}s = {args.dji_rows / dji['dji_s']:,.0f} rows/s; "
-            f"engine {dji['engine_s']:.2f}s = {args.dji_rows / dji['engine_s']:,.0f} rows/s; "
-            f"engine is {dji['speedup']:.0f}x faster ({dji['dji_detail']})"
-        )
-        report["import_export"] = dji
-    sizes = [int(s) for s in args.memory_rows.split(",") if s.strip()]
-    if sizes:
+        print("django-import-export (untuned, then tuned) vs the engine, each on the same file:", flush=True)
+        report["import_export"] = bench_import_export(dsn, args.dji_rows, args.dji_untuned_rows)
+    memory_sizes = [int(s) for s in args.memory_rows.split(",") if s.strip()]
+    if memory_sizes:
         print("Peak memory of the import process:", flush=True)
-        report["memory"] = bench_memory(dsn, sizes)
+        report["memory"] = bench_memory(dsn, memory_sizes)
         if len(report["memory"]) >= 2:
             growth = report["memory"][-1]["peak_rss_mb"] - report["memory"][0]["peak_rss_mb"]
-            print(f"  growth from {sizes[0]:,} to {sizes[-1]:,} rows: {growth:+.0f} MB")
+            print(f"  growth from {memory_sizes[0]:,} to {memory_sizes[-1]:,} rows: {growth:+.0f} MB")
     (OUT / "last.json").write_text(json.dumps(report, indent=2))
     print(f"Figures saved to {OUT / 'last.json'}")
 

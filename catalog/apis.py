@@ -2,11 +2,14 @@
 
 Live rows by default (``?status=deleted`` or ``?status=all`` to see soft-deleted
 ones, as in the admin); ``?name=`` filters by name (case-insensitive, part of
-the name); every list is paginated. Each list costs a fixed number of queries
-whatever the page size (a COUNT, the page, and for items one prefetch of the
-page's variants with their colors and sizes), each served by the partial
-unique indexes' ordering: ``manage.py benchmark_catalog_api`` measures them on
-100,000 variants.
+the name; a trigram index serves it), ``?sku=`` by SKU (any case; an index on
+its upper case); every list is paginated (``catalog.pagination``: page numbers
+for the first 10,000 rows, cursors at any depth, a count exact up to 1,000 and
+estimated past it). Each list costs a fixed number of queries whatever the page
+size (a bounded COUNT, the estimate past it, the page, and for items one
+prefetch of the page's variants with their colors and sizes), each served by
+the partial unique indexes' ordering: ``manage.py benchmark_catalog_api``
+measures them at 1,000,000 variants.
 """
 
 from __future__ import annotations
@@ -18,12 +21,14 @@ from django import forms
 from django.conf import settings
 from django.db.models import QuerySet
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import generics, serializers
 from rest_framework.exceptions import ValidationError
 
 from catalog.models import Color, Item, ItemVariant, Size
-from catalog.selectors import STATUSES, item_rows, rows_by_status, variant_rows
+from catalog.pagination import CatalogPages
+from catalog.selectors import STATUSES, item_rows, rows_by_status, variant_count, variant_rows
 from mtc.storable import clipped
 
 #: The most variants of an item a list of items shows (``variant_count`` says how many there are).
@@ -154,12 +159,16 @@ class ItemListSerializer(ItemSerializer):
         source="description_head",
         help_text="At most IMPORT_MAX_DESCRIPTION_LENGTH characters, cut ending in '…' (the item's endpoint has all).",
     )
-    variant_count = serializers.IntegerField(
-        read_only=True, help_text=f"How many variants the item has; the list shows the first {LISTED_VARIANTS}."
+    variant_count = serializers.SerializerMethodField(
+        help_text=f"How many variants the item has; the list shows the first {LISTED_VARIANTS}."
     )
 
     class Meta(ItemSerializer.Meta):
         fields = (*ItemSerializer.Meta.fields, "variant_count")
+
+    @extend_schema_field(OpenApiTypes.INT)
+    def get_variant_count(self, item: Item) -> int:
+        return variant_count(item)
 
 
 # --- Views -----------------------------------------------------------------------------------
@@ -193,6 +202,7 @@ class _CatalogReadMixin:
 )
 class ItemListApi(_CatalogReadMixin, generics.ListAPIView):
     serializer_class = ItemListSerializer
+    pagination_class = CatalogPages
     filterset_class = ItemFilter
     rows = staticmethod(
         lambda status: item_rows(
@@ -213,6 +223,7 @@ class ItemDetailApi(_CatalogReadMixin, generics.RetrieveAPIView):
 @extend_schema(tags=["catalog"], parameters=[STATUS])
 class ColorListApi(_CatalogReadMixin, generics.ListAPIView):
     serializer_class = ColorSerializer
+    pagination_class = CatalogPages
     filterset_class = ColorFilter
     rows = staticmethod(lambda status: rows_by_status(model=Color, status=status))
 
@@ -227,6 +238,7 @@ class ColorDetailApi(_CatalogReadMixin, generics.RetrieveAPIView):
 @extend_schema(tags=["catalog"], parameters=[STATUS])
 class SizeListApi(_CatalogReadMixin, generics.ListAPIView):
     serializer_class = SizeSerializer
+    pagination_class = CatalogPages
     filterset_class = SizeFilter
     rows = staticmethod(lambda status: rows_by_status(model=Size, status=status))
 
@@ -241,6 +253,7 @@ class SizeDetailApi(_CatalogReadMixin, generics.RetrieveAPIView):
 @extend_schema(tags=["catalog"], parameters=[STATUS])
 class VariantListApi(_CatalogReadMixin, generics.ListAPIView):
     serializer_class = VariantSerializer
+    pagination_class = CatalogPages
     filterset_class = VariantFilter
     rows = staticmethod(variant_rows)
 

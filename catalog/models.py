@@ -13,7 +13,7 @@ leak a deleted row; ``Model.all_objects`` sees every row (the admin's
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Now
+from django.db.models.functions import Now, Upper
 from django.utils import timezone
 
 from catalog.keys import normalize_key
@@ -152,6 +152,10 @@ class ItemVariant(CatalogRecord):
                 condition=LIVE,
                 name="idx_item_variant_item_color_size_unique",
             ),
+        ]
+        indexes = [
+            # ``?sku=`` (the API, any case: ``UPPER(sku) = UPPER(...)``) at a million variants.
+            models.Index(Upper("sku"), name="item_variant_sku_upper"),
         ]
 
     def __str__(self) -> str:

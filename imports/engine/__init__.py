@@ -7,6 +7,7 @@ It reads top to bottom, one module a step:
 ``rows``     raw row -> normalised values, or the row's problems
 ``staging``  every row into a temporary table; later duplicates marked
 ``upsert``   the only bulk writer of the masters (ON CONFLICT on the partial indexes)
+``planner``  fresh statistics for a master the run has outgrown (PostgreSQL, between batches)
 ``record``   batch counters, row errors and the resume checkpoint, per batch
 ``run``      the pipeline itself, with timeout, cancel and retry rules
 ``legacy``   the old LOCK TABLE importer, kept as a strategy for the migration

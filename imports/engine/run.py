@@ -36,7 +36,7 @@ from django.conf import settings
 from django.db import DatabaseError, DataError, IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
-from imports.engine import record, strategies
+from imports.engine import planner, record, strategies
 from imports.engine.columns import ColumnMap, map_columns
 from imports.engine.errors import ImportRejected
 from imports.engine.limits import HELD_CONTENT_CHARS
@@ -203,21 +203,24 @@ class UpsertRun(Strategy):
     def _write(self, columns: ColumnMap) -> None:
         present = columns.present
         self.headers = columns.headers
+        # Masters that outgrow their planner statistics get fresh ones between batches.
+        statistics = planner.Statistics.of(self.kind, dry_run=self.job.dry_run)
         for batch in self.staging.batches(size=self.batch_size, after_row=self.job.checkpoint_row):
             self.check_stop()
-            self._write_batch(batch, present)
+            counts = self._write_batch(batch, present)
+            statistics.grew(counts.grown)
             self.report(ImportStage.WRITING)
 
-    def _write_batch(self, batch: Batch, present: frozenset[str]) -> None:
+    def _write_batch(self, batch: Batch, present: frozenset[str]) -> WriteCounts:
         """Commit one batch, retrying transient errors; redo it row-isolating if the database refuses a row."""
         try:
-            self._commit_batch(batch, present, isolate=False)
+            return self._commit_batch(batch, present, isolate=False)
         except (IntegrityError, DataError):
             # Rare: the whole batch rolled back. Redo it with savepoints that
             # split it until the refused rows are isolated and recorded.
-            self._commit_batch(batch, present, isolate=True)
+            return self._commit_batch(batch, present, isolate=True)
 
-    def _commit_batch(self, batch: Batch, present: frozenset[str], *, isolate: bool) -> None:
+    def _commit_batch(self, batch: Batch, present: frozenset[str], *, isolate: bool) -> WriteCounts:
         for attempt in range(1, RETRIES + 2):
             try:
                 with transaction.atomic():
@@ -237,7 +240,7 @@ class UpsertRun(Strategy):
                         errors += self._database_errors(counts)
                     record.batch_committed(self.job, batch, counts, errors)
                 self.tally.add(batch, counts, failed=len(errors))
-                return
+                return counts
             except OperationalError as exc:
                 if attempt > RETRIES or not _is_transient(exc):
                     raise
@@ -247,6 +250,7 @@ class UpsertRun(Strategy):
                     self.job.import_id, batch.first_row, batch.last_row, exc, attempt, RETRIES, pause,
                 )  # fmt: skip
                 time.sleep(pause)
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _write_range(
         self, first_row: int, last_row: int, expected: int, present: frozenset[str], batch: Batch | None = None

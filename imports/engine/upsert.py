@@ -69,6 +69,9 @@ class WriteCounts:
     orphaned: list[int] = field(default_factory=list)
     #: Staged rows (``(row_number, *values)``) the database refused, with its message.
     refused: dict[tuple, str] = field(default_factory=dict)
+    #: Rows inserted into each master table (the kind's own and its parents'), for the
+    #: planner statistics (``imports.engine.planner``); PostgreSQL only, where it is free.
+    grown: dict[str, int] = field(default_factory=dict)
 
     @property
     def written(self) -> int:
@@ -81,6 +84,7 @@ class WriteCounts:
             self.unchanged + other.unchanged,
             self.orphaned + other.orphaned,
             {**self.refused, **other.refused},
+            {table: self.grown.get(table, 0) + other.grown.get(table, 0) for table in {*self.grown, *other.grown}},
         )
 
 
@@ -130,18 +134,24 @@ def write_range(
     kind = span.kind
     values = _present(kind.master, kind, present)
     if not kind.parents:
-        return _merge(kind.master, _rows_source(span, values), values, params, count=True)
+        return _grown(_merge(kind.master, _rows_source(span, values), values, params, count=True), kind.master)
 
-    _ensure_parents(span, params, first_seen)
-    counts = _merge(kind.master, _rows_source(span, values), values, params, count=True)
+    parents = _ensure_parents(span, params, first_seen)
+    counts = _grown(_merge(kind.master, _rows_source(span, values), values, params, count=True), kind.master)
     if counts.written < expected:
         # A parent first needed earlier was deleted by someone else meanwhile:
         # create it again (a new live row beside the deleted one) and retry those rows.
         orphans = _orphaned_rows(span)
-        _ensure_parents(span, params, None)
+        parents = parents + _ensure_parents(span, params, None)
         retry = _merge(kind.master, _rows_source(span, values, only=orphans), values, params, count=True)
-        counts = counts + retry
+        counts = counts + _grown(retry, kind.master)
         counts.orphaned = _orphaned_rows(span) if retry.written < len(orphans) else []
+    return counts + parents
+
+
+def _grown(counts: WriteCounts, master: Master) -> WriteCounts:
+    """``counts`` with its inserted rows also told as the growth of ``master``'s table."""
+    counts.grown = {master.table: counts.inserted}
     return counts
 
 
@@ -190,8 +200,13 @@ def _rows_source(span: _Range, values: tuple[Column, ...], *, join: str = "JOIN"
     return f"SELECT {', '.join(selected)} FROM {span.staging.table} st{''.join(joins)} WHERE {span.condition}{rows}"
 
 
-def _ensure_parents(span: _Range, params: dict, first_seen: dict[str, int] | None) -> None:
-    """Write the items, colors and sizes (a kind's parents) that a range needs."""
+def _ensure_parents(span: _Range, params: dict, first_seen: dict[str, int] | None) -> WriteCounts:
+    """Write the items, colors and sizes (a kind's parents) that a range needs.
+
+    Returns only how many rows each parent's table gained (``grown``): the
+    parents' figures are not the file's rows.
+    """
+    grown: dict[str, int] = {}
     for parent in span.kind.parents:
         if first_seen is not None and not first_seen.get(parent.relation):
             continue
@@ -205,7 +220,9 @@ def _ensure_parents(span: _Range, params: dict, first_seen: dict[str, int] | Non
         else:
             where = f"m.{key} IN (SELECT st.{parent.column} FROM {span.staging.table} st WHERE {span.condition})"
         source = f"SELECT m.{key} AS {key}{columns} FROM {listed} m WHERE {where}"
-        _merge(master, source, values, params, count=False)
+        written = _merge(master, source, values, params, count=False)
+        grown[master.table] = grown.get(master.table, 0) + written.inserted
+    return WriteCounts(grown=grown)
 
 
 # --- the statements ------------------------------------------------------------

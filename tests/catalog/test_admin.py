@@ -272,3 +272,24 @@ def test_the_lists_total_counts_the_rows_of_the_status_shown_not_deleted_ones(ad
 
     assert (active.context["cl"].result_count, active.context["cl"].full_result_count) == (1, 2)
     assert every.context["cl"].full_result_count == 6
+
+
+def test_a_long_list_says_its_count_is_an_estimate(admin_client, catalog_of, monkeypatch):
+    from catalog import admin as catalog_admin
+    from catalog import counting
+
+    catalog_of(12)
+    page = admin_client.get(changelist("itemvariant"))
+    assert page.context["cl"].count_is_exact
+    assert "about 12" not in page.content.decode()
+
+    monkeypatch.setattr(catalog_admin, "list_count", lambda rows: counting.list_count(rows, exact_up_to=5))
+    page = admin_client.get(changelist("itemvariant"))
+    cl = page.context["cl"]
+    if connection.vendor == "postgresql":
+        assert not cl.count_is_exact
+        assert cl.result_count >= 6
+        assert f"about {cl.result_count} item variants" in " ".join(page.content.decode().split())
+    else:
+        assert (cl.result_count, cl.count_is_exact) == (12, True)  # SQLite counts
+    assert len(cl.result_list) == 12  # the page itself is the rows, whatever the count says

@@ -1,19 +1,28 @@
-"""``python -m bench.xlsx_reader``: the XLSX reader, openpyxl's private parser against its public API.
+"""``python -m bench.xlsx_reader``: ways to read an XLSX sheet's rows, and the same rows as CSV.
 
 Figures, not a test. Writes variants sheets (the 7 columns of the benchmark's
 variants file, ``bench/catalog_file.py``) with openpyxl's write-only mode,
 then reads each one in a fresh subprocess per run, the implementations
 alternating within each repeat so they see the same machine noise:
 
-``private``
+``engine``
     what ``imports.engine.xlsx_sheets`` does on verified openpyxl versions:
-    openpyxl's ``WorkSheetParser`` over the sheet XML, each ``<row>`` dropped
-    once read.
+    the parts checked (``xlsx_parts``), the workbook's structure through
+    openpyxl, the shared strings and the sheet through expat
+    (``imports.engine.xlsx_stream``), each row dropped once read.
+``openpyxl-parser``, ``etree``, ``calamine``
+    the other candidates, in ``bench/xlsx_candidates.py`` (what the engine
+    did before, ElementTree's C tree builder, python-calamine when it can
+    be imported).
+``csv``
+    the same rows as a CSV file, through the engine's CSV reader: the
+    target (issue 16: XLSX within 1.5 times CSV).
 ``public``
-    its public-API fallback: ``load_workbook(read_only=True)`` twice over the
-    same bytes, ``data_only=True`` for values and ``data_only=False`` for
-    formulas, both ``reset_dimensions()`` and ``iter_rows()`` in lock-step
-    (the formula side tells an unsaved formula from an empty cell).
+    the engine's public-API fallback: ``load_workbook(read_only=True)``
+    twice over the same bytes, ``data_only=True`` for values and
+    ``data_only=False`` for formulas, both ``reset_dimensions()`` and
+    ``iter_rows()`` in lock-step (the formula side tells an unsaved formula
+    from an empty cell).
 ``public-1book``
     for reference, not a usable reader: the public API with one workbook
     (values and ``data_type``, no unsaved-formula check), i.e. what the
@@ -33,14 +42,16 @@ The sheets, each at every ``--rows`` size:
     as Excel writes: a correct ``<dimension>`` and shared strings (one table
     per workbook, held in memory by openpyxl whichever reader is used).
 
-Prints, per sheet and implementation: rows read, the median time and
-rows/s, the median peak RSS of the process above its RSS before reading
+Prints, per sheet and implementation: rows read, the median time (wall
+and CPU: the machine is shared) and rows/s, the ratio of its median time
+to the CSV reader's, the median peak RSS of the process above its RSS before reading
 (``VmHWM`` after ``/proc/self/clear_refs``, so Linux only), and,
 from one extra run under ``tracemalloc``, the peak of Python allocations
 while reading and what is still allocated after ``load_workbook`` (shared
 strings). Files go to ``bench/out/xlsx`` and are reused when present.
 
     python -m bench.xlsx_reader --rows 100000 1000000 --repeat 3
+    PYTHONPATH=/path/to/python-calamine python -m bench.xlsx_reader --rows 100000 --sheets excel
 """
 
 from __future__ import annotations
@@ -60,7 +71,8 @@ from bench.catalog_file import HEADER, variant_rows
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out" / "xlsx"
-IMPLEMENTATIONS = ("private", "public", "public-1book")
+IMPLEMENTATIONS = ("engine", "openpyxl-parser", "etree", "calamine", "csv", "public", "public-1book")
+DEFAULT_IMPLEMENTATIONS = ("engine", "openpyxl-parser", "etree", "calamine", "csv")
 SHEETS = ("nodim", "dim", "under", "excel")
 SHEET_XML = "xl/worksheets/sheet1.xml"
 MB = 1024 * 1024
@@ -178,40 +190,60 @@ def _one_book_rows(data: io.BufferedReader):
     workbook.close()
 
 
+def csv_path(rows: int) -> Path:
+    """The same rows as the sheets, as a CSV file (written when missing)."""
+    from bench.catalog_file import write_file
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    path = OUT / f"variants-{rows}.csv"
+    if not path.exists():
+        write_file(str(path), rows)
+    return path
+
+
 def run_once(implementation: str, path: Path, trace: bool) -> dict:
     import tracemalloc
 
     import openpyxl  # imported before measuring: its import is not the reader's cost
 
+    from bench.xlsx_candidates import CANDIDATES
     from imports.engine import xlsx_sheets
     from imports.engine.readers import open_table
 
-    xlsx_sheets.PRIVATE_PARSER = implementation == "private"  # forced, even on an openpyxl outside the range
+    xlsx_sheets.PRIVATE_PARSER = implementation == "engine"  # forced, even on an openpyxl outside the range
+    if implementation == "csv":
+        path = csv_path(int(path.stem.rsplit("-", 1)[1]))
     _reset_peak_rss()
     baseline_rss = _status_kb("VmRSS")
     if trace:
         tracemalloc.start()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     rows = 0
     after_load = None
-    with path.open("rb") as stream:
-        if implementation == "public-1book":
-            reader = _one_book_rows(stream)
-            next(reader)
-            after_load = tracemalloc.get_traced_memory()[0] if trace else None
-            for _cells in reader:
-                rows += 1
-            rows -= 1  # the header
-        else:
-            with open_table(stream, file_name=path.name) as table:
+    if implementation in CANDIDATES:
+        for _cells in CANDIDATES[implementation](path):
+            rows += 1
+        rows -= 1  # the header
+    else:
+        with path.open("rb") as stream:
+            if implementation == "public-1book":
+                reader = _one_book_rows(stream)
+                next(reader)
                 after_load = tracemalloc.get_traced_memory()[0] if trace else None
-                for _ in table.rows:
+                for _cells in reader:
                     rows += 1
-    seconds = time.perf_counter() - started
+                rows -= 1  # the header
+            else:
+                with open_table(stream, file_name=path.name) as table:
+                    after_load = tracemalloc.get_traced_memory()[0] if trace else None
+                    for _ in table.rows:
+                        rows += 1
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     peak_traced = tracemalloc.get_traced_memory()[1] if trace else None
     return {
         "rows": rows,
         "seconds": seconds,
+        "cpu": cpu,
         "rss_mb": (_status_kb("VmHWM") - baseline_rss) / 1024,
         "traced_peak_mb": peak_traced / MB if peak_traced is not None else None,
         "traced_after_load_mb": after_load / MB if after_load is not None else None,
@@ -233,10 +265,12 @@ def _child(implementation: str, path: Path, trace: bool) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
+    from bench.xlsx_candidates import calamine_available
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--sheets", nargs="+", default=list(SHEETS), choices=SHEETS)
-    parser.add_argument("--implementations", nargs="+", default=list(IMPLEMENTATIONS), choices=IMPLEMENTATIONS)
+    parser.add_argument("--implementations", nargs="+", default=list(DEFAULT_IMPLEMENTATIONS), choices=IMPLEMENTATIONS)
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per sheet and implementation")
     parser.add_argument("--no-trace", action="store_true", help="skip the extra tracemalloc run")
     parser.add_argument("--one", nargs=2, metavar=("IMPLEMENTATION", "PATH"), help=argparse.SUPPRESS)
@@ -245,28 +279,36 @@ def main(argv: list[str] | None = None) -> None:
     if args.one:
         print(json.dumps(run_once(args.one[0], Path(args.one[1]), args.trace)))
         return
+    implementations = list(args.implementations)
+    if "calamine" in implementations and not calamine_available():
+        print("(python-calamine cannot be imported: calamine not measured)")
+        implementations.remove("calamine")
     header = (
-        f"{'sheet':<16}{'reader':<14}{'rows':>9}{'median s':>10}{'rows/s':>9}"
+        f"{'sheet':<16}{'reader':<17}{'rows':>9}{'median s':>10}{'CPU s':>8}{'rows/s':>9}{'/csv':>7}"
         f"{'RSS+ MB':>9}{'traced peak MB':>16}{'after load MB':>15}"
     )
     print(header, flush=True)
     for count in args.rows:
         for kind in args.sheets:
             path = sheet_path(kind, count)
-            runs: dict[str, list[dict]] = {name: [] for name in args.implementations}
+            runs: dict[str, list[dict]] = {name: [] for name in implementations}
             for repeat in range(args.repeat):
-                order = args.implementations if repeat % 2 == 0 else args.implementations[::-1]
+                order = implementations if repeat % 2 == 0 else implementations[::-1]
                 for name in order:
                     runs[name].append(_child(name, path, trace=False))
-            for name in args.implementations:
+            csv_seconds = statistics.median(run["seconds"] for run in runs["csv"]) if "csv" in runs else None
+            for name in implementations:
                 traced = {} if args.no_trace else _child(name, path, trace=True)
                 seconds = statistics.median(run["seconds"] for run in runs[name])
+                cpu = statistics.median(run["cpu"] for run in runs[name])
                 rss = statistics.median(run["rss_mb"] for run in runs[name])
                 rows = runs[name][0]["rows"]
+                ratio = f"{seconds / csv_seconds:.2f}" if csv_seconds else "-"
                 peak, loaded = traced.get("traced_peak_mb"), traced.get("traced_after_load_mb")
                 print(
-                    f"{path.stem:<16}{name:<14}{rows:>9}{seconds:>10.2f}{rows / seconds:>9.0f}{rss:>9.1f}"
-                    f"{'-' if peak is None else f'{peak:.1f}':>16}{'-' if loaded is None else f'{loaded:.1f}':>15}",
+                    f"{path.stem:<16}{name:<17}{rows:>9}{seconds:>10.2f}{cpu:>8.2f}{rows / seconds:>9.0f}{ratio:>7}"
+                    f"{rss:>9.1f}{'-' if peak is None else f'{peak:.1f}':>16}"
+                    f"{'-' if loaded is None else f'{loaded:.1f}':>15}",
                     flush=True,
                 )
     print(f"(openpyxl {runs[name][0]['openpyxl']}, Python {sys.version.split()[0]})")

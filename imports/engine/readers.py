@@ -5,10 +5,10 @@ rows from 1 (the first row after the header) and ``cells`` line up with
 ``headers``. A blank row (every cell empty or whitespace) keeps its number but
 is not yielded; blank rows *before* the header are skipped. Nothing holds the
 whole file in memory: CSV and JSON Lines decode as they read, an XLSX sheet
-is parsed row by row (openpyxl's read-only workbook and cell parser, each row
-dropped once read; on an openpyxl release that way was not verified on, its
-public API, whose memory grows with the rows: see
-:mod:`imports.engine.xlsx_sheets`), JSON is parsed incrementally by ijson.
+is parsed row by row (the workbook's structure through openpyxl, the sheet's
+XML through expat, each row dropped once read; on an openpyxl release that way
+was not verified on, openpyxl's public API, whose memory grows with the rows:
+see :mod:`imports.engine.xlsx_sheets`), JSON is parsed incrementally by ijson.
 
 Headers are kept as the job stores them (:func:`stored_headers`): a NUL or
 another character PostgreSQL cannot store becomes U+FFFD, and a header

@@ -7,21 +7,25 @@ read in flat memory) are described in :mod:`imports.engine.readers`.
 A sheet's rows are read one of two ways, with the same result (the XLSX
 tests run on both):
 
-* the fast path, :func:`_private_sheet_rows`: openpyxl's own cell parser
-  (its private ``WorkSheetParser``) over the sheet's XML, each ``<row>``
-  dropped once read. Memory stays flat whatever the number of rows.
+* the fast path, :func:`_streamed_sheet_rows`: the workbook's structure
+  (sheets, styles) through openpyxl's ``ExcelReader`` one step at a time,
+  then the shared strings and the sheet's XML through
+  :mod:`imports.engine.xlsx_stream` (expat), each row dropped once read.
+  Memory stays flat whatever the number of rows.
 * the public path, :func:`_public_sheet_rows`: only openpyxl's public API
   (``read_only``, ``reset_dimensions()``, ``iter_rows()``, ``data_type``).
   It needs a second workbook over the same bytes, read in lock-step with
   ``data_only=False``, to tell a formula whose result was never saved from
   an empty cell; and openpyxl keeps every parsed ``<row>`` element attached
   to ``<sheetData>`` until the sheet is read, in each workbook. So it takes
-  about three times as long and holds about 170 bytes per row read (a
-  million rows of the 7-column variants file: 173 s and 169 MB against
-  52 s and 0.6 MB).
+  several times as long and holds about 170 bytes per row read (a million
+  rows of the 7-column variants file: 173 s and 169 MB against 52 s and
+  0.6 MB for openpyxl's own cell parser, which the fast path used before
+  :mod:`imports.engine.xlsx_stream`).
 
 The fast path is used when openpyxl is a release it was verified on
-(:data:`VERIFIED_OPENPYXL`) and the private names it uses are there; any
+(:data:`VERIFIED_OPENPYXL`) and the private names it uses are there (see
+:func:`_open_book`); any
 other openpyxl reads through the public path: slower and growing with the
 sheet, but the same rows. ``python -m bench.xlsx_reader`` measures both.
 """
@@ -29,8 +33,11 @@ sheet, but the same rows. ``python -m bench.xlsx_reader`` measures both.
 from __future__ import annotations
 
 import re
+import zipfile
 from collections.abc import Generator, Iterator
 from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import datetime
 from typing import BinaryIO
 from xml.etree.ElementTree import ParseError
 
@@ -42,6 +49,7 @@ from imports.engine.header_rows import HeaderChoice
 from imports.engine.limits import MAX_CELL_CHARS, MAX_ROW_CHARS
 from imports.engine.tables import ExcelError, Table, UnsavedFormula, blank_cells
 from imports.engine.xlsx_parts import check_workbook
+from imports.engine.xlsx_stream import SheetError, shared_strings, sheet_rows
 
 #: The openpyxl releases the fast path is used on: from the first, up to (not including) the second.
 #: Verified on every 3.1 release, 3.1.0 to 3.1.5 (the XLSX tests, both paths); requirements.txt allows
@@ -49,13 +57,11 @@ from imports.engine.xlsx_parts import check_workbook
 VERIFIED_OPENPYXL = ((3, 1, 0), (3, 2, 0))
 
 try:  # openpyxl's private names, for the fast path only: a release that moves them reads the public way
-    from openpyxl.worksheet._reader import FORMULA_TAG, ROW_TAG, WorkSheetParser
-    from openpyxl.xml.constants import SHEET_MAIN_NS
-    from openpyxl.xml.functions import iterparse
+    from openpyxl.reader.excel import ExcelReader
+    from openpyxl.styles.stylesheet import apply_stylesheet
+    from openpyxl.xml.constants import SHARED_STRINGS
 except ImportError:
-    WorkSheetParser = None
-else:
-    _SHEET_DATA_TAG = f"{{{SHEET_MAIN_NS}}}sheetData"
+    ExcelReader = None
 
 
 def fast_path_verified(version: str) -> bool:
@@ -68,25 +74,29 @@ def fast_path_verified(version: str) -> bool:
 
 
 #: Whether rows are read by the fast path (the tests switch it off to check the public path).
-PRIVATE_PARSER = WorkSheetParser is not None and fast_path_verified(openpyxl.__version__)
+PRIVATE_PARSER = ExcelReader is not None and fast_path_verified(openpyxl.__version__)
 
 
 def xlsx_table(stream: BinaryIO, label: str, sheet: str, cleanup: ExitStack, header: HeaderChoice) -> Table:
     check_workbook(stream, label)  # before openpyxl reads a byte: the parts' sizes and what they make it hold
-    workbook = _load(stream, label, data_only=True)
-    cleanup.callback(workbook.close)
-    worksheet = _pick_sheet(workbook, sheet, label)
     content = _Content(label)
-    if PRIVATE_PARSER and _has_private_attributes(workbook, worksheet):
-        rows = _private_sheet_rows(workbook, worksheet, label, content)
+    if PRIVATE_PARSER:
+        book = _open_book(stream, label)
+        cleanup.callback(book.archive.close)
+        title, path = _pick_book_sheet(book, sheet, label)
+        rows = _streamed_sheet_rows(book, path, label, content)
     else:
+        workbook = _load(stream, label, data_only=True)
+        cleanup.callback(workbook.close)
+        worksheet = _pick_sheet(workbook, sheet, label)
+        title = worksheet.title
         rows = _public_sheet_rows(stream, worksheet, label, cleanup, content)
     cleanup.callback(rows.close)
     picked = header.pick(
-        ((number, cells) for number, cells in rows if not blank_cells(cells)), where=f", sheet {worksheet.title!r}"
+        ((number, cells) for number, cells in rows if not blank_cells(cells)), where=f", sheet {title!r}"
     )
     if picked is None:
-        raise ImportRejected(f"{label}, sheet {worksheet.title!r}: the sheet is empty (no header row).")
+        raise ImportRejected(f"{label}, sheet {title!r}: the sheet is empty (no header row).")
     header_row, cells, rest = picked
     headers = ["" if cell is None else str(cell) for cell in cells]
     while headers and not headers[-1].strip():
@@ -95,7 +105,7 @@ def xlsx_table(stream: BinaryIO, label: str, sheet: str, cleanup: ExitStack, hea
         headers=headers,
         rows=_xlsx_rows(rest, header_row),
         file_format="xlsx",
-        details={"sheet": worksheet.title, "header_row": header_row},
+        details={"sheet": title, "header_row": header_row},
         content_read=content,
     )
 
@@ -158,72 +168,108 @@ def _pick_sheet(workbook, sheet: str, label: str):
     return worksheet
 
 
-def _has_private_attributes(workbook, worksheet) -> bool:
-    """Whether the workbook and sheet objects have the private attributes the fast path reads."""
-    return all(hasattr(worksheet, name) for name in ("_shared_strings", "_get_source")) and all(
-        hasattr(workbook, name) for name in ("_date_formats", "_timedelta_formats")
-    )
+@dataclass
+class _Book:
+    """What the fast path needs of a workbook, read by openpyxl without its sheets or its shared strings."""
+
+    archive: zipfile.ZipFile
+    #: (name, part path, whether it is a chart sheet) of every sheet, in the workbook's order.
+    sheets: list[tuple[str, str, bool]]
+    strings_path: str | None
+    epoch: datetime
+    date_styles: set[int]
+    timedelta_styles: set[int]
 
 
-def _private_sheet_rows(workbook, worksheet, label: str, content: _Content) -> Generator[tuple[int, list], None, None]:
-    """``(sheet row number, values)`` of every row the sheet's XML holds, in flat memory.
+def _open_book(stream: BinaryIO, label: str) -> _Book:
+    """The workbook's structure (sheets, styles, epoch) through openpyxl's ``ExcelReader``, one step at a time.
 
-    Why not ``worksheet.iter_rows()``: openpyxl's read-only parser leaves each
-    parsed ``<row>`` attached to ``<sheetData>`` (about 80 bytes a row, so
-    memory grows with the sheet), and it stops at the row count the file
-    *declares* in ``<dimension>``, which some programs write wrong (rows past
-    it would be silently lost). This loop uses openpyxl's own cell parser
-    (shared strings, dates, booleans, cached formula values), drops each row
-    once read, and reads every row there is. An error cell (``t="e"``, such
-    as ``#N/A``) comes out as :class:`ExcelError`, a formula with no saved
-    result as :class:`UnsavedFormula`. (One cost stays outside this loop: for
-    a sheet without ``<dimension>``, which Excel always writes and some
-    libraries do not, ``load_workbook`` pre-scans the sheet and briefly holds
-    those ~80 bytes a row.)
-
-    Private names used (verified on :data:`VERIFIED_OPENPYXL`):
-    ``WorkSheetParser``, ``ROW_TAG``, ``FORMULA_TAG``, the sheet's
-    ``_shared_strings`` and ``_get_source()``, the workbook's
-    ``_date_formats`` and ``_timedelta_formats``.
+    ``load_workbook`` would also read the whole shared strings table into an
+    object per string and pre-scan every sheet lacking ``<dimension>``: what
+    cost the most before rows were read. Private names used (verified on
+    :data:`VERIFIED_OPENPYXL`): ``ExcelReader``'s ``read_manifest()``,
+    ``read_workbook()``, ``package``, ``parser.find_sheets()``,
+    ``valid_files``; ``apply_stylesheet``; the workbook's ``_date_formats``
+    and ``_timedelta_formats``.
     """
-    parser = WorkSheetParser(
-        None,
-        worksheet._shared_strings,
-        data_only=True,
-        epoch=workbook.epoch,
-        date_formats=workbook._date_formats,
-        timedelta_formats=workbook._timedelta_formats,
-    )
-    with worksheet._get_source() as source:
-        sheet_data = None
-        try:
-            for event, element in iterparse(source, events=("start", "end")):
-                if event == "start":
-                    if element.tag == _SHEET_DATA_TAG:
-                        sheet_data = element
-                    continue
-                if element.tag == ROW_TAG:
-                    number, cells = parser.parse_row(element)
-                    values = [None] * max((cell["column"] for cell in cells), default=0)
-                    for cell, cell_element in zip(cells, element, strict=True):
-                        value = cell["value"]
-                        if cell["data_type"] == "e":
-                            value = ExcelError(value)
-                        elif (
-                            value is None
-                            and cell_element.get("t") != "str"  # a text result may be "" (Excel: t="str", <v/>)
-                            and (formula := cell_element.find(FORMULA_TAG)) is not None
-                        ):
-                            value = UnsavedFormula(f"={formula.text or ''}")
-                        values[cell["column"] - 1] = value
-                    if sheet_data is not None:
-                        sheet_data.clear()
-                    content.add(number, values)
-                    yield number, values
-                elif element.tag == _SHEET_DATA_TAG:
-                    return
-        except (ParseError, ValueError, KeyError, IndexError) as exc:
-            raise ImportRejected(f"{label}: the sheet cannot be read ({type(exc).__name__}: {exc}).") from None
+    try:
+        reader = ExcelReader(stream, read_only=True, data_only=True)
+    except Exception as exc:  # any failure to open untrusted input means: not a readable workbook
+        raise ImportRejected(f"{label} is not a readable XLSX workbook ({type(exc).__name__}: {exc}).") from None
+    try:
+        reader.read_manifest()
+        reader.read_workbook()
+        workbook = reader.wb
+        apply_stylesheet(reader.archive, workbook)
+        sheets = [
+            (sheet.name, rel.target, "chartsheet" in rel.Type)
+            for sheet, rel in reader.parser.find_sheets()
+            if rel.target in reader.valid_files
+        ]
+        strings = reader.package.find(SHARED_STRINGS)
+        return _Book(
+            archive=reader.archive,
+            sheets=sheets,
+            strings_path=None if strings is None else strings.PartName[1:],
+            epoch=workbook.epoch,
+            date_styles=set(workbook._date_formats),
+            timedelta_styles=set(workbook._timedelta_formats),
+        )
+    except Exception as exc:  # as above
+        reader.archive.close()
+        raise ImportRejected(f"{label} is not a readable XLSX workbook ({type(exc).__name__}: {exc}).") from None
+
+
+def _pick_book_sheet(book: _Book, sheet: str, label: str) -> tuple[str, str]:
+    """(name, part path) of the sheet to read: the rules of :func:`_pick_sheet`."""
+    if not sheet:
+        worksheets = [(name, path) for name, path, chart in book.sheets if not chart]
+        if not worksheets:
+            raise ImportRejected(f"{label} has no worksheet (only chart sheets).")
+        return worksheets[0]
+    names = [name for name, _path, _chart in book.sheets]
+    if sheet not in names:
+        folded = [name for name in names if name.strip().casefold() == sheet.strip().casefold()]
+        if len(folded) != 1:
+            listed = ", ".join(map(repr, names))
+            raise ImportRejected(f"{label} has no sheet named {sheet!r}; its sheets are: {listed}.")
+        sheet = folded[0]
+    name, path, chart = book.sheets[names.index(sheet)]
+    if chart:
+        raise ImportRejected(f"{label}: sheet {sheet!r} is a chart sheet, not a table of rows.")
+    return name, path
+
+
+def _streamed_sheet_rows(
+    book: _Book, path: str, label: str, content: _Content
+) -> Generator[tuple[int, list], None, None]:
+    """``(sheet row number, values)`` of every row the sheet's XML holds, in flat memory (:mod:`xlsx_stream`).
+
+    Every row there is, whatever ``<dimension>`` declares (some programs
+    write it wrong); an error cell (``#N/A``) comes out as
+    :class:`ExcelError`, a formula with no saved result as
+    :class:`UnsavedFormula`. The shared strings table is read first, whole
+    (bounded by :mod:`xlsx_parts`), as openpyxl does.
+    """
+    try:
+        strings: list[str] = []
+        if book.strings_path is not None:
+            with book.archive.open(book.strings_path) as source:
+                strings = shared_strings(source)
+        with book.archive.open(path) as source:
+            for number, values in sheet_rows(
+                source,
+                strings,
+                epoch=book.epoch,
+                date_styles=book.date_styles,
+                timedelta_styles=book.timedelta_styles,
+            ):
+                content.add(number, values)
+                yield number, values
+    except SheetError as exc:
+        raise ImportRejected(f"{label}: the sheet cannot be read ({exc}).") from None
+    except (ValueError, KeyError, IndexError, OverflowError) as exc:
+        raise ImportRejected(f"{label}: the sheet cannot be read ({type(exc).__name__}: {exc}).") from None
 
 
 def _public_sheet_rows(

@@ -581,11 +581,14 @@ def test_xlsx_fast_path_versions(version, verified):
     assert xlsx_sheets.fast_path_verified(version) is verified
 
 
-def test_xlsx_the_fast_path_checks_the_private_attributes_it_reads():
-    workbook = openpyxl.load_workbook(io.BytesIO(workbook_bytes({"S": [HEADER]})), read_only=True, data_only=True)
-    assert xlsx_sheets._has_private_attributes(workbook, workbook.worksheets[0])
-    assert not xlsx_sheets._has_private_attributes(workbook, object())
-    workbook.close()
+def test_xlsx_the_fast_path_reads_the_workbook_structure_through_openpyxl():
+    # The fast path uses openpyxl's ExcelReader step by step (no shared strings, no sheet pre-scan) for the
+    # sheets, their order, chart sheets and the date styles; the rows are xlsx_stream's.
+    data = workbook_bytes({"First": [HEADER], "Second": [HEADER]})
+    book = xlsx_sheets._open_book(io.BytesIO(data), "book.xlsx")
+    assert [(name, chart) for name, _path, chart in book.sheets] == [("First", False), ("Second", False)]
+    assert xlsx_sheets._pick_book_sheet(book, "second", "book.xlsx")[0] == "Second"
+    book.archive.close()
 
 
 @pytest.fixture
@@ -599,7 +602,7 @@ def reloaded_xlsx_sheets(monkeypatch):
 @pytest.mark.parametrize("change", ["private-name-gone", "newer-release"])
 def test_xlsx_another_openpyxl_reads_through_the_public_api(change, monkeypatch, reloaded_xlsx_sheets):
     if change == "private-name-gone":  # as if a release moved them (openpyxl's own modules keep theirs)
-        monkeypatch.setitem(sys.modules, "openpyxl.worksheet._reader", types.ModuleType("openpyxl.worksheet._reader"))
+        monkeypatch.setitem(sys.modules, "openpyxl.reader.excel", types.ModuleType("openpyxl.reader.excel"))
     else:
         monkeypatch.setattr(openpyxl, "__version__", "3.2.0")
     module = reloaded_xlsx_sheets()

@@ -1,0 +1,78 @@
+"""``python -m bench.xlsx_import``: the whole ``import_catalog`` of the same rows as XLSX and as CSV.
+
+Issue 16's goal: XLSX within 1.5 times CSV at 100k rows. Each run is a
+whole process (start-up included) on the same starting state as ``python -m
+bench`` (half the keys live), the formats alternating and their order
+reversed every other repeat. ``--before DIR`` also runs a checkout of the
+code from before a change (``git archive main | tar -x -C DIR``, with its
+``.venv``), in the same rounds, so before and after see the same noise.
+
+Prints per format the median seconds, rows/s, the median peak RSS, and the
+XLSX/CSV ratio of the medians (and of each round). The XLSX file is the
+reader benchmark's ``excel`` sheet (shared strings and ``<dimension>``, as
+Excel writes; ``bench/xlsx_reader.py``), the CSV the same rows.
+
+    BENCH_DATABASE_URL=postgres://.../mtc_bench_x python -m bench.xlsx_import --rows 100000 --repeat 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from pathlib import Path
+
+from bench.__main__ import PYTHON, _dsn, _ensure_database, _env, engine_command, reset, run_measured
+from bench.xlsx_reader import csv_path, sheet_path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _run(root: Path, path: Path, rows: int, dsn: str) -> tuple[float, float]:
+    command = engine_command(path, rows)
+    if root != ROOT:
+        command = [str(root / ".venv" / "bin" / "python"), str(root / "manage.py"), *command[2:]]
+    else:
+        command[0] = PYTHON
+    seconds, peak, stdout = run_measured(command, _env(dsn))
+    summary = json.loads(stdout.strip().splitlines()[-1])
+    if summary.get("failed"):
+        raise SystemExit(f"{path.name}: {summary.get('failed')} rows failed: {summary}")
+    return seconds, peak
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--before", type=Path, help="a checkout of the code before the change, run alongside")
+    args = parser.parse_args(argv)
+    dsn = _dsn()
+    _ensure_database(dsn)
+    files = {"csv": csv_path(args.rows), "xlsx": sheet_path("excel", args.rows)}
+    roots = {"after": ROOT} | ({"before": args.before.resolve()} if args.before else {})
+    cases = [(code, fmt) for code in roots for fmt in files]
+    runs: dict[tuple[str, str], list[tuple[float, float]]] = {case: [] for case in cases}
+    for repeat in range(args.repeat):
+        for code, fmt in cases if repeat % 2 == 0 else cases[::-1]:
+            reset(dsn, args.rows)
+            runs[code, fmt].append(_run(roots[code], files[fmt], args.rows, dsn))
+        line = "; ".join(
+            f"{code} xlsx/csv {runs[code, 'xlsx'][-1][0] / runs[code, 'csv'][-1][0]:.2f} "
+            f"({runs[code, 'xlsx'][-1][0]:.2f}s / {runs[code, 'csv'][-1][0]:.2f}s)"
+            for code in roots
+        )
+        print(f"  round {repeat + 1}: {line}", flush=True)
+    for code in roots:
+        medians = {fmt: statistics.median(seconds for seconds, _ in runs[code, fmt]) for fmt in files}
+        peaks = {fmt: statistics.median(peak for _, peak in runs[code, fmt]) for fmt in files}
+        for fmt in files:
+            print(
+                f"{code:<7}{fmt:<5} median {medians[fmt]:6.2f}s = {args.rows / medians[fmt]:>8,.0f} rows/s, "
+                f"peak RSS {peaks[fmt]:.0f} MB"
+            )
+        print(f"{code:<7}XLSX/CSV {medians['xlsx'] / medians['csv']:.2f}x ({args.rows:,} rows, {args.repeat} rounds)")
+
+
+if __name__ == "__main__":
+    main()

@@ -37,7 +37,7 @@ reads it; a DTD or an entity declaration is refused here too.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO
 from xml.parsers import expat
 
@@ -61,8 +61,12 @@ class SheetError(ValueError):
     """The XML is not a sheet this reader can read (the caller refuses the file with this message)."""
 
 
-def _parser() -> expat.XMLParserType:
+def _parser(*, start: Callable, end: Callable, text: Callable) -> expat.XMLParserType:
+    """An expat parser calling ``start``/``end``/``text``, refusing any DTD or entity declaration."""
     parser = expat.ParserCreate(namespace_separator=_SEP)
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = text
     parser.buffer_text = True
     parser.buffer_size = CHUNK
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
@@ -112,10 +116,7 @@ def shared_strings(source: IO[bytes]) -> list[str]:
         if text_open:
             parts.append(data)
 
-    parser = _parser()
-    parser.StartElementHandler = start
-    parser.EndElementHandler = end
-    parser.CharacterDataHandler = text
+    parser = _parser(start=start, end=end, text=text)
     try:
         for chunk in _chunks(source):
             parser.Parse(chunk, False)
@@ -238,10 +239,7 @@ def sheet_rows(
         if collect is not None:
             collect.append(data)
 
-    parser = _parser()
-    parser.StartElementHandler = start
-    parser.EndElementHandler = end
-    parser.CharacterDataHandler = text
+    parser = _parser(start=start, end=end, text=text)
     try:
         for chunk in _chunks(source):
             parser.Parse(chunk, False)

@@ -448,7 +448,7 @@ class CorrectionsDownloadView(AdminPage):
                 spool, as_attachment=True, filename=filename, content_type=error_reports.CONTENT_TYPES["xlsx"]
             )
         response = StreamingHttpResponse(
-            error_reports.iter_corrected_csv(headers, rows), content_type=error_reports.CONTENT_TYPES["csv"]
+            error_reports.iter_corrected_csv(job, headers, rows), content_type=error_reports.CONTENT_TYPES["csv"]
         )
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response

@@ -135,22 +135,23 @@ def _number_or_text(cell: object, number_format: str) -> object:
 # --- failed rows with the user's corrections (``imports.corrections.corrected_rows``) ---------------
 
 
-def corrected_report_rows(headers: list[str], rows: Iterable[CheckedRow]) -> Iterator[list]:
-    """The failed rows as corrected, unguarded: the file's columns, ``row_number``, what is still wrong (or nothing)."""
+def corrected_report_rows(job: ImportJob, headers: list[str], rows: Iterable[CheckedRow]) -> Iterator[list]:
+    """The failed rows as corrected, unguarded: the file's columns, the row and line numbers, what is still wrong."""
     for row in rows:
         error = "; ".join(problem["reason"] for problem in row.problems)
-        yield [*(row.values.get(h, "") for h in headers), row.row_number, error]
+        line = job.line_number(row.row_number)
+        yield [*(row.values.get(h, "") for h in headers), row.row_number, "" if line is None else line, error]
 
 
-def iter_corrected_csv(headers: list[str], rows: Iterable[CheckedRow]) -> Iterator[str]:
-    return _iter_csv([*headers, "row_number", "error"], corrected_report_rows(headers, rows))
+def iter_corrected_csv(job: ImportJob, headers: list[str], rows: Iterable[CheckedRow]) -> Iterator[str]:
+    return _iter_csv([*headers, *REPORT_COLUMNS], corrected_report_rows(job, headers, rows))
 
 
 def write_corrected_xlsx(job: ImportJob, headers: list[str], rows: Iterable[CheckedRow], target) -> None:
     """The corrected rows as a workbook, typed as the failed rows' (:func:`typed_cells`)."""
     typed = typed_cells(job, headers)
     _write_xlsx(
-        "Corrected rows", [*headers, "row_number", "error"], map(typed, corrected_report_rows(headers, rows)), target
+        "Corrected rows", [*headers, *REPORT_COLUMNS], map(typed, corrected_report_rows(job, headers, rows)), target
     )
 
 

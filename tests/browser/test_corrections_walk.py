@@ -96,18 +96,18 @@ def test_edit_two_failed_cells_and_import_them(logged_in, admin_user, screenshot
         page.get_by_role("button", name="Download corrected rows (CSV)").click()
     assert download.value.suggested_filename == f"import-{first.pk}-corrected-rows.csv"
     rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8"))))
-    assert [(row["row_number"], row["price"], row["stock"], row["error"]) for row in rows] == [
-        ("2", "45.00", "2", ""),
-        ("4", "59.90", "7", ""),
+    assert [(row["row_number"], row["line_number"], row["price"], row["stock"], row["error"]) for row in rows] == [
+        ("2", "3", "45.00", "2", ""),
+        ("4", "5", "59.90", "7", ""),
     ]
     # and as a workbook, its prices and stocks number cells
     with page.expect_download() as workbook:
         page.get_by_role("button", name="Download corrected rows (Excel)").click()
     assert workbook.value.suggested_filename == f"import-{first.pk}-corrected-rows.xlsx"
     sheet = openpyxl.load_workbook(io.BytesIO(Path(workbook.value.path()).read_bytes())).active
-    assert [row[4:9] for row in sheet.iter_rows(min_row=2, values_only=True)] == [
-        ("OXF-WHT-M", 45, 2, 2, None),
-        ("LIN-SND-34", 59.9, 7, 4, None),
+    assert [row[4:10] for row in sheet.iter_rows(min_row=2, values_only=True)] == [
+        ("OXF-WHT-M", 45, 2, 2, 3, None),  # ... row_number, line_number (the header is line 1), error
+        ("LIN-SND-34", 59.9, 7, 4, 5, None),
     ]
 
     # Import the corrected rows: checked first, as any file; the check names the first import.

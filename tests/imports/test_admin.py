@@ -789,17 +789,17 @@ def test_the_corrected_rows_download_as_csv_and_excel_with_what_is_still_wrong(a
     response = admin_client.post(f"{url}?format=csv", _corrections((10, "6.00")))
     assert response["Content-Disposition"] == f'attachment; filename="import-{job.pk}-corrected-rows.csv"'
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
-    assert [(row["row_number"], row["price"], row["error"]) for row in rows] == [
-        ("5", "'-1", "price must be 0 or more"),  # a formula-like cell, guarded as in every export
-        ("10", "6.00", ""),
+    assert [(row["row_number"], row["line_number"], row["price"], row["error"]) for row in rows] == [
+        ("5", "6", "'-1", "price must be 0 or more"),  # a formula-like cell, guarded as in every export
+        ("10", "11", "6.00", ""),  # the line in the sheet: the header is line 1
     ]
     response = admin_client.post(f"{url}?format=xlsx", _corrections((10, "6.00")))
     import openpyxl
 
     sheet = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).active  # rows as wide as the sheet
-    assert [(row[5], *row[-2:]) for row in sheet.iter_rows(min_row=2, values_only=True)] == [
-        (-1, 5, "price must be 0 or more"),  # prices and row_number are number cells, as in the failed-rows export
-        (6, 10, None),
+    assert [(row[5], *row[-3:]) for row in sheet.iter_rows(min_row=2, values_only=True)] == [
+        (-1, 5, 6, "price must be 0 or more"),  # prices, row and line numbers are number cells, as in the failed rows
+        (6, 10, 11, None),
     ]
 
 

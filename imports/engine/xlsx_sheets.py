@@ -150,18 +150,23 @@ def _load(stream: BinaryIO, label: str, *, data_only: bool):
         raise ImportRejected(f"{label} is not a readable XLSX workbook ({type(exc).__name__}: {exc}).") from None
 
 
+def _sheet_named(names: list[str], sheet: str, label: str) -> str:
+    """The workbook's name for the sheet asked for: exact, else the one name equal to it ignoring case and spaces."""
+    if sheet in names:
+        return sheet
+    folded = [name for name in names if name.strip().casefold() == sheet.strip().casefold()]
+    if len(folded) != 1:
+        listed = ", ".join(map(repr, names))
+        raise ImportRejected(f"{label} has no sheet named {sheet!r}; its sheets are: {listed}.")
+    return folded[0]
+
+
 def _pick_sheet(workbook, sheet: str, label: str):
-    names = workbook.sheetnames
     if not sheet:
         if not workbook.worksheets:
             raise ImportRejected(f"{label} has no worksheet (only chart sheets).")
         return workbook.worksheets[0]
-    if sheet not in names:
-        folded = [name for name in names if name.strip().casefold() == sheet.strip().casefold()]
-        if len(folded) != 1:
-            listed = ", ".join(map(repr, names))
-            raise ImportRejected(f"{label} has no sheet named {sheet!r}; its sheets are: {listed}.")
-        sheet = folded[0]
+    sheet = _sheet_named(workbook.sheetnames, sheet, label)
     worksheet = workbook[sheet]
     if isinstance(worksheet, Chartsheet):
         raise ImportRejected(f"{label}: sheet {sheet!r} is a chart sheet, not a table of rows.")
@@ -228,12 +233,7 @@ def _pick_book_sheet(book: _Book, sheet: str, label: str) -> tuple[str, str]:
             raise ImportRejected(f"{label} has no worksheet (only chart sheets).")
         return worksheets[0]
     names = [name for name, _path, _chart in book.sheets]
-    if sheet not in names:
-        folded = [name for name in names if name.strip().casefold() == sheet.strip().casefold()]
-        if len(folded) != 1:
-            listed = ", ".join(map(repr, names))
-            raise ImportRejected(f"{label} has no sheet named {sheet!r}; its sheets are: {listed}.")
-        sheet = folded[0]
+    sheet = _sheet_named(names, sheet, label)
     name, path, chart = book.sheets[names.index(sheet)]
     if chart:
         raise ImportRejected(f"{label}: sheet {sheet!r} is a chart sheet, not a table of rows.")

@@ -37,6 +37,7 @@ from imports.management.commands.qcluster import descendants
 from imports.models import ImportJob, ImportStatus
 from tests.imports.engine.job_runs import VARIANT_HEADER, csv_bytes
 from tests.imports.files import variant_row, variants_csv
+from tests.imports.test_crash_resume import wait_for as wait_for_condition
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.slow]
 
@@ -104,14 +105,7 @@ def start(stack: ExitStack, command: str, env: dict, log: Path) -> subprocess.Po
 
 
 def wait_for(condition, what: str, logs: list[Path], *, every: float = 0.05):
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(every)
-    tails = "\n".join(f"--- {log.name}\n{log.read_text()[-3000:]}" for log in logs)
-    pytest.fail(f"gave up waiting for {what}\n{tails}")
+    return wait_for_condition(condition, what, logs, every=every, deadline_seconds=DEADLINE_SECONDS)
 
 
 def answers() -> bool:

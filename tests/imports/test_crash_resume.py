@@ -83,14 +83,20 @@ def qcluster(log: Path, *, progress_url: str = ""):
             process.wait()
 
 
-def wait_for(condition, what: str, log: Path, *, every: float = 0.02):
-    deadline = time.monotonic() + DEADLINE_SECONDS
+def wait_for(
+    condition, what: str, log: Path | list[Path], *, every: float = 0.02, deadline_seconds: float = DEADLINE_SECONDS
+):
+    """``condition()``'s first truthy value; past the deadline, fail with the tail of each process's log."""
+    deadline = time.monotonic() + deadline_seconds
     while time.monotonic() < deadline:
         value = condition()
         if value:
             return value
         time.sleep(every)
-    pytest.fail(f"gave up waiting for {what}; worker log:\n{log.read_text()[-4000:]}")
+    if isinstance(log, Path):
+        pytest.fail(f"gave up waiting for {what}; worker log:\n{log.read_text()[-4000:]}")
+    tails = "\n".join(f"--- {each.name}\n{each.read_text()[-3000:]}" for each in log)
+    pytest.fail(f"gave up waiting for {what}\n{tails}")
 
 
 def _job(pk: int) -> ImportJob:

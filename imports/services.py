@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from catalog.kinds import KINDS
 from imports.access import check_may_manage_import
-from imports.corrections import Correction, corrections_file
+from imports.corrections import Correction, correctable, corrections_file
 from imports.engine import record
 from imports.engine.columns import Mapping
 from imports.engine.errors import ImportRejected
@@ -338,7 +338,9 @@ def import_checked_file(*, dry_run_job: ImportJob, user=None, background: bool |
     unique). Runs inline or in the background by the same size rule as
     :func:`start_import`. Raises ``JobStateError`` unless the dry run
     completed (with or without failed rows), or when its stored file is
-    missing or changed.
+    missing or changed. A check of corrected rows is refused as a new
+    correction would be (``imports.corrections.correctable``: ``undone``,
+    ``already_corrected``) once its first import was undone or corrected since.
     """
     if not dry_run_job.dry_run:
         raise JobStateError(
@@ -358,6 +360,10 @@ def import_checked_file(*, dry_run_job: ImportJob, user=None, background: bool |
             existing = ImportJob.objects.filter(checked_by=dry_run_job).first()
             if existing is not None:
                 return existing
+            if dry_run_job.parent_import_id is not None:
+                # Corrected rows: refused once the first import's rows were corrected by another check's import,
+                # or the first import was undone, since this check ran. Its lock serialises two such checks.
+                correctable(ImportJob.objects.select_for_update().get(pk=dry_run_job.parent_import_id))
             job = _copy(dry_run_job, user=user, dry_run=False, checked_by=dry_run_job)
     except IntegrityError:  # a concurrent confirmation won the unique checked_by
         return ImportJob.objects.get(checked_by=dry_run_job)

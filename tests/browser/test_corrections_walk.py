@@ -133,6 +133,10 @@ def test_edit_two_failed_cells_and_import_them(logged_in, admin_user, screenshot
     # The first import's page links to the import of its corrected rows.
     page.get_by_role("link", name=f"import #{first.pk}").click()
     expect(page.locator("[data-corrections-imports]")).to_contain_text(f"import #{corrected.pk}")
+    # and no longer offers its rows for correction: they were imported again (the download stays)
+    expect(page.locator("[data-corrections-imports]")).to_contain_text("These rows were corrected and imported again")
+    expect(page.locator("[data-corrections-grid]")).to_have_count(0)
+    expect(page.get_by_role("link", name="Download rows with problems (CSV)")).to_be_visible()
     screenshot(page, "corrections-05-first-import")
 
     # Undo the first import: first what undoing would change (nothing changed yet), then the undo itself.
@@ -163,7 +167,9 @@ def test_edit_two_failed_cells_and_import_them(logged_in, admin_user, screenshot
     assert Color.objects.filter(color_name="Sand").exists()
 
     page.get_by_role("link", name=f"import #{first.pk}").first.click()
-    expect(page.locator("#content-main")).to_contain_text(f"This import was undone by undo #{undo.pk}")
+    expect(page.locator(f'[data-undone-by="{undo.pk}"]')).to_contain_text(
+        re.compile(rf"This import was undone on [\s\S]+?\s+by {admin_user.username}:\s+see undo #{undo.pk}\.")
+    )
     screenshot(page, "corrections-09-first-import-undone")
 
 

@@ -817,6 +817,8 @@ def test_a_correction_imports_own_failed_rows_are_offered_for_correction(admin_c
     corrected = services.import_corrections(job=job, corrections=[Correction(5, {"price": "bad"})], user=admin_user)
     assert corrected.result.failed == 1
     assert "Import the corrected rows" in admin_client.get(job_url(corrected)).content.decode()
+    page = " ".join(admin_client.get(job_url(job)).content.decode().split())
+    assert f"import #{corrected.pk}</a>. 1 of them still has problems: correct it on its page." in page
 
 
 def test_a_check_of_corrected_rows_overtaken_by_another_cannot_be_imported(admin_client, admin_user):

@@ -173,7 +173,8 @@ class ImportListCreateApi(generics.ListAPIView):
             help_text=(
                 "CSV and XLSX: the line of the sheet that holds the column names, counted as a spreadsheet "
                 "program counts its lines (1 = the first). Default: the row that reads best as a header "
-                "(a title, notes or blank lines above it are skipped); the job's `header_row` says which was used"
+                "(a title, notes or blank lines above it are skipped); the job's `header_row` says which was used. "
+                "Refused for a JSON or JSON Lines file (400 `invalid`, `errors.header_row`): it has no header row"
             ),
         )
 

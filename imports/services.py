@@ -30,7 +30,7 @@ from imports.engine.errors import ImportRejected
 from imports.engine.limits import MAX_HEADER_ROW
 from imports.engine.numbers import AUTO, NUMBER_FORMATS
 from imports.engine.strategies import ProgressCallback, route
-from imports.file_checks import check_file, check_upload_size
+from imports.file_checks import LINELESS_FORMATS, check_file, check_upload_size
 from imports.mappings import remember_mapping, remembered_mapping
 from imports.models import ImportJob, ImportResult, ImportSource, ImportStatus
 from imports.progress import forget_progress
@@ -72,7 +72,8 @@ def start_import(
     decision costs little even on a large file). A refused file raises
     ``FileRefused`` before anything is stored.
 
-    The header is read from line ``options["header_row"]`` when given, else
+    The header is read from line ``options["header_row"]`` when given (refused
+    for a JSON or JSON Lines file, which has none: ``OptionRefused``), else
     from the row that reads best as a header (a title or notes above it are
     skipped: ``imports.engine.header_rows``); the job keeps the line, so its
     run, a retry and a resume read the same rows. It is read with ``mapping`` (header -> field, or None to ignore)
@@ -498,7 +499,8 @@ def _count_stored_rows(job: ImportJob) -> int:
                 sheet=options.get("sheet") or "",
                 encoding=options.get("encoding") or "",
                 mapping=job.mapping or None,
-                header_row=options.get("header_row") or None,
+                # A JSON job kept the header row it was given before one was refused for it (it was ignored).
+                header_row=None if job.file_format in LINELESS_FORMATS else options.get("header_row") or None,
                 require_mapping=False,
                 stop_after=settings.IMPORT_BACKGROUND_THRESHOLD,
             ).data_rows

@@ -718,6 +718,24 @@ def test_a_json_file_has_no_header_row_and_no_line_numbers(api):
     assert response.json()["error_summary"]["first_rows"][0]["line_number"] is None
 
 
+@pytest.mark.parametrize(
+    ("content", "name", "kind"),
+    [
+        (b'[{"item_name": "Shirt", "color_name": "Red", "size_name": "M"}]', "v.json", "JSON"),
+        (b'{"item_name": "Shirt", "color_name": "Red", "size_name": "M"}\n', "v.jsonl", "JSON Lines"),
+    ],
+)
+def test_a_header_row_for_a_json_file_is_a_400_naming_the_field_and_why(api, content, name, kind):
+    response = post_file(api, content, name, header_row="1")
+    body = response.json()
+    assert (response.status_code, body["code"]) == (400, "invalid"), body
+    (message,) = body["errors"]["header_row"]
+    assert message.startswith(f"{name} is a {kind} file, which has no header row: each record names its own fields")
+    assert body["detail"] == f"header_row: {message}"
+    assert not ImportJob.objects.exists()
+    assert not ItemVariant.objects.exists()
+
+
 def test_the_schema_documents_header_row_and_line_number(api, tmp_path):
     # Valid OpenAPI 3.0 with no warning (a 3.1 ``"type": ["integer", "null"]`` was not).
     call_command("spectacular", validate=True, fail_on_warn=True, file=str(tmp_path / "schema.yml"))
@@ -726,5 +744,6 @@ def test_the_schema_documents_header_row_and_line_number(api, tmp_path):
     create = schema["paths"]["/api/imports/"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
     request = components[create["$ref"].rsplit("/", 1)[-1]] if "$ref" in create else create
     assert "line of the sheet that holds the column names" in request["properties"]["header_row"]["description"]
+    assert "Refused for a JSON or JSON Lines file" in request["properties"]["header_row"]["description"]
     assert "column names were read from" in components["Job"]["properties"]["header_row"]["description"]
     assert "spreadsheet's own line" in components["FailedRow"]["properties"]["line_number"]["description"]

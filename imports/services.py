@@ -153,7 +153,16 @@ def create_import_job(
     checked_by: ImportJob | None = None,
     parent_import: ImportJob | None = None,
 ) -> ImportJob:
-    """Store the file with a new ``pending`` job, routed to a system (no checks: see :func:`start_import`)."""
+    """Store the file with a new ``pending`` job, routed to a system (no checks: see :func:`start_import`).
+
+    Except one: a real import of corrected rows (``parent_import``) is born
+    here whichever way it came (:func:`import_corrections`,
+    :func:`import_checked_file`), so here, under the first import's row lock,
+    it is refused once that import was undone or its rows corrected by
+    another (``imports.corrections.correctable``): two at once make one.
+    """
+    if parent_import is not None and not dry_run:
+        correctable(ImportJob.objects.select_for_update().get(pk=parent_import.pk))
     kind = KINDS.get(kind or KINDS.default).name
     routing = route(user=user, explicit=system)
     checksum, size = _checksum(stream)
@@ -361,10 +370,6 @@ def import_checked_file(*, dry_run_job: ImportJob, user=None, background: bool |
             existing = ImportJob.objects.filter(checked_by=dry_run_job).first()
             if existing is not None:
                 return existing
-            if dry_run_job.parent_import_id is not None:
-                # Corrected rows: refused once the first import's rows were corrected by another check's import,
-                # or the first import was undone, since this check ran. Its lock serialises two such checks.
-                correctable(ImportJob.objects.select_for_update().get(pk=dry_run_job.parent_import_id))
             job = _copy(dry_run_job, user=user, dry_run=False, checked_by=dry_run_job)
     except IntegrityError:  # a concurrent confirmation won the unique checked_by
         return ImportJob.objects.get(checked_by=dry_run_job)

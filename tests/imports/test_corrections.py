@@ -212,6 +212,25 @@ def test_checks_of_corrected_rows_do_not_count_but_a_check_imported_after_anothe
     assert ItemVariant.objects.get(sku="SKU-000005").price == Decimal("2.00")
 
 
+def test_the_job_of_a_second_correction_is_refused_where_it_would_be_born(with_failed_rows):
+    """Two corrections sent at once both pass the early check; the second job is refused under the parent's lock."""
+    first = _correct(with_failed_rows, Correction(5, {"price": "5.00"}))
+    with pytest.raises(Conflict) as refused:
+        services.create_import_job(
+            stream=stream(b'[{"item_name": "Item 00000"}]', "x.json"),
+            file_name="x.json",
+            parent_import=with_failed_rows,
+        )
+    assert (refused.value.code, refused.value.extra) == ("already_corrected", {"corrected_by": first.pk})
+    check = services.create_import_job(
+        stream=stream(b'[{"item_name": "Item 00000"}]', "x.json"),
+        file_name="x.json",
+        parent_import=with_failed_rows,
+        dry_run=True,
+    )
+    assert check.parent_import_id == with_failed_rows.pk  # a check writes nothing: never refused
+
+
 def test_an_undone_import_is_not_corrected_until_it_is_redone(with_failed_rows):
     undo = undo_import(job=with_failed_rows, background=False)
     assert undo.status == ImportStatus.COMPLETED

@@ -200,11 +200,12 @@ class ImportPreviewView(AdminPage):
         else:
             imported_as = confirmed_import(dry_run_job=job)
             checked = job.status in FINISHED_OK
-            mapping_form = self.mapping_form(job)
             stale = stale_correction(job) if imported_as is None else None
+            # A stale check of corrected rows offers nothing to do: no mapping to change, no changes to preview.
+            mapping_form = self.mapping_form(job) if stale is None else None
             context.update(
                 errors=error_summary(job=job, rows=PREVIEW_ERRORS),
-                sample=sample_changes(job=job) if checked and imported_as is None else None,
+                sample=sample_changes(job=job) if checked and imported_as is None and stale is None else None,
                 imported_as=imported_as,
                 # Once imported, the check's "would" figures are stale: the page shows what the import did.
                 imported_summary=JobSerializer(imported_as).data if imported_as else None,

@@ -835,6 +835,8 @@ def test_a_check_of_corrected_rows_overtaken_by_another_cannot_be_imported(admin
     assert "they can no longer be imported" in page
     assert f'corrected and imported again in <a href="{job_url(corrected)}">import #{corrected.pk}</a>' in page
     assert 'name="confirm"' not in page
+    assert "What this check found" in page
+    assert "Check the file again" not in page  # nothing to change on a check that cannot be imported
     response = admin_client.post(preview_url(first), follow=True)
     assert f"imported again in import #{corrected.pk}" in response.content.decode()
     assert not ImportJob.objects.filter(checked_by=first).exists()

@@ -506,7 +506,8 @@ CHECKED_ROWS = inline_serializer(
     },
 )
 NOT_CORRECTABLE = problem(
-    "Its failed rows cannot be corrected: `not_correctable` (a check only, still running, or a legacy import), "
+    "Its failed rows cannot be corrected: `not_correctable` (an undo, a check only, still running, or a legacy "
+    "import), "
     "`undone` (the import was undone; `undone_by`), `already_corrected` (its corrected rows were imported "
     "again; `corrected_by`, the import whose failed rows to correct instead)"
 )

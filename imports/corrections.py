@@ -177,10 +177,16 @@ class Sheet:
 def correctable(job: ImportJob) -> None:
     """Refuse (409) a job whose failed rows cannot be imported again on their own, saying why.
 
-    ``not_correctable``: a check, unfinished, or a legacy import;
+    ``not_correctable``: an undo, a check, unfinished, or a legacy import;
     ``undone``: the import was undone (with ``undone_by``); ``already_corrected``:
     its corrected rows were imported again (with ``corrected_by``).
     """
+    if job.is_undo:
+        raise Conflict(
+            f"Undo #{job.pk} has no failed rows to correct: its rows are the ones changed since the import, "
+            f"left as they were.",
+            code="not_correctable",
+        )
     if job.dry_run:
         raise Conflict(
             f"Import #{job.pk} was a check only: nothing was imported, so import the whole file "

@@ -234,6 +234,9 @@ def test_the_job_of_a_second_correction_is_refused_where_it_would_be_born(with_f
 def test_an_undone_import_is_not_corrected_until_it_is_redone(with_failed_rows):
     undo = undo_import(job=with_failed_rows, background=False)
     assert undo.status == ImportStatus.COMPLETED
+    with pytest.raises(Conflict, match="has no failed rows to correct") as refused:
+        _correct(undo, Correction(1, {"price": "5.00"}))  # an undo's rows are rows changed since, not failed ones
+    assert refused.value.code == "not_correctable"
     with pytest.raises(Conflict) as refused:
         _correct(with_failed_rows, Correction(5, {"price": "5.00"}))
     assert (refused.value.code, refused.value.extra) == ("undone", {"undone_by": undo.pk})

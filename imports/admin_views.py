@@ -52,7 +52,15 @@ from imports.forms import ColumnMappingForm, CorrectionsForm, ImportFileForm
 from imports.models import ImportJob, ImportSource, ImportStatus, ImportSystem
 from imports.previews import file_columns, numbers_read, sample_changes
 from imports.progress import read_progress
-from imports.selectors import confirmed_import, corrected_by, error_summary, row_errors, undo_until, undone_by
+from imports.selectors import (
+    confirmed_import,
+    corrected_by,
+    error_summary,
+    latest_undo,
+    row_errors,
+    undo_until,
+    undone_by,
+)
 from imports.serializers import JobSerializer
 from imports.services import (
     cancel_import,
@@ -309,10 +317,12 @@ class ImportJobPageView(AdminPage):
 
 def undo_panel(job: ImportJob, *, user) -> dict[str, Any]:
     """What the job page says about undoing: who undid it, until when it can be (by ``user``), or why it cannot."""
-    undone_by = job.undos.filter(dry_run=False).order_by("-import_id").first()
+    undo = job.undos.filter(dry_run=False).order_by("-import_id").first()
     refusal = cannot_undo(job=job) if job.is_finished else None
     return {
-        "undone_by": undone_by,
+        "undone_by": undo,
+        # The undo of that undo (a redo): the job's changes are back.
+        "redone_by": latest_undo(job=undo) if undo is not None else None,
         "until": undo_until(job=job),
         "refusal": refusal if refusal is not None and refusal.code != "already_undone" else None,
         "can_undo": job.is_finished and refusal is None and may_manage_import(user=user, job=job),

@@ -858,6 +858,11 @@ def test_an_undone_import_says_when_and_by_whom_and_offers_no_correction(admin_c
     )
     assert f"Import #{job.pk} was undone (undo #{undo.pk})" in response.content.decode()
     assert not ImportJob.objects.filter(parent_import=job).exists()
+    # undone in turn (a redo): the page says so, and the rows are offered for correction again
+    redo = undo_import(job=undo, user=admin_user, background=False)
+    page = " ".join(admin_client.get(job_url(job)).content.decode().split())
+    assert f'Its changes were brought back by <a href="{job_url(redo)}">undo #{redo.pk}</a> (completed).' in page
+    assert "Import the corrected rows" in page
 
 
 def test_the_corrected_rows_download_as_csv_and_excel_with_what_is_still_wrong(admin_client, admin_user):

@@ -52,7 +52,15 @@ from imports.forms import ColumnMappingForm, CorrectionsForm, ImportFileForm
 from imports.models import ImportJob, ImportSource, ImportStatus, ImportSystem
 from imports.previews import file_columns, numbers_read, sample_changes
 from imports.progress import read_progress
-from imports.selectors import confirmed_import, error_summary, row_errors, undo_until
+from imports.selectors import (
+    confirmed_import,
+    corrected_by,
+    error_summary,
+    latest_undo,
+    row_errors,
+    undo_until,
+    undone_by,
+)
 from imports.serializers import JobSerializer
 from imports.services import (
     cancel_import,
@@ -200,14 +208,20 @@ class ImportPreviewView(AdminPage):
         else:
             imported_as = confirmed_import(dry_run_job=job)
             checked = job.status in FINISHED_OK
-            mapping_form = self.mapping_form(job)
+            stale = stale_correction(job) if imported_as is None else None
+            # A stale check of corrected rows offers nothing to do: no mapping to change, no changes to preview.
+            mapping_form = self.mapping_form(job) if stale is None else None
             context.update(
                 errors=error_summary(job=job, rows=PREVIEW_ERRORS),
-                sample=sample_changes(job=job) if checked and imported_as is None else None,
+                sample=sample_changes(job=job) if checked and imported_as is None and stale is None else None,
                 imported_as=imported_as,
                 # Once imported, the check's "would" figures are stale: the page shows what the import did.
                 imported_summary=JobSerializer(imported_as).data if imported_as else None,
-                can_confirm=checked and imported_as is None and self.model_admin.has_run_permission(request),
+                can_confirm=checked
+                and imported_as is None
+                and stale is None
+                and self.model_admin.has_run_permission(request),
+                stale_correction=stale,
                 would_write=summary["inserted"] + summary["updated"],
                 legacy=job.system == ImportSystem.LEGACY,
                 mapping_form=mapping_form,
@@ -295,19 +309,35 @@ class ImportJobPageView(AdminPage):
             undo=undo_panel(job, user=request.user),
             can_correct=bool(errors.paginator.count) and correctable_here(job, self.model_admin, request),
             corrections=job.corrections.select_related("result").order_by("import_id"),
+            # Why the failed rows are no longer offered for correction, said instead of the editable table.
+            corrected_by=corrected_by(job=job),
+            undone_by=undone_by(job=job),
         )
 
 
 def undo_panel(job: ImportJob, *, user) -> dict[str, Any]:
     """What the job page says about undoing: who undid it, until when it can be (by ``user``), or why it cannot."""
-    undone_by = job.undos.filter(dry_run=False).order_by("-import_id").first()
+    undo = job.undos.filter(dry_run=False).order_by("-import_id").first()
     refusal = cannot_undo(job=job) if job.is_finished else None
     return {
-        "undone_by": undone_by,
+        "undone_by": undo,
+        # The undo of that undo (a redo): the job's changes are back.
+        "redone_by": latest_undo(job=undo) if undo is not None else None,
         "until": undo_until(job=job),
         "refusal": refusal if refusal is not None and refusal.code != "already_undone" else None,
         "can_undo": job.is_finished and refusal is None and may_manage_import(user=user, job=job),
     }
+
+
+def stale_correction(check: ImportJob) -> DomainError | None:
+    """Why a check of corrected rows can no longer be imported (its first import corrected since, or undone)."""
+    if check.parent_import is None:
+        return None
+    try:
+        correctable(check.parent_import)
+    except DomainError as refused:
+        return refused
+    return None
 
 
 def correctable_here(job: ImportJob, model_admin: MountingAdmin, request) -> bool:

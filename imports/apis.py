@@ -173,7 +173,8 @@ class ImportListCreateApi(generics.ListAPIView):
             help_text=(
                 "CSV and XLSX: the line of the sheet that holds the column names, counted as a spreadsheet "
                 "program counts its lines (1 = the first). Default: the row that reads best as a header "
-                "(a title, notes or blank lines above it are skipped); the job's `header_row` says which was used"
+                "(a title, notes or blank lines above it are skipped); the job's `header_row` says which was used. "
+                "Refused for a JSON or JSON Lines file (400 `invalid`, `errors.header_row`): it has no header row"
             ),
         )
 
@@ -504,7 +505,12 @@ CHECKED_ROWS = inline_serializer(
         )
     },
 )
-NOT_CORRECTABLE = problem("A check only, still running, or a legacy import (code not_correctable)")
+NOT_CORRECTABLE = problem(
+    "Its failed rows cannot be corrected: `not_correctable` (an undo, a check only, still running, or a legacy "
+    "import), "
+    "`undone` (the import was undone; `undone_by`), `already_corrected` (its corrected rows were imported "
+    "again; `corrected_by`, the import whose failed rows to correct instead)"
+)
 
 
 @extend_schema(tags=["imports"])
@@ -525,10 +531,11 @@ class ImportCorrectionsApi(APIView):
             OpenApiParameter("page", OpenApiTypes.INT, description="page number, from 1"),
             OpenApiParameter("page_size", OpenApiTypes.INT, description=f"rows a page, 1 to {Pages.max_page_size}"),
         ],
-        responses={200: EDITABLE_ROWS, **PROBLEMS},
+        responses={200: EDITABLE_ROWS, 409: NOT_CORRECTABLE, **PROBLEMS},
     )
     def get(self, request, import_id: int):
         job = _visible_job(request, import_id)
+        correctable(job)  # rows already corrected, or of an undone import, are no longer offered (errors/ has them)
         sheet = sheet_of(job=job)
         pages = Pages()
         errors: list = pages.paginate_queryset(editable_rows(job=job), request, view=self) or []
@@ -552,7 +559,9 @@ class ImportCorrectionsApi(APIView):
             "with the cells it changes (by the file's header or the field it is read as). The rows become a "
             "file that is imported like an upload (same checks, mapping and number format as this import): "
             "201 with the finished import, or 202 when queued. `?dry_run=true` checks them without writing. "
-            "400 `no_corrections`, `not_a_failed_row`, `duplicate_row`, `unknown_column`; 409 `not_correctable`."
+            "400 `no_corrections`, `not_a_failed_row`, `duplicate_row`, `unknown_column`; 409 `not_correctable`, "
+            "`undone`, `already_corrected` (an import's failed rows are corrected once: then correct the failed "
+            "rows of the import `corrected_by` names)."
         ),
         parameters=[OpenApiParameter("dry_run", OpenApiTypes.BOOL, default=False)],
         request=CorrectionSerializer(many=True),

@@ -25,6 +25,17 @@ Which imports can be corrected: finished, real (not dry-run) imports of the
 upsert importer. A dry run wrote nothing, so importing only its failed rows
 would leave out its good ones; the legacy importer keeps nothing of a file
 with a bad row (fix the file and import it again).
+
+An import's failed rows are corrected once: once an import of its corrected
+rows stands (``selectors.corrected_by``: a real one, that did not stop before
+changing anything and was not undone since), a second correction is refused
+(``already_corrected``), so the same rows are not imported twice from two
+browser tabs or two clients; the rows still wrong are corrected on that
+correction import, whose own failed rows are corrected like any import's. An
+import that was undone (``selectors.undone_by``; a redo brings it back) is
+refused too (``undone``): its rows are no longer in the catalog, so its failed
+rows alone would bring back part of a file the user took back. The failed
+rows themselves stay readable and downloadable either way.
 """
 
 from __future__ import annotations
@@ -42,7 +53,7 @@ from imports.engine.errors import ImportRejected
 from imports.engine.numbers import AUTO, effective_format
 from imports.engine.rows import RowParser, row_parser
 from imports.models import ImportJob, ImportRowError, ImportSystem
-from imports.selectors import row_errors
+from imports.selectors import corrected_by, row_errors, undone_by
 from mtc.errors import Conflict, Refused
 
 #: Failed rows re-checked per database read when every failed row is written out.
@@ -164,7 +175,18 @@ class Sheet:
 
 
 def correctable(job: ImportJob) -> None:
-    """Refuse (``not_correctable``, 409) a job whose failed rows cannot be imported again on their own."""
+    """Refuse (409) a job whose failed rows cannot be imported again on their own, saying why.
+
+    ``not_correctable``: an undo, a check, unfinished, or a legacy import;
+    ``undone``: the import was undone (with ``undone_by``); ``already_corrected``:
+    its corrected rows were imported again (with ``corrected_by``).
+    """
+    if job.is_undo:
+        raise Conflict(
+            f"Undo #{job.pk} has no failed rows to correct: its rows are the ones changed since the import, "
+            f"left as they were.",
+            code="not_correctable",
+        )
     if job.dry_run:
         raise Conflict(
             f"Import #{job.pk} was a check only: nothing was imported, so import the whole file "
@@ -181,6 +203,22 @@ def correctable(job: ImportJob) -> None:
             f"Import #{job.pk} ran on the legacy importer, which kept nothing of the file; fix the file and "
             f"import it again.",
             code="not_correctable",
+        )
+    undo = undone_by(job=job)
+    if undo is not None:
+        raise Conflict(
+            f"Import #{job.pk} was undone (undo #{undo.pk}), so its rows with problems are no longer to be "
+            f"corrected: its other rows were taken back too.",
+            code="undone",
+            extra={"undone_by": undo.pk},
+        )
+    correction = corrected_by(job=job)
+    if correction is not None:
+        raise Conflict(
+            f"The rows with problems of import #{job.pk} were already corrected and imported again in import "
+            f"#{correction.pk}; correct the rows still with problems there.",
+            code="already_corrected",
+            extra={"corrected_by": correction.pk},
         )
 
 

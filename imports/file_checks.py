@@ -17,6 +17,10 @@ from catalog.kinds import KINDS
 from imports.engine.columns import Mapping, header_score, map_columns, suggest_columns
 from imports.engine.errors import ImportRejected
 from imports.engine.readers import count_data_rows, detect_format, open_table
+from mtc.errors import OptionRefused
+
+#: Formats whose records name their own fields: no line holds the column names (``header_row`` is refused).
+LINELESS_FORMATS = {"json": "JSON", "jsonl": "JSON Lines"}
 
 
 class FileRefused(ImportRejected):
@@ -85,7 +89,10 @@ def check_file(
     need no job. ``remembered(headers)`` gives the mapping to use when
     ``mapping`` is None (the user's mapping for the same headers last time).
     The header is read from line ``header_row`` when given, else from the
-    row that reads best as the kind's header (``engine.header_rows``).
+    row that reads best as the kind's header (``engine.header_rows``); a
+    ``header_row`` given for a JSON or JSON Lines file is refused
+    (:class:`~mtc.errors.OptionRefused`) rather than ignored: the user meant
+    a line that does not exist.
     """
     spec = KINDS.get(kind)
     label = os.path.basename(file_name) or "The file"
@@ -99,6 +106,12 @@ def check_file(
             file_format = detect_format(head, file_name, encoding=encoding)
         except ImportRejected as exc:
             raise FileRefused(str(exc), code="unsupported_file_type") from None
+    if header_row is not None and file_format in LINELESS_FORMATS:
+        raise OptionRefused(
+            f"{label} is a {LINELESS_FORMATS[file_format]} file, which has no header row: each record names its "
+            f"own fields, so there is no line of column names to choose. Leave the header row out.",
+            option="header_row",
+        )
     try:
         with open_table(
             stream,

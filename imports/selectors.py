@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db.models import Count, QuerySet
 
-from imports.models import ImportJob, ImportRowError
+from imports.models import ImportJob, ImportRowError, ImportStatus
 
 
 def row_errors(*, job: ImportJob) -> QuerySet[ImportRowError]:
@@ -48,3 +48,35 @@ def undo_until(*, job: ImportJob) -> datetime | None:
     if not job.journal_kept or job.finished_at is None or job.dry_run:
         return None
     return job.finished_at + timedelta(days=settings.IMPORT_UNDO_RETENTION_DAYS)
+
+
+def _took_effect(jobs: QuerySet[ImportJob]) -> QuerySet[ImportJob]:
+    """Real jobs that changed rows or may still: not a check, not one that stopped before changing anything."""
+    stopped = (ImportStatus.FAILED, ImportStatus.CANCELLED)
+    return jobs.filter(dry_run=False).exclude(status__in=stopped, rows_processed=0)
+
+
+def latest_undo(*, job: ImportJob) -> ImportJob | None:
+    """The undo of ``job`` that changed its rows (or is changing them), if any: an import is undone once."""
+    return _took_effect(job.undos.all()).order_by("-import_id").first()
+
+
+def undone_by(*, job: ImportJob) -> ImportJob | None:
+    """The undo whose changes stand over ``job``: its undo, unless that undo was undone in turn (a redo)."""
+    undo = latest_undo(job=job)
+    if undo is None or undone_by(job=undo) is not None:
+        return None
+    return undo
+
+
+def corrected_by(*, job: ImportJob) -> ImportJob | None:
+    """The import of ``job``'s corrected failed rows that stands (``imports.corrections``), if any.
+
+    A check of corrected rows does not count, nor an import of them that stopped
+    before changing anything or was undone since: the failed rows are then
+    still to correct.
+    """
+    for correction in _took_effect(job.corrections.all()).order_by("-import_id"):
+        if undone_by(job=correction) is None:
+            return correction
+    return None

@@ -23,14 +23,14 @@ from django.utils import timezone
 
 from catalog.kinds import KINDS
 from imports.access import check_may_manage_import
-from imports.corrections import Correction, corrections_file
+from imports.corrections import Correction, correctable, corrections_file
 from imports.engine import record
 from imports.engine.columns import Mapping
 from imports.engine.errors import ImportRejected
 from imports.engine.limits import MAX_HEADER_ROW
 from imports.engine.numbers import AUTO, NUMBER_FORMATS
 from imports.engine.strategies import ProgressCallback, route
-from imports.file_checks import check_file, check_upload_size
+from imports.file_checks import LINELESS_FORMATS, check_file, check_upload_size
 from imports.mappings import remember_mapping, remembered_mapping
 from imports.models import ImportJob, ImportResult, ImportSource, ImportStatus
 from imports.progress import forget_progress
@@ -72,7 +72,8 @@ def start_import(
     decision costs little even on a large file). A refused file raises
     ``FileRefused`` before anything is stored.
 
-    The header is read from line ``options["header_row"]`` when given, else
+    The header is read from line ``options["header_row"]`` when given (refused
+    for a JSON or JSON Lines file, which has none: ``OptionRefused``), else
     from the row that reads best as a header (a title or notes above it are
     skipped: ``imports.engine.header_rows``); the job keeps the line, so its
     run, a retry and a resume read the same rows. It is read with ``mapping`` (header -> field, or None to ignore)
@@ -152,7 +153,16 @@ def create_import_job(
     checked_by: ImportJob | None = None,
     parent_import: ImportJob | None = None,
 ) -> ImportJob:
-    """Store the file with a new ``pending`` job, routed to a system (no checks: see :func:`start_import`)."""
+    """Store the file with a new ``pending`` job, routed to a system (no checks: see :func:`start_import`).
+
+    Except one: a real import of corrected rows (``parent_import``) is born
+    here whichever way it came (:func:`import_corrections`,
+    :func:`import_checked_file`), so here, under the first import's row lock,
+    it is refused once that import was undone or its rows corrected by
+    another (``imports.corrections.correctable``): two at once make one.
+    """
+    if parent_import is not None and not dry_run:
+        correctable(ImportJob.objects.select_for_update().get(pk=parent_import.pk))
     kind = KINDS.get(kind or KINDS.default).name
     routing = route(user=user, explicit=system)
     checksum, size = _checksum(stream)
@@ -338,7 +348,9 @@ def import_checked_file(*, dry_run_job: ImportJob, user=None, background: bool |
     unique). Runs inline or in the background by the same size rule as
     :func:`start_import`. Raises ``JobStateError`` unless the dry run
     completed (with or without failed rows), or when its stored file is
-    missing or changed.
+    missing or changed. A check of corrected rows is refused as a new
+    correction would be (``imports.corrections.correctable``: ``undone``,
+    ``already_corrected``) once its first import was undone or corrected since.
     """
     if not dry_run_job.dry_run:
         raise JobStateError(
@@ -492,7 +504,8 @@ def _count_stored_rows(job: ImportJob) -> int:
                 sheet=options.get("sheet") or "",
                 encoding=options.get("encoding") or "",
                 mapping=job.mapping or None,
-                header_row=options.get("header_row") or None,
+                # A JSON job kept the header row it was given before one was refused for it (it was ignored).
+                header_row=None if job.file_format in LINELESS_FORMATS else options.get("header_row") or None,
                 require_mapping=False,
                 stop_after=settings.IMPORT_BACKGROUND_THRESHOLD,
             ).data_rows

@@ -28,6 +28,7 @@ from imports.engine.strategies import ProgressCallback
 from imports.engine.undo import journal_size
 from imports.models import ImportJob, ImportJournal, ImportResult, ImportSource, ImportStatus, ImportSystem
 from imports.runtime import queue_import, run_import_now
+from imports.selectors import latest_undo
 from mtc.errors import Conflict
 
 
@@ -46,8 +47,7 @@ def cannot_undo(*, job: ImportJob) -> UndoRefused | None:
             f"Import #{job.pk} is still {job.get_status_display().lower()}; it can be undone once it has finished.",
             code="not_finished",
         )
-    undos = job.undos.filter(dry_run=False).order_by("-import_id")
-    undo = undos.exclude(status__in=(ImportStatus.FAILED, ImportStatus.CANCELLED), rows_processed=0).first()
+    undo = latest_undo(job=job)
     if undo is not None:
         unfinished = ""
         if undo.status in (ImportStatus.FAILED, ImportStatus.CANCELLED):

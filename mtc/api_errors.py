@@ -7,7 +7,9 @@ place that turns exceptions into HTTP answers:
   import, a job whose state does not allow the action) keep their ``code``;
   their status is 409 for a :class:`~mtc.errors.Conflict`, 403 for a
   :class:`~mtc.errors.NotAllowed`, the one in
-  :data:`STATUS_BY_CODE` for a few codes, else 400;
+  :data:`STATUS_BY_CODE` for a few codes, else 400; an
+  :class:`~mtc.errors.OptionRefused` (an option that does not apply to the
+  file, found by a service) answers as a refused field does, below;
 * DRF's own errors keep its codes (``not_authenticated``,
   ``permission_denied``, ``not_found``, ``method_not_allowed``,
   ``throttled``...); a refused field or parameter answers 400 with code
@@ -31,7 +33,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from mtc.errors import Conflict, DomainError, NotAllowed
+from mtc.errors import Conflict, DomainError, NotAllowed, OptionRefused
 
 #: Domain error codes whose HTTP status is neither 400 nor 409.
 STATUS_BY_CODE = {
@@ -42,7 +44,9 @@ STATUS_BY_CODE = {
 
 def exception_handler(exc, context):
     """DRF's handler, with domain errors added and every body in the one shape."""
-    if isinstance(exc, DomainError):
+    if isinstance(exc, OptionRefused):
+        exc = exceptions.ValidationError({exc.option: [str(exc)]})
+    elif isinstance(exc, DomainError):
         default = status.HTTP_400_BAD_REQUEST
         if isinstance(exc, Conflict):
             default = status.HTTP_409_CONFLICT

@@ -2,7 +2,9 @@
 
 Exit codes: 0 = done, 1 = the import failed, was cancelled or was refused
 (or, for ``compare_importers``, the importers disagree), 2 = usage error (as
-argparse's own; Django's is 1), 3 = done with failed rows. A refusal from a
+argparse's own; Django's is 1; also an option the service found does not
+apply to the file, ``mtc.errors.OptionRefused``: ``--header-row`` for a JSON
+file), 3 = done with failed rows. A refusal from a
 service (``mtc.errors``: a refused file, a job whose state does not allow
 the action) prints its message on stderr, and with ``--json`` also
 ``{"detail", "code"}`` as the last line of stdout, then exits 1.
@@ -32,7 +34,7 @@ from imports.engine.limits import MAX_HEADER_ROW
 from imports.engine.numbers import AUTO, COMMA, NUMBER_FORMATS
 from imports.engine.readers import FORMATS
 from imports.models import ImportStatus
-from mtc.errors import DomainError
+from mtc.errors import DomainError, OptionRefused
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_ROW_ERRORS = 0, 1, 2, 3
 #: How a finished job ends a command (``import_catalog``, ``import_status``).
@@ -53,6 +55,9 @@ class ImportCommand(BaseCommand):
             return super().execute(*args, **options)
         except CommandError as exc:
             self.stderr.write(f"{self.name}: error: {exc}")
+            sys.exit(EXIT_USAGE)
+        except OptionRefused as exc:  # an option that does not apply to the file, as the service found
+            self.stderr.write(f"{self.name}: error: --{exc.option.replace('_', '-')}: {exc}")
             sys.exit(EXIT_USAGE)
         except DomainError as exc:
             self.stderr.write(f"{self.name}: {exc}")
@@ -104,7 +109,8 @@ class ImportCommand(BaseCommand):
             type=int,
             metavar="N",
             help="CSV/XLSX: the line of the sheet that holds the column names, counted as a spreadsheet program "
-            "counts its lines (default: the row that reads best as a header; a title or notes above it are skipped)",
+            "counts its lines (default: the row that reads best as a header; a title or notes above it are skipped); "
+            "refused for a JSON or JSON Lines file, which has no header row",
         )
         numbers = parser.add_mutually_exclusive_group()
         numbers.add_argument(

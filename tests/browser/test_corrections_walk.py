@@ -22,8 +22,9 @@ import pytest
 from playwright.sync_api import expect
 
 from catalog.models import Color, ItemVariant
+from imports.corrections import Correction
 from imports.models import ImportJob, ImportSource
-from imports.services import start_import
+from imports.services import import_checked_file, import_corrections, start_import
 from tests.imports.engine.job_runs import VARIANT_HEADER, csv_bytes
 from tests.imports.files import stream
 
@@ -133,6 +134,10 @@ def test_edit_two_failed_cells_and_import_them(logged_in, admin_user, screenshot
     # The first import's page links to the import of its corrected rows.
     page.get_by_role("link", name=f"import #{first.pk}").click()
     expect(page.locator("[data-corrections-imports]")).to_contain_text(f"import #{corrected.pk}")
+    # and no longer offers its rows for correction: they were imported again (the download stays)
+    expect(page.locator("[data-corrections-imports]")).to_contain_text("These rows were corrected and imported again")
+    expect(page.locator("[data-corrections-grid]")).to_have_count(0)
+    expect(page.get_by_role("link", name="Download rows with problems (CSV)")).to_be_visible()
     screenshot(page, "corrections-05-first-import")
 
     # Undo the first import: first what undoing would change (nothing changed yet), then the undo itself.
@@ -163,8 +168,37 @@ def test_edit_two_failed_cells_and_import_them(logged_in, admin_user, screenshot
     assert Color.objects.filter(color_name="Sand").exists()
 
     page.get_by_role("link", name=f"import #{first.pk}").first.click()
-    expect(page.locator("#content-main")).to_contain_text(f"This import was undone by undo #{undo.pk}")
+    expect(page.locator(f'[data-undone-by="{undo.pk}"]')).to_contain_text(
+        re.compile(rf"This import was undone on [\s\S]+?\s+by {admin_user.username}:\s+see undo #{undo.pk}\.")
+    )
     screenshot(page, "corrections-09-first-import-undone")
+
+
+def test_a_check_of_corrected_rows_overtaken_by_another_says_why_it_cannot_be_imported(
+    logged_in, admin_user, screenshot
+):
+    """Two checks of the same failed rows (two tabs): once one is imported, the other's page has no Import button."""
+    first = start_import(
+        stream=stream(csv_bytes(VARIANT_HEADER, ROWS), "autumn.csv"),
+        file_name="autumn.csv",
+        kind="variants",
+        user=admin_user,
+        source=ImportSource.ADMIN,
+    )
+    older, newer = (
+        import_corrections(
+            job=first, corrections=[Correction(2, {"price": price})], user=admin_user, source="admin", dry_run=True
+        )
+        for price in ("45.00", "46.00")
+    )
+    corrected = import_checked_file(dry_run_job=newer, user=admin_user)
+    page = logged_in
+    page.goto(f"/admin/imports/importjob/{older.pk}/preview/")
+    callout = page.locator('[data-stale-correction="already_corrected"]')
+    expect(callout).to_contain_text("they can no longer be imported")
+    expect(callout.get_by_role("link", name=f"import #{corrected.pk}")).to_be_visible()
+    expect(page.get_by_role("button", name=re.compile(r"^Import"))).to_have_count(0)
+    screenshot(page, "corrections-10-overtaken-check")
 
 
 def test_a_few_thousand_failed_rows_page_with_a_pager_above_and_below(logged_in, admin_user, screenshot):

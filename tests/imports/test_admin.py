@@ -16,12 +16,15 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from catalog.models import ItemVariant
 from imports import services
+from imports.corrections import Correction
 from imports.models import ImportJob, ImportResult, ImportRowError, ImportStatus
 from imports.previews import sample_changes
 from imports.services import create_import_job, import_checked_file
+from imports.undos import undo_import
 from tests.imports.engine.job_runs import VARIANT_HEADER, csv_bytes, make_variant, run_import
 from tests.imports.files import stream, variants_csv
 
@@ -713,7 +716,9 @@ def test_undo_from_the_job_page_previews_then_undoes_and_conflicts_are_listed(ad
     assert undo.status == ImportStatus.COMPLETED_WITH_ERRORS
     assert not ItemVariant.objects.filter(sku__in=["SKU-2", "SKU-4"]).exists()
     assert ItemVariant.objects.get(sku="SKU-1").stock == 99
-    assert "This import was undone by" in admin_client.get(job_url(job)).content.decode()
+    assert f"This import was undone on {date_format(timezone.localtime(undo.finished_at), 'DATETIME_FORMAT')}" in (
+        " ".join(admin_client.get(job_url(job)).content.decode().split())
+    )
     assert "Undo this undo" in admin_client.get(job_url(undo)).content.decode()
 
 
@@ -781,6 +786,83 @@ def test_corrections_the_service_refuses_come_back_as_a_message(admin_client, ad
     response = admin_client.post(url, {"corrections": "not json"}, follow=True)
     assert "could not be read" in response.content.decode()
     assert ImportJob.objects.count() == 1
+
+
+def test_a_corrected_import_says_where_its_rows_went_instead_of_offering_them_again(admin_client, admin_user):
+    job = _with_failed_rows(admin_user)
+    check = services.import_corrections(
+        job=job, corrections=[Correction(5, {"price": "5.00"})], user=admin_user, dry_run=True
+    )
+    corrected = import_checked_file(dry_run_job=check, user=admin_user)
+    corrected.refresh_from_db()
+    page = admin_client.get(job_url(job)).content.decode()
+    assert "Import the corrected rows" not in page
+    assert "data-corrections-grid" not in page
+    when = date_format(timezone.localtime(corrected.finished_at), "DATETIME_FORMAT")
+    said = " ".join(page.split())
+    assert (
+        f'These rows were corrected and imported again on {when} in <a href="{job_url(corrected)}">'
+        f"import #{corrected.pk}</a>." in said
+    )
+    assert 'data-download="csv"' in page  # the failed rows still download
+    # a second correction from the job page (a tab left open) is refused with a message, and nothing started
+    url = reverse("admin:imports_importjob_corrections_import", args=[job.pk])
+    response = admin_client.post(url, _corrections((10, "6.00")), follow=True)
+    assert f"were already corrected and imported again in import #{corrected.pk}" in response.content.decode()
+    assert ImportJob.objects.filter(parent_import=job).count() == 2  # the check and its import
+
+
+def test_a_correction_imports_own_failed_rows_are_offered_for_correction(admin_client, admin_user):
+    job = _with_failed_rows(admin_user)
+    corrected = services.import_corrections(job=job, corrections=[Correction(5, {"price": "bad"})], user=admin_user)
+    assert corrected.result.failed == 1
+    assert "Import the corrected rows" in admin_client.get(job_url(corrected)).content.decode()
+    page = " ".join(admin_client.get(job_url(job)).content.decode().split())
+    assert f"import #{corrected.pk}</a>. 1 of them still has problems: correct it on its page." in page
+
+
+def test_a_check_of_corrected_rows_overtaken_by_another_cannot_be_imported(admin_client, admin_user):
+    job = _with_failed_rows(admin_user)
+    first, second = (
+        services.import_corrections(
+            job=job, corrections=[Correction(5, {"price": price})], user=admin_user, dry_run=True
+        )
+        for price in ("1.00", "2.00")
+    )
+    corrected = import_checked_file(dry_run_job=second, user=admin_user)
+    page = admin_client.get(preview_url(first)).content.decode()
+    assert 'data-stale-correction="already_corrected"' in page
+    assert "they can no longer be imported" in page
+    assert f'corrected and imported again in <a href="{job_url(corrected)}">import #{corrected.pk}</a>' in page
+    assert 'name="confirm"' not in page
+    assert "What this check found" in page
+    assert "Check the file again" not in page  # nothing to change on a check that cannot be imported
+    response = admin_client.post(preview_url(first), follow=True)
+    assert f"imported again in import #{corrected.pk}" in response.content.decode()
+    assert not ImportJob.objects.filter(checked_by=first).exists()
+
+
+def test_an_undone_import_says_when_and_by_whom_and_offers_no_correction(admin_client, admin_user):
+    job = _with_failed_rows(admin_user)
+    undo = undo_import(job=job, user=admin_user, background=False)
+    page = admin_client.get(job_url(job)).content.decode()
+    undo.refresh_from_db()
+    when = date_format(timezone.localtime(undo.finished_at), "DATETIME_FORMAT")
+    assert f"This import was undone on {when} by {admin_user.get_username()}:" in " ".join(page.split())
+    assert f'see <a href="{job_url(undo)}">undo #{undo.pk}</a>' in page
+    assert "This import was undone, so its rows with problems are no longer offered for correction" in page
+    assert "Import the corrected rows" not in page
+    assert 'data-download="csv"' in page
+    response = admin_client.post(
+        reverse("admin:imports_importjob_corrections_import", args=[job.pk]), _corrections((5, "5.00")), follow=True
+    )
+    assert f"Import #{job.pk} was undone (undo #{undo.pk})" in response.content.decode()
+    assert not ImportJob.objects.filter(parent_import=job).exists()
+    # undone in turn (a redo): the page says so, and the rows are offered for correction again
+    redo = undo_import(job=undo, user=admin_user, background=False)
+    page = " ".join(admin_client.get(job_url(job)).content.decode().split())
+    assert f'Its changes were brought back by <a href="{job_url(redo)}">undo #{redo.pk}</a> (completed).' in page
+    assert "Import the corrected rows" in page
 
 
 def test_the_corrected_rows_download_as_csv_and_excel_with_what_is_still_wrong(admin_client, admin_user):

@@ -609,12 +609,50 @@ def test_corrections_that_cannot_be_used_are_refused(api, failed_rows_job, body,
     assert ImportJob.objects.count() == 1
 
 
-def test_an_import_that_has_not_read_its_file_has_no_rows_to_correct(api, importer):
+def test_an_import_that_has_not_finished_has_no_rows_to_correct_yet(api, importer):
     job = _job_of(importer)  # pending: its header is not read yet
-    body = api.get(f"{URL}{job.pk}/corrections/").json()
-    assert (body["count"], body["columns"], body["results"]) == (0, [], [])
+    response = api.get(f"{URL}{job.pk}/corrections/")
+    assert (response.status_code, response.json()["code"]) == (409, "not_correctable")
+    assert "correct its failed rows once it ends" in response.json()["detail"]
     response = api.post(f"{URL}{job.pk}/corrections/check/", [{"row_number": 1}], format="json")
     assert (response.status_code, response.json()["code"]) == (409, "not_correctable")
+
+
+def _every_corrections_call(api, import_id: int) -> list:
+    body = [{"row_number": 10, "values": {"price": "7.00"}}]
+    return [
+        api.get(f"{URL}{import_id}/corrections/"),
+        api.post(f"{URL}{import_id}/corrections/check/", body, format="json"),
+        api.post(f"{URL}{import_id}/corrections/", body, format="json"),
+        api.post(f"{URL}{import_id}/corrections/?dry_run=true", body, format="json"),
+    ]
+
+
+def test_rows_already_corrected_are_not_offered_again_409_but_still_download(api, failed_rows_job):
+    parent = failed_rows_job["import_id"]
+    first = api.post(f"{URL}{parent}/corrections/", [{"row_number": 5, "values": {"price": "abc"}}], format="json")
+    corrected_by = first.json()["import_id"]
+    for response in _every_corrections_call(api, parent):
+        assert (response.status_code, response.json()["code"]) == (409, "already_corrected"), response.json()
+        assert response.json()["corrected_by"] == corrected_by
+        assert f"imported again in import #{corrected_by}" in response.json()["detail"]
+    assert ImportJob.objects.filter(parent_import_id=parent).count() == 1
+    errors = api.get(f"{URL}{parent}/errors/?format=csv")
+    assert errors.status_code == 200
+    assert len(list(csv.DictReader(io.StringIO(b"".join(errors.streaming_content).decode())))) == 2
+    # the row still wrong is corrected on the correction import
+    rows = api.get(f"{URL}{corrected_by}/corrections/").json()
+    assert [(row["row_number"], row["values"]["price"]) for row in rows["results"]] == [(1, "abc")]
+
+
+def test_an_undone_imports_rows_are_not_offered_for_correction_409(api, failed_rows_job):
+    parent = failed_rows_job["import_id"]
+    undo = api.post(f"{URL}{parent}/undo/").json()
+    for response in _every_corrections_call(api, parent):
+        assert (response.status_code, response.json()["code"]) == (409, "undone"), response.json()
+        assert response.json()["undone_by"] == undo["import_id"]
+    assert not ImportJob.objects.filter(parent_import_id=parent).exists()
+    assert api.get(f"{URL}{parent}/errors/?format=csv").status_code == 200
 
 
 def test_a_check_only_import_is_not_correctable_409(api):
@@ -680,6 +718,24 @@ def test_a_json_file_has_no_header_row_and_no_line_numbers(api):
     assert response.json()["error_summary"]["first_rows"][0]["line_number"] is None
 
 
+@pytest.mark.parametrize(
+    ("content", "name", "kind"),
+    [
+        (b'[{"item_name": "Shirt", "color_name": "Red", "size_name": "M"}]', "v.json", "JSON"),
+        (b'{"item_name": "Shirt", "color_name": "Red", "size_name": "M"}\n', "v.jsonl", "JSON Lines"),
+    ],
+)
+def test_a_header_row_for_a_json_file_is_a_400_naming_the_field_and_why(api, content, name, kind):
+    response = post_file(api, content, name, header_row="1")
+    body = response.json()
+    assert (response.status_code, body["code"]) == (400, "invalid"), body
+    (message,) = body["errors"]["header_row"]
+    assert message.startswith(f"{name} is a {kind} file, which has no header row: each record names its own fields")
+    assert body["detail"] == f"header_row: {message}"
+    assert not ImportJob.objects.exists()
+    assert not ItemVariant.objects.exists()
+
+
 def test_the_schema_documents_header_row_and_line_number(api, tmp_path):
     # Valid OpenAPI 3.0 with no warning (a 3.1 ``"type": ["integer", "null"]`` was not).
     call_command("spectacular", validate=True, fail_on_warn=True, file=str(tmp_path / "schema.yml"))
@@ -688,5 +744,6 @@ def test_the_schema_documents_header_row_and_line_number(api, tmp_path):
     create = schema["paths"]["/api/imports/"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
     request = components[create["$ref"].rsplit("/", 1)[-1]] if "$ref" in create else create
     assert "line of the sheet that holds the column names" in request["properties"]["header_row"]["description"]
+    assert "Refused for a JSON or JSON Lines file" in request["properties"]["header_row"]["description"]
     assert "column names were read from" in components["Job"]["properties"]["header_row"]["description"]
     assert "spreadsheet's own line" in components["FailedRow"]["properties"]["line_number"]["description"]

@@ -15,6 +15,7 @@ from catalog.models import Color, ItemVariant
 from imports import services
 from imports.corrections import Correction, check_corrections, corrected_rows, corrections_file
 from imports.models import ImportJob, ImportSource, ImportStatus
+from imports.undos import undo_import
 from mtc.errors import Conflict, Refused
 from tests.imports.files import stream, variants_csv
 
@@ -172,3 +173,87 @@ def test_every_failed_row_comes_out_with_the_corrections_laid_over_it(with_faile
     rows = list(rows)
     assert headers[0] == "item_name"
     assert [(row.row_number, row.ok, row.values["price"]) for row in rows] == [(5, False, "-1"), (10, True, "2")]
+
+
+# --- corrected once: a second correction, and an undone import, are refused ---------------------
+
+
+def _correct(job: ImportJob, *corrections: Correction, **kwargs) -> ImportJob:
+    return services.import_corrections(job=job, corrections=list(corrections), **kwargs)
+
+
+def test_failed_rows_are_corrected_once_then_on_the_correction_import(with_failed_rows):
+    first = _correct(with_failed_rows, Correction(5, {"price": "5.00"}), Correction(10, {"price": "abc"}))
+    assert (first.result.inserted, first.result.failed) == (1, 1)
+    with pytest.raises(Conflict) as refused:
+        _correct(with_failed_rows, Correction(10, {"price": "7.00"}))
+    assert (refused.value.code, refused.value.extra) == ("already_corrected", {"corrected_by": first.pk})
+    assert f"imported again in import #{first.pk}" in str(refused.value)
+    # the row still wrong is corrected on the correction import: its own failed rows, like any import's
+    second = _correct(first, Correction(2, {"price": "7.00"}))
+    assert (second.parent_import_id, second.result.inserted) == (first.pk, 1)
+    assert ItemVariant.objects.get(sku="SKU-000010").price == Decimal("7.00")
+    assert ImportJob.objects.filter(parent_import=with_failed_rows).count() == 1
+
+
+def test_checks_of_corrected_rows_do_not_count_but_a_check_imported_after_another_is_refused(
+    with_failed_rows, importer
+):
+    checks = [
+        _correct(with_failed_rows, Correction(5, {"price": price}), user=importer, dry_run=True)
+        for price in ("1.00", "2.00")
+    ]
+    imported = services.import_checked_file(dry_run_job=checks[1], user=importer)
+    assert imported.result.inserted == 1
+    assert services.import_checked_file(dry_run_job=checks[1], user=importer) == imported  # a double click
+    with pytest.raises(Conflict) as refused:
+        services.import_checked_file(dry_run_job=checks[0], user=importer)
+    assert (refused.value.code, refused.value.extra) == ("already_corrected", {"corrected_by": imported.pk})
+    assert ItemVariant.objects.get(sku="SKU-000005").price == Decimal("2.00")
+
+
+def test_the_job_of_a_second_correction_is_refused_where_it_would_be_born(with_failed_rows):
+    """Two corrections sent at once both pass the early check; the second job is refused under the parent's lock."""
+    first = _correct(with_failed_rows, Correction(5, {"price": "5.00"}))
+    with pytest.raises(Conflict) as refused:
+        services.create_import_job(
+            stream=stream(b'[{"item_name": "Item 00000"}]', "x.json"),
+            file_name="x.json",
+            parent_import=with_failed_rows,
+        )
+    assert (refused.value.code, refused.value.extra) == ("already_corrected", {"corrected_by": first.pk})
+    check = services.create_import_job(
+        stream=stream(b'[{"item_name": "Item 00000"}]', "x.json"),
+        file_name="x.json",
+        parent_import=with_failed_rows,
+        dry_run=True,
+    )
+    assert check.parent_import_id == with_failed_rows.pk  # a check writes nothing: never refused
+
+
+def test_an_undone_import_is_not_corrected_until_it_is_redone(with_failed_rows):
+    undo = undo_import(job=with_failed_rows, background=False)
+    assert undo.status == ImportStatus.COMPLETED
+    with pytest.raises(Conflict, match="has no failed rows to correct") as refused:
+        _correct(undo, Correction(1, {"price": "5.00"}))  # an undo's rows are rows changed since, not failed ones
+    assert refused.value.code == "not_correctable"
+    with pytest.raises(Conflict) as refused:
+        _correct(with_failed_rows, Correction(5, {"price": "5.00"}))
+    assert (refused.value.code, refused.value.extra) == ("undone", {"undone_by": undo.pk})
+    assert ItemVariant.objects.count() == 0
+    undo_import(job=undo, background=False)  # a redo: the import's rows are back, and its failed rows to correct
+    assert ItemVariant.objects.count() == 10
+    assert _correct(with_failed_rows, Correction(5, {"price": "5.00"})).result.inserted == 1
+
+
+def test_a_correction_import_undone_or_stopped_before_writing_leaves_the_rows_to_correct(with_failed_rows):
+    stopped = services.cancel_import(job=_correct(with_failed_rows, Correction(5, {"price": "1"}), background=True))
+    assert (stopped.status, stopped.rows_processed) == (ImportStatus.CANCELLED, 0)
+    taken_back = _correct(with_failed_rows, Correction(5, {"price": "2.00"}))
+    undo_import(job=taken_back, background=False)
+    assert not ItemVariant.objects.filter(sku="SKU-000005").exists()
+    again = _correct(with_failed_rows, Correction(5, {"price": "3.00"}))
+    assert ItemVariant.objects.get(sku="SKU-000005").price == Decimal("3.00")
+    with pytest.raises(Conflict) as refused:
+        _correct(with_failed_rows, Correction(10, {"price": "4.00"}))
+    assert refused.value.extra == {"corrected_by": again.pk}

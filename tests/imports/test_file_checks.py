@@ -6,6 +6,7 @@ import pytest
 
 from imports import file_checks
 from imports.file_checks import FileRefused
+from mtc.errors import OptionRefused
 from tests.imports.files import variants_csv
 
 
@@ -40,6 +41,26 @@ def test_check_file_tells_the_format_by_content_not_name(db):
     content = b'[{"item_name": "Shirt", "color_name": "Red", "size_name": "M"}]'
     check = file_checks.check_file(stream=io.BytesIO(content), file_name="misnamed.csv", kind="variants")
     assert check.file_format == "json"
+
+
+@pytest.mark.parametrize(
+    ("content", "file_format"),
+    [
+        (b'[{"item_name": "Shirt", "color_name": "Red", "size_name": "M"}]', ""),
+        (b'{"item_name": "Shirt", "color_name": "Red", "size_name": "M"}\n', ""),
+        (b'[{"item_name": "Shirt", "color_name": "Red", "size_name": "M"}]', "json"),
+    ],
+)
+def test_check_file_refuses_a_header_row_for_a_file_with_no_lines_of_column_names(db, content, file_format):
+    with pytest.raises(OptionRefused) as refused:
+        file_checks.check_file(
+            stream=io.BytesIO(content), file_name="v.txt", kind="variants", file_format=file_format, header_row=1
+        )
+    assert refused.value.option == "header_row"
+    assert "which has no header row: each record names its own fields" in str(refused.value)
+    check = file_checks.check_file(stream=io.BytesIO(content), file_name="v.txt", kind="variants")
+    assert check.data_rows == 1  # the same file without it is read as before
+    assert "header_row" not in check.reading
 
 
 def test_check_upload_size_refuses_over_the_limit(settings):

@@ -292,6 +292,18 @@ def test_retry_of_a_large_job_is_queued(db, settings):
     assert _queued_task_count() == 1
 
 
+def test_a_json_job_kept_from_when_a_header_row_was_ignored_is_still_retried_and_sized(db, settings):
+    settings.IMPORT_BACKGROUND_THRESHOLD = 10
+    rows = ",".join(f'{{"item_name": "Shirt", "color_name": "Red", "size_name": "S{n}"}}' for n in range(20))
+    job = services.create_import_job(
+        stream=stream(f"[{rows}]".encode(), "v.json"), file_name="v.json", file_format="json", options={"header_row": 3}
+    )
+    services.cancel_import(job=job)
+    retried = services.retry_import(job=_finished(job))
+    assert retried.status == ImportStatus.PENDING  # 20 rows counted, past the threshold: queued
+    assert _queued_task_count() == 1
+
+
 def test_a_refused_file_is_not_retried_the_same_file_would_be_refused_again(db):
     job = runtime.run_import_now(job=_new_job(b"item_name,color_name\nShirt,Red\n"))
     assert (job.status, job.refused_code, job.is_retryable) == (ImportStatus.FAILED, "wrong_header", False)

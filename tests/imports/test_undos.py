@@ -6,6 +6,9 @@
 * An undo run by the background worker, SIGKILLed mid-way and resumed by the
   next worker: the catalog ends exactly as before the import, and the undo's
   figures are those of one clean run.
+* An undo that was cancelled before it changed anything leaves the import
+  standing (it can be undone, and its failed rows corrected); an undone
+  undo (a redo) makes it stand again.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from django.db import connection
 from catalog.models import ItemVariant
 from imports import runtime, services
 from imports.models import ImportJob, ImportJournal, ImportStatus
-from imports.undos import undo_import
+from imports.selectors import undone_by
+from imports.undos import cannot_undo, undo_import
 from tests.imports.engine.job_runs import VARIANT_HEADER, csv_bytes
 from tests.imports.engine.test_undo import catalog_state
 from tests.imports.files import stream, variant_row, variants_csv
@@ -67,6 +71,20 @@ def test_two_undos_of_imports_touching_the_same_rows_run_at_once_and_end_exact(t
     # Forced, the undo of the first import removes its rows whatever the second did to them,
     # and then the items, colors and sizes nothing uses any more: the catalog before both.
     assert catalog_state() == EMPTY
+
+
+def test_an_undo_cancelled_before_it_changed_anything_does_not_count_as_undone(db):
+    job = _import(variants_csv(4), batch_size=50)
+    queued = services.cancel_import(job=undo_import(job=job, background=True))
+    assert (queued.status, queued.rows_processed) == (ImportStatus.CANCELLED, 0)
+    assert cannot_undo(job=job) is None
+    assert undone_by(job=job) is None  # nor for the rule the corrections ask (imports.corrections.correctable)
+    undo = undo_import(job=job, background=False)
+    assert ItemVariant.objects.count() == 0
+    assert undone_by(job=job) == undo
+    assert cannot_undo(job=job).code == "already_undone"
+    redo = undo_import(job=undo, background=False)  # its changes back: the import stands again
+    assert (ItemVariant.objects.count(), undone_by(job=job), undone_by(job=undo)) == (4, None, redo)
 
 
 @pytest.mark.slow

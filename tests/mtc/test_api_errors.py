@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 
 from imports.models import ImportJob, ImportStatus
 from mtc.api_errors import STATUS_BY_CODE, exception_handler
-from mtc.errors import Conflict, DomainError, Refused
+from mtc.errors import Conflict, DomainError, OptionRefused, Refused
 from tests.conftest import token_client
 from tests.imports.files import stream, variants_csv
 
@@ -153,6 +153,24 @@ def test_domain_errors_keep_their_code_and_get_their_status(error, status, code)
     response = exception_handler(error, {})
     assert (response.status_code, response.data) == (status, {"detail": str(error), "code": code})
     assert STATUS_BY_CODE.get(code, status) == status
+
+
+def test_an_option_a_service_refuses_answers_as_a_refused_field_naming_it():
+    response = exception_handler(OptionRefused("A JSON file has no header row.", option="header_row"), {})
+    assert (response.status_code, response.data) == (
+        400,
+        {
+            "detail": "header_row: A JSON file has no header row.",
+            "code": "invalid",
+            "errors": {"header_row": ["A JSON file has no header row."]},
+        },
+    )
+
+
+def test_a_header_row_for_a_json_file_is_a_field_error(api):
+    body = shape(upload(api, b'[{"item_name": "Shirt"}]', name="v.json", header_row="1"), 400, "invalid")
+    assert set(body["errors"]) == {"header_row"}
+    assert "no header row" in body["detail"]
 
 
 def test_an_unexpected_error_is_left_to_django():

@@ -377,6 +377,18 @@ def test_header_row_names_the_line_of_the_column_names(tmp_path):
     assert (last_json(out)["header_row"], last_json(out)["inserted"]) == (2, 1)
 
 
+def test_a_header_row_for_a_json_file_is_a_usage_error_saying_why(tmp_path):
+    path = write(tmp_path, b'[{"item_name": "Shirt", "color_name": "Red", "size_name": "M"}]', "v.json")
+    code, out, err = run("import_catalog", path, "--header-row", "2", "--json")
+    assert code == 2, out
+    assert err.strip() == (
+        "import_catalog: error: --header-row: v.json is a JSON file, which has no header row: each record names "
+        "its own fields, so there is no line of column names to choose. Leave the header row out."
+    )
+    assert not ImportJob.objects.exists()
+    assert run("import_catalog", path)[0] == 0  # without it, the same file imports
+
+
 @pytest.mark.parametrize("value", ["0", "1001"])
 def test_a_header_row_out_of_range_is_a_usage_error(tmp_path, value):
     code, _, err = run("import_catalog", write(tmp_path, variants_csv(1)), "--header-row", value)

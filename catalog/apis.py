@@ -99,10 +99,40 @@ class SizeSerializer(serializers.ModelSerializer):
         fields = ("size_id", "size_name", *TIMESTAMPS)
 
 
-class VariantSerializer(serializers.ModelSerializer):
-    item_name = serializers.CharField(source="item.name", read_only=True)
-    color_name = serializers.CharField(source="color.color_name", read_only=True)
-    size_name = serializers.CharField(source="size.size_name", read_only=True)
+class RowSerializer(serializers.ModelSerializer):
+    # A read-only shape written out by hand: each field's value by the field's name, formatted
+    # only where JSON differs from the value. (A comment, not a docstring: drf-spectacular would
+    # make a docstring every subclass's description in the schema.)
+    #
+    # Lists of variants are the API's bulk (a page of items holds up to 50 times LISTED_VARIANTS
+    # of them, a page of variants up to 500), and DRF's walk of each field of each row (its
+    # attribute lookups, checks and copies) was half of their time. A row is a dict
+    # (``selectors.with_variants``) or a model instance whose related names are annotations
+    # (``selectors.variant_rows``). The declared fields still give the schema; decimals and times
+    # keep their own fields' format.
+
+    @cached_property
+    def _formats(self) -> dict[str, Callable[[Any], Any] | None]:
+        """Each field by name, with its own representation where JSON differs from the value (a decimal, a time)."""
+        formatted = (serializers.DecimalField, serializers.DateTimeField)
+        return {
+            name: field.to_representation if isinstance(field, formatted) else None
+            for name, field in self.fields.items()
+        }
+
+    def to_representation(self, instance) -> dict[str, Any]:
+        values = instance if isinstance(instance, dict) else vars(instance)  # a model's columns and annotations
+        shown = {}
+        for name, format in self._formats.items():
+            value = values[name]
+            shown[name] = value if format is None or value is None else format(value)
+        return shown
+
+
+class VariantSerializer(RowSerializer):
+    item_name = serializers.CharField(read_only=True)
+    color_name = serializers.CharField(read_only=True)
+    size_name = serializers.CharField(read_only=True)
 
     class Meta:
         model = ItemVariant
@@ -121,14 +151,8 @@ class VariantSerializer(serializers.ModelSerializer):
         )
 
 
-class ItemVariantSerializer(serializers.ModelSerializer):
+class ItemVariantSerializer(RowSerializer):
     """A variant inside its item (the item is the parent)."""
-
-    # A row of ``selectors.with_variants``, written out by hand rather than field by field: a page
-    # of items holds up to 50 times LISTED_VARIANTS of them, and DRF's walk of each field of each
-    # (its attribute lookups, checks and copies) was half of ``/api/items/``'s time. The declared
-    # fields still give the schema (and its docstring the description), the price and the time
-    # keep their fields' own format.
 
     color_name = serializers.CharField(read_only=True)
     size_name = serializers.CharField(read_only=True)
@@ -136,22 +160,6 @@ class ItemVariantSerializer(serializers.ModelSerializer):
     class Meta:
         model = ItemVariant
         fields = ("variant_id", "color_id", "color_name", "size_id", "size_name", "sku", "price", "stock", "deleted_at")
-
-    @cached_property
-    def _formats(self) -> dict[str, Callable[[Any], Any] | None]:
-        """Each field by name, with its own representation where JSON differs from the value (a decimal, a time)."""
-        formatted = (serializers.DecimalField, serializers.DateTimeField)
-        return {
-            name: field.to_representation if isinstance(field, formatted) else None
-            for name, field in self.fields.items()
-        }
-
-    def to_representation(self, instance: dict[str, Any]) -> dict[str, Any]:
-        shown = {}
-        for name, format in self._formats.items():
-            value = instance[name]
-            shown[name] = value if format is None or value is None else format(value)
-        return shown
 
 
 class ItemSerializer(serializers.ModelSerializer):

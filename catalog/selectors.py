@@ -39,7 +39,15 @@ def rows_by_status(*, model, status: str):
 
 
 def variant_rows(*, status: str = "active"):
-    return rows_by_status(model=ItemVariant, status=status).select_related("item", "color", "size")
+    """Variants by ``status``, each with its item's, color's and size's names (``item_name``, ...) annotated.
+
+    Annotations rather than ``select_related``: three model instances fewer
+    per row, and the item's description is not read (a list of 200 variants
+    spent more time building them than answering).
+    """
+    return rows_by_status(model=ItemVariant, status=status).annotate(
+        item_name=F("item__name"), color_name=F("color__color_name"), size_name=F("size__size_name")
+    )
 
 
 def item_rows(*, status: str = "active", text: int | None = None):

@@ -17,7 +17,10 @@ sees the same machine noise, each from the same starting state:
 * django-import-export on a smaller file (``--dji-rows``), untuned and tuned
   (``bench/import_export_run.py`` says what tuned mode gives up), and the
   engine on that same file;
-* peak RSS of the import process at each ``--memory-rows`` size.
+* peak RSS of the import process at each ``--memory-rows`` size;
+* the catalog API's figures at ``--api-variants`` live variants (1,000,000 by
+  default, 0 to skip; ``bench/catalog_api.py``, on the database ``<name>_api``,
+  seeded once and reused).
 
 Prints rows/s, medians, the engine/floor ratios, journal bytes and peak
 memory, and saves them in ``bench/out/last.json``. Needs a PostgreSQL server
@@ -41,6 +44,7 @@ from typing import Any
 import psycopg2
 from psycopg2 import sql
 
+from bench.catalog_api import bench_catalog_api
 from bench.catalog_file import live_state_copy, write_file
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -280,6 +284,8 @@ def main() -> None:
         "--dji-untuned-rows", type=int, default=2_000, help="file size for its untuned run (0 to skip that run)"
     )
     parser.add_argument("--memory-rows", default="100000,1000000", help="comma-separated sizes; empty to skip")
+    parser.add_argument("--api-variants", type=int, default=1_000_000, help="catalog API at N variants; 0 to skip")
+    parser.add_argument("--api-repeat", type=int, default=200, help="calls per catalog API endpoint")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     dsn = _dsn()
@@ -316,6 +322,11 @@ def main() -> None:
         if len(report["memory"]) >= 2:
             growth = report["memory"][-1]["peak_rss_mb"] - report["memory"][0]["peak_rss_mb"]
             print(f"  growth from {memory_sizes[0]:,} to {memory_sizes[-1]:,} rows: {growth:+.0f} MB")
+    if args.api_variants:
+        print(f"The catalog API at {args.api_variants:,} live variants, {args.api_repeat} calls each:", flush=True)
+        api_dsn = f"{dsn}_api"
+        _ensure_database(api_dsn)
+        report["catalog_api"] = bench_catalog_api(env=_env(api_dsn), variants=args.api_variants, repeat=args.api_repeat)
     (OUT / "last.json").write_text(json.dumps(report, indent=2))
     print(f"Figures saved to {OUT / 'last.json'}")
 

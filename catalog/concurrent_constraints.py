@@ -1,9 +1,16 @@
-"""A migration operation that builds a partial unique index without blocking.
+"""Migration operations that build an index without blocking writes to a big table.
 
-``CREATE UNIQUE INDEX`` takes a SHARE lock: every insert and update of a live
-master would wait for the whole build. On PostgreSQL this operation builds
-the conditional ``UniqueConstraint`` ``CONCURRENTLY`` instead (the migration
-must be non-atomic), and:
+``CREATE INDEX`` takes a SHARE lock: every insert and update of the table
+(a master of a million rows) would wait for the whole build. On PostgreSQL
+these operations build ``CONCURRENTLY`` instead (their migration must be
+non-atomic); elsewhere (SQLite) they are Django's plain operations.
+
+``AddIndexWithoutBlocking``: a plain index (the API's filters at a million
+variants). An INVALID leftover of a crashed concurrent build is dropped and
+built again; Django's own ``AddIndexConcurrently`` would fail on SQLite.
+
+``AddUniqueConstraintConcurrently``: the conditional ``UniqueConstraint`` of a
+master's live key, which also:
 
 * looks for live duplicates first and refuses with the duplicate keys and the
   command that fixes them, rather than failing half-way;
@@ -21,11 +28,30 @@ guide's rollback step 2 and migrating forward restores the index.
 
 from __future__ import annotations
 
+from django.contrib.postgres.operations import AddIndexConcurrently
 from django.db import migrations
 from django.db.models import UniqueConstraint
 
 from catalog.duplicates import fix_command
 from catalog.selectors import MASTERS, duplicate_keys_in_table
+
+
+class AddIndexWithoutBlocking(AddIndexConcurrently):
+    """``AddIndexConcurrently`` on PostgreSQL (after dropping an INVALID leftover), ``AddIndex`` elsewhere."""
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor != "postgresql":
+            migrations.AddIndex.database_forwards(self, app_label, schema_editor, from_state, to_state)
+            return
+        if _index_state(schema_editor, self.index.name) == "invalid":
+            _drop_index(schema_editor, self.index.name)
+        super().database_forwards(app_label, schema_editor, from_state, to_state)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor != "postgresql":
+            migrations.AddIndex.database_backwards(self, app_label, schema_editor, from_state, to_state)
+            return
+        super().database_backwards(app_label, schema_editor, from_state, to_state)
 
 
 class DuplicateKeysError(RuntimeError):
@@ -97,21 +123,28 @@ class AddUniqueConstraintConcurrently(migrations.AddConstraint):
         )
 
     def _index_state(self, schema_editor) -> str:
-        """``missing``, ``valid`` or ``invalid`` (left by a crashed concurrent build)."""
-        with schema_editor.connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-                "WHERE c.relname = %s AND pg_catalog.pg_table_is_visible(c.oid)",
-                [self.constraint.name],
-            )
-            row = cursor.fetchone()
-        if row is None:
-            return "missing"
-        return "valid" if row[0] else "invalid"
+        return _index_state(schema_editor, self.constraint.name)
 
     def _drop(self, schema_editor) -> None:
-        name = schema_editor.quote_name(self.constraint.name)
-        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+        _drop_index(schema_editor, self.constraint.name)
+
+
+def _index_state(schema_editor, name: str) -> str:
+    """``missing``, ``valid`` or ``invalid`` (left by a crashed concurrent build)."""
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+            "WHERE c.relname = %s AND pg_catalog.pg_table_is_visible(c.oid)",
+            [name],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return "missing"
+    return "valid" if row[0] else "invalid"
+
+
+def _drop_index(schema_editor, name: str) -> None:
+    schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {schema_editor.quote_name(name)}")
 
 
 def _master_name(table: str) -> str:

@@ -156,6 +156,11 @@ class ItemVariant(CatalogRecord):
         indexes = [
             # ``?sku=`` (the API, any case: ``UPPER(sku) = UPPER(...)``) at a million variants.
             models.Index(Upper("sku"), name="item_variant_sku_upper"),
+            # ``?color=`` with ``?size=`` (the API): the live variants of one color in one size, in
+            # the list's order (by item, then id, the two others being fixed).
+            models.Index(
+                fields=["color", "size", "item", "variant_id"], condition=LIVE, name="item_variant_color_size_live"
+            ),
         ]
 
     def __str__(self) -> str:

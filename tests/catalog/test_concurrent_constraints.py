@@ -1,8 +1,8 @@
-"""Building the unique indexes concurrently: refusing duplicates, never leaving an INVALID index."""
+"""Building indexes concurrently: refusing duplicates, never leaving an INVALID index, rebuilding a leftover."""
 
 import pytest
 from django.core.management import call_command
-from django.db import IntegrityError, connection
+from django.db import DataError, IntegrityError, connection
 from django.db.migrations.recorder import MigrationRecorder
 
 from catalog.concurrent_constraints import AddUniqueConstraintConcurrently, DuplicateKeysError
@@ -86,3 +86,24 @@ def test_an_invalid_leftover_from_a_crash_is_rebuilt(without_unique_indexes):
 
     assert invalid_indexes() == []
     assert index_names() == set(UNIQUE_INDEXES)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_invalid_leftover_of_a_filter_index_is_built_again(make_item, make_color, make_size, make_variant):
+    """A plain index (``AddIndexWithoutBlocking``) whose concurrent build died half-way is dropped and rebuilt."""
+    call_command("migrate", "catalog", "0005_catalog_read_indexes", verbosity=0)
+    try:
+        make_variant(make_item(), make_color(), make_size(), stock=0)
+        with connection.cursor() as cursor, pytest.raises(DataError):  # division by zero, half-way
+            cursor.execute("CREATE INDEX CONCURRENTLY item_variant_color_size_live ON item_variant ((1 / stock))")
+        assert invalid_indexes() == ["item_variant_color_size_live"]
+
+        call_command("migrate", "catalog", verbosity=0)
+    finally:
+        call_command("migrate", verbosity=0)
+
+    assert invalid_indexes() == []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'item_variant_color_size_live'")
+        (definition,) = cursor.fetchone()
+    assert "(color_id, size_id, item_id, variant_id) WHERE (deleted_at IS NULL)" in definition

@@ -5,6 +5,8 @@ are run verbatim (only the guide's trailing spaces are dropped): they are what
 an operator will paste into psql.
 """
 
+import importlib
+
 import pytest
 from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
@@ -154,3 +156,33 @@ def test_migrating_back_drops_the_four_indexes_and_forward_restores_them():
     assert invalid_indexes() == []
     second = Item.objects.order_by("pk")[1]
     assert second.name == f"Oxford Shirt 0001 (duplicate-{second.pk})"
+
+
+#: catalog 0006's indexes for the API's filters, by name: their definitions' telling part.
+FILTER_INDEXES = {
+    "item_variant_color_size_live": "btree (color_id, size_id, item_id, variant_id) WHERE (deleted_at IS NULL)",
+    "color_master_color_name_upper_trgm": "gin (upper((color_name)::text) gin_trgm_ops)",
+    "size_master_size_name_upper_trgm": "gin (upper((size_name)::text) gin_trgm_ops)",
+}
+
+
+def filter_indexes() -> dict[str, str]:
+    return dict(run_sql("SELECT indexname, indexdef FROM pg_indexes WHERE indexname = ANY(%s)", [list(FILTER_INDEXES)]))
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_the_filter_indexes_are_built_concurrently_and_migrating_back_drops_them():
+    migration = importlib.import_module("catalog.migrations.0006_variant_filter_indexes").Migration
+    assert migration.atomic is False  # CREATE INDEX CONCURRENTLY: writes go on while a big table is indexed
+    assert {name: FILTER_INDEXES[name] in definition for name, definition in filter_indexes().items()} == dict.fromkeys(
+        FILTER_INDEXES, True
+    )
+    try:
+        call_command("migrate", "catalog", "0005_catalog_read_indexes", verbosity=0)
+        assert filter_indexes() == {}
+    finally:
+        call_command("migrate", verbosity=0)
+
+    assert set(filter_indexes()) == set(FILTER_INDEXES)
+    assert invalid_indexes() == []

@@ -149,9 +149,34 @@ def test_cursors_work_on_every_list(api, variants, make_item, monkeypatch):
 def test_the_filters_have_their_indexes(db):
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE indexname IN "
-            "('item_master_name_upper_trgm', 'item_variant_sku_upper')"
+            "SELECT indexname, indexdef FROM pg_indexes WHERE indexname IN ("
+            "'item_master_name_upper_trgm', 'color_master_color_name_upper_trgm', 'size_master_size_name_upper_trgm', "
+            "'item_variant_sku_upper', 'item_variant_color_size_live')"
         )
         indexes = dict(cursor.fetchall())
     assert "gin (upper((name)::text) gin_trgm_ops)" in indexes["item_master_name_upper_trgm"]
+    assert "gin (upper((color_name)::text) gin_trgm_ops)" in indexes["color_master_color_name_upper_trgm"]
+    assert "gin (upper((size_name)::text) gin_trgm_ops)" in indexes["size_master_size_name_upper_trgm"]
     assert "upper((sku)::text)" in indexes["item_variant_sku_upper"]
+    assert (
+        "(color_id, size_id, item_id, variant_id) WHERE (deleted_at IS NULL)" in indexes["item_variant_color_size_live"]
+    )
+
+
+def test_a_list_nothing_matches_is_answered_without_reading_a_page(api, variants, django_assert_num_queries):
+    """Its count found no id, so no page is read (at a million variants the read walked them all)."""
+    with django_assert_num_queries(2):  # the token's user, the ids
+        body = api.get("/api/variants/", {"name": "Item 1", "color": "Navy", "size": "XXL"}).json()
+    assert (body["count"], body["count_is_exact"], body["results"], body["next"]) == (0, True, [], None)
+
+
+def test_a_short_list_is_read_by_its_ids_in_the_lists_order(api, variants, monkeypatch):
+    """A list within the exact count is read by the ids the count found: the same pages, in order."""
+    navy_m = sorted(
+        (v for v in variants if (v.color.color_name, v.size.size_name) == ("Navy", "M")),
+        key=lambda v: (v.item_id, v.color_id, v.size_id, v.pk),
+    )
+    monkeypatch.setattr(pagination, "NUMBERED_ROWS", 2)
+    pages = walk(api, "/api/variants/", {"color": "navy", "size": "m", "page_size": 2})
+    assert [ids for ids, _ in pages] == [[v.pk for v in navy_m[:2]], [v.pk for v in navy_m[2:4]], [navy_m[4].pk]]
+    assert pages[0][1]["count"] == 5

@@ -17,7 +17,11 @@ sees the same machine noise, each from the same starting state:
 * django-import-export on a smaller file (``--dji-rows``), untuned and tuned
   (``bench/import_export_run.py`` says what tuned mode gives up), and the
   engine on that same file;
-* peak RSS of the import process at each ``--memory-rows`` size.
+* peak RSS of the import process at each ``--memory-rows`` size;
+* parallel vs single (``--parallel-rows``; 1,000,000 too with ``--million``):
+  the file split by item key into ``--parallel-parts`` parts run at once,
+  against the single stream and the raw floor, and where the cores went
+  (``bench/parallel.py``).
 
 Prints rows/s, medians, the engine/floor ratios, journal bytes and peak
 memory, and saves them in ``bench/out/last.json``. Needs a PostgreSQL server
@@ -280,6 +284,9 @@ def main() -> None:
         "--dji-untuned-rows", type=int, default=2_000, help="file size for its untuned run (0 to skip that run)"
     )
     parser.add_argument("--memory-rows", default="100000,1000000", help="comma-separated sizes; empty to skip")
+    parser.add_argument("--parallel-rows", default="100000", help="comma-separated sizes; empty to skip")
+    parser.add_argument("--parallel-parts", default="2", help="comma-separated numbers of parts")
+    parser.add_argument("--parallel-states", default="empty,half", help="comma-separated starting states")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     dsn = _dsn()
@@ -316,6 +323,18 @@ def main() -> None:
         if len(report["memory"]) >= 2:
             growth = report["memory"][-1]["peak_rss_mb"] - report["memory"][0]["peak_rss_mb"]
             print(f"  growth from {memory_sizes[0]:,} to {memory_sizes[-1]:,} rows: {growth:+.0f} MB")
+    parallel_sizes = [(int(s), args.repeat) for s in args.parallel_rows.split(",") if s.strip()]
+    if parallel_sizes:
+        from bench.parallel import bench_parallel, print_summary  # it builds on this module's reset and files
+
+        report["parallel"] = []
+        for rows, repeat in parallel_sizes + ([(1_000_000, 1)] if args.million else []):
+            for state in (s.strip() for s in args.parallel_states.split(",") if s.strip()):
+                print(f"Parallel vs single, {rows:,} rows into the {state} catalog:", flush=True)
+                parts = [int(n) for n in args.parallel_parts.split(",")]
+                result = bench_parallel(dsn, rows=rows, state=state, repeat=repeat, parts=parts, masters=["in_parts"])
+                print_summary(result)
+                report["parallel"].append(result)
     (OUT / "last.json").write_text(json.dumps(report, indent=2))
     print(f"Figures saved to {OUT / 'last.json'}")
 

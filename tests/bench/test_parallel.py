@@ -107,7 +107,8 @@ def test_the_split_keeps_every_row_of_an_item_in_one_part_in_file_order(tmp_path
         written.append([tuple(row) for row in rows])
     every_row = [tuple(str(cell) for cell in row) for row in [*variant_rows(ROWS), *LATER_ROWS]]
     for rows in written:  # file order kept inside each part: the last row of a key stays last
-        assert rows == [row for row in every_row if row in set(rows)]
+        in_part = set(rows)
+        assert rows == [row for row in every_row if row in in_part]
     assert sorted(row for rows in written for row in rows) == sorted(every_row)
     with split.masters["items"].open(newline="", encoding="utf-8") as data:
         items = dict(list(csv.reader(data))[1:])

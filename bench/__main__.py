@@ -21,6 +21,10 @@ sees the same machine noise, each from the same starting state:
 * the catalog API's figures at ``--api-variants`` live variants (1,000,000 by
   default, 0 to skip; ``bench/catalog_api.py``, on the database ``<name>_api``,
   seeded once and reused).
+* parallel vs single (``--parallel-rows``; 1,000,000 too with ``--million``):
+  the file split by item key into ``--parallel-parts`` parts run at once,
+  against the single stream and the raw floor, and where the cores went
+  (``bench/parallel.py``).
 
 Prints rows/s, medians, the engine/floor ratios, journal bytes and peak
 memory, and saves them in ``bench/out/last.json``. Needs a PostgreSQL server
@@ -286,6 +290,9 @@ def main() -> None:
     parser.add_argument("--memory-rows", default="100000,1000000", help="comma-separated sizes; empty to skip")
     parser.add_argument("--api-variants", type=int, default=1_000_000, help="catalog API at N variants; 0 to skip")
     parser.add_argument("--api-repeat", type=int, default=200, help="calls per catalog API endpoint")
+    parser.add_argument("--parallel-rows", default="100000", help="comma-separated sizes; empty to skip")
+    parser.add_argument("--parallel-parts", default="2", help="comma-separated numbers of parts")
+    parser.add_argument("--parallel-states", default="empty,half", help="comma-separated starting states")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     dsn = _dsn()
@@ -327,6 +334,18 @@ def main() -> None:
         api_dsn = f"{dsn}_api"
         _ensure_database(api_dsn)
         report["catalog_api"] = bench_catalog_api(env=_env(api_dsn), variants=args.api_variants, repeat=args.api_repeat)
+    parallel_sizes = [(int(s), args.repeat) for s in args.parallel_rows.split(",") if s.strip()]
+    if parallel_sizes:
+        from bench.parallel import bench_parallel, print_summary  # it builds on this module's reset and files
+
+        report["parallel"] = []
+        for rows, repeat in parallel_sizes + ([(1_000_000, 1)] if args.million else []):
+            for state in (s.strip() for s in args.parallel_states.split(",") if s.strip()):
+                print(f"Parallel vs single, {rows:,} rows into the {state} catalog:", flush=True)
+                parts = [int(n) for n in args.parallel_parts.split(",")]
+                result = bench_parallel(dsn, rows=rows, state=state, repeat=repeat, parts=parts, masters=["in_parts"])
+                print_summary(result)
+                report["parallel"].append(result)
     (OUT / "last.json").write_text(json.dumps(report, indent=2))
     print(f"Figures saved to {OUT / 'last.json'}")
 

@@ -38,19 +38,25 @@ ROWS = [
 ]
 
 
+def imported(rows, name: str, *, user) -> ImportJob:
+    """A variants file of ``rows`` imported from the admin, inline, as the walks' first import."""
+    return start_import(
+        stream=stream(csv_bytes(VARIANT_HEADER, rows), name),
+        file_name=name,
+        kind="variants",
+        user=user,
+        source=ImportSource.ADMIN,
+        background=False,
+    )
+
+
 def cell(page, row: int, header: str):
     return page.locator(f'tr[data-row="{row}"] td[data-column="{header}"]')
 
 
 def test_edit_two_failed_cells_and_import_them(logged_in, admin_user, screenshot):
     page = logged_in
-    first = start_import(
-        stream=stream(csv_bytes(VARIANT_HEADER, ROWS), "autumn.csv"),
-        file_name="autumn.csv",
-        kind="variants",
-        user=admin_user,
-        source=ImportSource.ADMIN,
-    )
+    first = imported(ROWS, "autumn.csv", user=admin_user)
     assert (first.result.inserted, first.result.failed) == (2, 2)
 
     page.goto(f"/admin/imports/importjob/{first.pk}/change/")
@@ -178,13 +184,7 @@ def test_a_check_of_corrected_rows_overtaken_by_another_says_why_it_cannot_be_im
     logged_in, admin_user, screenshot
 ):
     """Two checks of the same failed rows (two tabs): once one is imported, the other's page has no Import button."""
-    first = start_import(
-        stream=stream(csv_bytes(VARIANT_HEADER, ROWS), "autumn.csv"),
-        file_name="autumn.csv",
-        kind="variants",
-        user=admin_user,
-        source=ImportSource.ADMIN,
-    )
+    first = imported(ROWS, "autumn.csv", user=admin_user)
     older, newer = (
         import_corrections(
             job=first, corrections=[Correction(2, {"price": price})], user=admin_user, source="admin", dry_run=True
@@ -204,14 +204,7 @@ def test_a_check_of_corrected_rows_overtaken_by_another_says_why_it_cannot_be_im
 def test_a_few_thousand_failed_rows_page_with_a_pager_above_and_below(logged_in, admin_user, screenshot):
     """2,500 failed rows: 50 a page in the DOM, a pager above and below; Enter on a page's last row opens the next."""
     rows = [("Shirt", "", "Red", f"S{i}", f"SKU-{i}", "-1", "1") for i in range(2500)]
-    first = start_import(
-        stream=stream(csv_bytes(VARIANT_HEADER, rows), "many.csv"),
-        file_name="many.csv",
-        kind="variants",
-        user=admin_user,
-        source=ImportSource.ADMIN,
-        background=False,
-    )
+    first = imported(rows, "many.csv", user=admin_user)
     assert first.result.failed == 2500
     page = logged_in
     page.goto(f"/admin/imports/importjob/{first.pk}/change/")

@@ -42,13 +42,16 @@ from typing import BinaryIO
 from xml.etree.ElementTree import ParseError
 
 import openpyxl
+from django.conf import settings
 from openpyxl.chartsheet import Chartsheet
 
 from imports.engine.errors import ImportRejected
 from imports.engine.header_rows import HeaderChoice
-from imports.engine.limits import MAX_CELL_CHARS, MAX_ROW_CHARS
-from imports.engine.tables import ExcelError, Table, UnsavedFormula, blank_cells
-from imports.engine.xlsx_parts import check_workbook
+from imports.engine.limits import MAX_CELL_CHARS, MAX_ROW_CHARS, MiB
+from imports.engine.tables import ExcelError, Table, UnsavedFormula, blank_cells, sheet_number
+from imports.engine.xlsx_calamine import CalamineSheetError
+from imports.engine.xlsx_calamine import sheet_rows as calamine_sheet_rows
+from imports.engine.xlsx_parts import CheckedWorkbook, check_workbook
 from imports.engine.xlsx_stream import SheetError, shared_strings, sheet_rows
 
 #: The openpyxl releases the fast path is used on: from the first, up to (not including) the second.
@@ -78,13 +81,16 @@ PRIVATE_PARSER = ExcelReader is not None and fast_path_verified(openpyxl.__versi
 
 
 def xlsx_table(stream: BinaryIO, label: str, sheet: str, cleanup: ExitStack, header: HeaderChoice) -> Table:
-    check_workbook(stream, label)  # before openpyxl reads a byte: the parts' sizes and what they make it hold
+    checked = check_workbook(stream, label)  # before openpyxl reads a byte: the parts' sizes and what they make it hold
     content = _Content(label)
     if PRIVATE_PARSER:
         book = _open_book(stream, label)
         cleanup.callback(book.archive.close)
         title, path = _pick_book_sheet(book, sheet, label)
-        rows = _streamed_sheet_rows(book, path, label, content)
+        if _calamine_reads(checked, book, path):
+            rows = _calamine_sheet_rows(stream, title, label, content)
+        else:
+            rows = _streamed_sheet_rows(book, path, label, content)
     else:
         workbook = _load(stream, label, data_only=True)
         cleanup.callback(workbook.close)
@@ -173,6 +179,30 @@ def _pick_sheet(workbook, sheet: str, label: str):
     return worksheet
 
 
+#: Number formats no library reads as a date or a duration (built-in ids: General, 0, 0.00, #,##0,
+#: currencies, percentages, scientific, fractions, accounting, ``@``): a sheet whose cells use only styles
+#: with these may be read by calamine, which has its own rules for which formats are dates.
+PLAIN_NUMBER_FORMATS = frozenset([*range(14), *range(37, 45), 48, 49])
+
+
+def _calamine_reads(checked: CheckedWorkbook, book: _Book, path: str) -> bool:
+    """Whether calamine reads the sheet (:mod:`imports.engine.xlsx_calamine`), else it streams.
+
+    When the sheet and the shared strings are plain, the sheet's cells use
+    only plain number styles (a cell with no ``s`` has style 0), and its XML
+    is at most ``IMPORT_XLSX_IN_MEMORY_MB``.
+    """
+    part = checked.parts.get(path)
+    strings = None if book.strings_path is None else checked.parts.get(book.strings_path)
+    return (
+        part is not None
+        and part.plain
+        and part.size <= settings.IMPORT_XLSX_IN_MEMORY_MB * MiB
+        and (book.strings_path is None or (strings is not None and strings.plain))
+        and part.styles | {0} <= book.plain_styles
+    )
+
+
 @dataclass
 class _Book:
     """What the fast path needs of a workbook, read by openpyxl without its sheets or its shared strings."""
@@ -184,6 +214,8 @@ class _Book:
     epoch: datetime
     date_styles: set[int]
     timedelta_styles: set[int]
+    #: The styles whose number format is one of :data:`PLAIN_NUMBER_FORMATS`.
+    plain_styles: set[int]
 
 
 def _open_book(stream: BinaryIO, label: str) -> _Book:
@@ -219,6 +251,9 @@ def _open_book(stream: BinaryIO, label: str) -> _Book:
             epoch=workbook.epoch,
             date_styles=set(workbook._date_formats),
             timedelta_styles=set(workbook._timedelta_formats),
+            plain_styles={
+                index for index, style in enumerate(workbook._cell_styles) if style.numFmtId in PLAIN_NUMBER_FORMATS
+            },
         )
     except Exception as exc:  # as above
         reader.archive.close()
@@ -272,6 +307,18 @@ def _streamed_sheet_rows(
         raise ImportRejected(f"{label}: the sheet cannot be read ({type(exc).__name__}: {exc}).") from None
 
 
+def _calamine_sheet_rows(
+    stream: BinaryIO, title: str, label: str, content: _Content
+) -> Generator[tuple[int, list], None, None]:
+    """The sheet's rows through calamine, the same rows as :func:`_streamed_sheet_rows` (the sheet is plain)."""
+    try:
+        for number, values in calamine_sheet_rows(stream, title):
+            content.add(number, values)
+            yield number, values
+    except CalamineSheetError as exc:
+        raise ImportRejected(f"{label}: the sheet cannot be read ({exc}).") from None
+
+
 def _public_sheet_rows(
     stream: BinaryIO, worksheet, label: str, cleanup: ExitStack, content: _Content
 ) -> Generator[tuple[int, list], None, None]:
@@ -307,7 +354,13 @@ def _lockstep_rows(value_rows, formula_rows, label: str, content: _Content) -> G
                 elif value is None and formula is not None and cell.data_type != "str":
                     # The formula's text; an array formula is an object holding it, a data table has none.
                     value = UnsavedFormula(formula if isinstance(formula, str) else getattr(formula, "text", "="))
+                elif type(value) is float:
+                    value = sheet_number(value)
                 values.append(value)
+            while values and values[-1] is None:
+                values.pop()
+            if not values:
+                continue
             content.add(number, values)
             yield number, values
     except (ParseError, ValueError, KeyError, IndexError) as exc:

@@ -21,7 +21,8 @@ against this one):
   ``t="str"`` (a formula's text result): the text; ``t="b"``: a bool;
   ``t="e"``: :class:`ExcelError`; ``t="d"``: an ISO 8601 date;
 * a number (``t="n"`` or none): ``int`` unless it holds ``.``/``e``/``E``
-  (then ``float``); a date or a duration when its style is a date or time
+  (then :func:`~imports.engine.tables.sheet_number`: ``int`` when whole
+  and below 10**15, else ``float``); a date or a duration when its style is a date or time
   format (``date_styles``/``timedelta_styles``: style indexes, from the
   workbook's stylesheet); a serial number out of range is ``#VALUE!``;
 * an empty ``<v/>`` reads as no value; a cell with a formula ``<f>`` and no
@@ -29,8 +30,10 @@ against this one):
   :class:`UnsavedFormula` holding ``=`` and the formula's text.
 
 Cells go where their ``r`` says (the next column when it has none), rows
-are numbered by their ``r`` (the next number when it has none), and the
-sheet ends at ``</sheetData>``. The size of what is held is bounded by
+are numbered by their ``r`` (the next number when it has none), a row ends
+at its last cell with a value and a row with none is left out (as
+:mod:`imports.engine.xlsx_calamine`, which sees no difference between a
+missing cell and an empty one), and the sheet ends at ``</sheetData>``. The size of what is held is bounded by
 :mod:`imports.engine.xlsx_parts`, which has checked the part before this
 reads it; a DTD or an entity declaration is refused here too.
 """
@@ -44,7 +47,7 @@ from xml.parsers import expat
 from openpyxl.utils.cell import column_index_from_string
 from openpyxl.utils.datetime import from_excel, from_ISO8601
 
-from imports.engine.tables import ExcelError, UnsavedFormula
+from imports.engine.tables import ExcelError, UnsavedFormula, sheet_number
 
 #: The SpreadsheetML namespace (transitional, the one Excel and every library write), as expat names it.
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -200,7 +203,7 @@ def sheet_rows(
                     cell = "".join(inline)
             elif value is not None:
                 if kind == "n":
-                    cell = float(value) if ("." in value or "e" in value or "E" in value) else int(value)
+                    cell = sheet_number(float(value)) if ("." in value or "e" in value or "E" in value) else int(value)
                     if style in date_style_ids:
                         try:
                             cell = from_excel(cell, epoch, timedelta=int(style) in timedelta_styles)  # type: ignore[arg-type]
@@ -222,7 +225,9 @@ def sheet_rows(
                 row.extend([None] * (column - len(row)))
             row[column - 1] = cell
         elif name == _ROW:
-            if in_data:
+            while row and row[-1] is None:
+                row.pop()
+            if in_data and row:
                 done.append((number, row))
         elif name == _TEXT:
             if collect is inline:

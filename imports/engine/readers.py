@@ -215,6 +215,7 @@ def open_table(
     header_row: int | None = None,
     header_score: HeaderScore | None = None,
     delimiter: str = "",
+    first_rows_only: bool = False,
 ) -> Iterator[Table]:
     """Open a binary, seekable stream as a :class:`Table`.
 
@@ -230,6 +231,10 @@ def open_table(
     it is sniffed (with ``header_score``, as the one that reads the best
     header). The table's ``details`` say which line the header was read
     from (``header_row``) and the delimiter used.
+
+    ``first_rows_only``: the caller reads only the first rows (a check),
+    so an XLSX sheet streams rather than being read whole by calamine first
+    (:mod:`imports.engine.xlsx_sheets`).
     """
     head = stream.read(_SNIFF_BYTES)
     stream.seek(0)
@@ -256,7 +261,7 @@ def open_table(
             # openpyxl loads only when a workbook is read (it costs every command ~50 ms to import).
             from imports.engine.xlsx_sheets import xlsx_table
 
-            table = xlsx_table(stream, label, sheet, cleanup, header)
+            table = xlsx_table(stream, label, sheet, cleanup, header, first_rows_only=first_rows_only)
         elif file_format == "json":
             table = _json_table(stream, label, encoding)
         else:

@@ -80,14 +80,16 @@ def fast_path_verified(version: str) -> bool:
 PRIVATE_PARSER = ExcelReader is not None and fast_path_verified(openpyxl.__version__)
 
 
-def xlsx_table(stream: BinaryIO, label: str, sheet: str, cleanup: ExitStack, header: HeaderChoice) -> Table:
+def xlsx_table(
+    stream: BinaryIO, label: str, sheet: str, cleanup: ExitStack, header: HeaderChoice, *, first_rows_only: bool = False
+) -> Table:
     checked = check_workbook(stream, label)  # before openpyxl reads a byte: the parts' sizes and what they make it hold
     content = _Content(label)
     if PRIVATE_PARSER:
         book = _open_book(stream, label)
         cleanup.callback(book.archive.close)
         title, path = _pick_book_sheet(book, sheet, label)
-        if _calamine_reads(checked, book, path):
+        if not first_rows_only and _calamine_reads(checked, book, path):
             rows = _calamine_sheet_rows(stream, title, label, content)
         else:
             rows = _streamed_sheet_rows(book, path, label, content)

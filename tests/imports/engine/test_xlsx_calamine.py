@@ -26,7 +26,6 @@ from catalog.kinds import KINDS
 from imports.engine import xlsx_calamine, xlsx_sheets
 from imports.engine.columns import header_score
 from imports.engine.readers import open_table
-from imports.engine.xlsx_parts import check_workbook
 
 SHEET = "xl/worksheets/sheet1.xml"
 HEADER = ["item_name", "color_name", "size_name", "price", "stock"]
@@ -295,10 +294,11 @@ def test_a_sheet_larger_than_the_bound_streams(settings, calamine_reads):
     assert calamine_reads == ["S"]
 
 
-def test_the_check_tells_plain_parts_and_the_styles_used():
-    checked = check_workbook(io.BytesIO(PLAIN["plain number formats and fonts"]), "book.xlsx")
-    assert checked.parts[SHEET].plain
-    assert checked.parts[SHEET].styles  # the bold header and the formatted numbers
-    unplain = check_workbook(io.BytesIO(NOT_PLAIN["an empty shared string"]), "book.xlsx")
-    assert unplain.parts[SHEET].plain
-    assert not unplain.parts["xl/sharedStrings.xml"].plain
+def test_a_check_of_the_first_rows_streams(settings, calamine_reads):
+    """The upload check reads the header and a few rows: calamine would read the whole sheet first."""
+    data = PLAIN["many rows"]
+    with open_table(io.BytesIO(data), file_name="book.xlsx", first_rows_only=True) as table:
+        first = [next(table.rows) for _ in range(3)]
+    assert calamine_reads == []
+    assert first == read(data, settings, in_memory_mb=64)[1][:3]
+    assert calamine_reads == ["S"]

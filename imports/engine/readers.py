@@ -6,9 +6,11 @@ rows from 1 (the first row after the header) and ``cells`` line up with
 is not yielded; blank rows *before* the header are skipped. Nothing holds the
 whole file in memory: CSV and JSON Lines decode as they read, an XLSX sheet
 is parsed row by row (the workbook's structure through openpyxl, the sheet's
-XML through expat, each row dropped once read; on an openpyxl release that way
-was not verified on, openpyxl's public API, whose memory grows with the rows:
-see :mod:`imports.engine.xlsx_sheets`), JSON is parsed incrementally by ijson.
+XML through expat, each row dropped once read; a sheet of at most
+``IMPORT_XLSX_IN_MEMORY_MB`` that python-calamine reads exactly alike is read
+whole by it, faster; on an openpyxl release that way was not verified on,
+openpyxl's public API, whose memory grows with the rows: see
+:mod:`imports.engine.xlsx_sheets`), JSON is parsed incrementally by ijson.
 
 Headers are kept as the job stores them (:func:`stored_headers`): a NUL or
 another character PostgreSQL cannot store becomes U+FFFD, and a header

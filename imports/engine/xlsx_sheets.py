@@ -62,7 +62,7 @@ from imports.engine.tables import ExcelError, Table, UnsavedFormula, blank_cells
 from imports.engine.xlsx_calamine import CalamineSheetError
 from imports.engine.xlsx_calamine import sheet_rows as calamine_sheet_rows
 from imports.engine.xlsx_parts import CheckedWorkbook, check_workbook
-from imports.engine.xlsx_stream import SheetError, shared_strings, sheet_rows
+from imports.engine.xlsx_stream import SharedStrings, SheetError, sheet_rows
 
 #: The openpyxl releases the fast path is used on: from the first, up to (not including) the second.
 #: Verified on every 3.1 release, 3.1.0 to 3.1.5 (the XLSX tests, both paths); requirements.txt allows
@@ -295,18 +295,17 @@ def _streamed_sheet_rows(
     Every row there is, whatever ``<dimension>`` declares (some programs
     write it wrong); an error cell (``#N/A``) comes out as
     :class:`ExcelError`, a formula with no saved result as
-    :class:`UnsavedFormula`. The shared strings table is read first, whole
-    (bounded by :mod:`xlsx_parts`), as openpyxl does.
+    :class:`UnsavedFormula`. The shared strings table (bounded by
+    :mod:`xlsx_parts`) is read as far as the rows read need
+    (:class:`~imports.engine.xlsx_stream.SharedStrings`).
     """
     try:
-        strings: list[str] = []
-        if book.strings_path is not None:
-            with book.archive.open(book.strings_path) as source:
-                strings = shared_strings(source)
-        with book.archive.open(path) as source:
+        with ExitStack() as parts:
+            strings = None if book.strings_path is None else parts.enter_context(book.archive.open(book.strings_path))
+            source = parts.enter_context(book.archive.open(path))
             for number, values in sheet_rows(
                 source,
-                strings,
+                SharedStrings(strings),
                 epoch=book.epoch,
                 date_styles=book.date_styles,
                 timedelta_styles=book.timedelta_styles,

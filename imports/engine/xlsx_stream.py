@@ -87,46 +87,64 @@ def _chunks(source: IO[bytes]) -> Iterator[bytes]:
         yield chunk
 
 
-def shared_strings(source: IO[bytes]) -> list[str]:
-    """The shared strings table: each ``<si>``'s text (its ``<t>`` and its runs', not phonetic ``<rPh>``).
+class SharedStrings:
+    """The shared strings table, read only as far as the cells read so far need.
 
-    As openpyxl reads it (``read_string_table``), ``x005F_`` is removed.
+    Each ``<si>``'s text (its ``<t>`` and its runs', not phonetic ``<rPh>``);
+    as openpyxl reads it (``read_string_table``), ``x005F_`` is removed.
+    Excel writes the strings in the order the cells first use them, so the
+    first rows of a sheet (the upload's check: a header and a thousand rows)
+    need only the start of the table; reading every row reads it all, once.
+    ``strings`` is the list read so far; :meth:`get` reads on to an index.
+    ``source`` (``None``: a workbook without shared strings) stays open
+    while the sheet is read.
     """
-    strings: list[str] = []
-    parts: list[str] = []
-    text_open = False
-    phonetic = 0
 
-    def start(name: str, _attrs) -> None:
-        nonlocal text_open, phonetic
-        if name == _TEXT:
-            text_open = not phonetic
-        elif name == _STRING_ITEM:
-            parts.clear()
-        elif name == _PHONETIC:
-            phonetic += 1
+    def __init__(self, source: IO[bytes] | None):
+        self.strings: list[str] = []
+        self._chunks = _chunks(source) if source is not None else iter(())
+        self._ended = source is None
+        parts: list[str] = []
+        text_open = False
+        phonetic = 0
 
-    def end(name: str) -> None:
-        nonlocal text_open, phonetic
-        if name == _TEXT:
-            text_open = False
-        elif name == _STRING_ITEM:
-            strings.append("".join(parts).replace("x005F_", ""))
-        elif name == _PHONETIC:
-            phonetic -= 1
+        def start(name: str, _attrs) -> None:
+            nonlocal text_open, phonetic
+            if name == _TEXT:
+                text_open = not phonetic
+            elif name == _STRING_ITEM:
+                parts.clear()
+            elif name == _PHONETIC:
+                phonetic += 1
 
-    def text(data: str) -> None:
-        if text_open:
-            parts.append(data)
+        def end(name: str) -> None:
+            nonlocal text_open, phonetic
+            if name == _TEXT:
+                text_open = False
+            elif name == _STRING_ITEM:
+                self.strings.append("".join(parts).replace("x005F_", ""))
+            elif name == _PHONETIC:
+                phonetic -= 1
 
-    parser = _parser(start=start, end=end, text=text)
-    try:
-        for chunk in _chunks(source):
-            parser.Parse(chunk, False)
-        parser.Parse(b"", True)
-    except expat.ExpatError as exc:
-        raise SheetError(f"the shared strings: ExpatError: {exc}") from None
-    return strings
+        def text(data: str) -> None:
+            if text_open:
+                parts.append(data)
+
+        self._parser = _parser(start=start, end=end, text=text)
+
+    def get(self, index: int) -> str:
+        """String ``index``, reading the table on as far as it; ``IndexError`` past its end."""
+        try:
+            while index >= len(self.strings) and not self._ended:
+                chunk = next(self._chunks, None)
+                if chunk is None:
+                    self._ended = True
+                    self._parser.Parse(b"", True)
+                else:
+                    self._parser.Parse(chunk, False)
+        except expat.ExpatError as exc:
+            raise SheetError(f"the shared strings: ExpatError: {exc}") from None
+        return self.strings[index]
 
 
 class _Columns(dict):
@@ -143,7 +161,7 @@ class _Columns(dict):
 
 def sheet_rows(
     source: IO[bytes],
-    strings: list[str],
+    shared: SharedStrings,
     *,
     epoch,
     date_styles: set[int],
@@ -151,6 +169,7 @@ def sheet_rows(
 ) -> Iterator[tuple[int, list]]:
     """``(sheet row number, values)`` of every ``<row>`` in ``<sheetData>``, read as the module says."""
     done: list[tuple[int, list]] = []
+    strings = shared.strings  # grows as shared.get() reads on
     columns = _Columns()
     date_style_ids = {str(style) for style in date_styles}
     # The state of the element being read (the handlers' closure: faster than attributes).
@@ -210,7 +229,8 @@ def sheet_rows(
                         except (OverflowError, ValueError):
                             cell = ExcelError("#VALUE!")
                 elif kind == "s":
-                    cell = strings[int(value)]
+                    index = int(value)
+                    cell = strings[index] if index < len(strings) else shared.get(index)
                 elif kind == "b":
                     cell = bool(int(value))
                 elif kind == "e":

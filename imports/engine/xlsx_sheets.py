@@ -15,8 +15,9 @@ tests run on each):
     sheet is one calamine reads exactly as expat would (plain parts, plain
     number styles: :mod:`imports.engine.xlsx_parts` found out while checking
     the bounds) and its XML is at most ``IMPORT_XLSX_IN_MEMORY_MB``, and the
-    caller reads every row (a check reading the first rows streams). About
-    4 times faster than expat, holding about 3 times the sheet's XML; or
+    caller reads every row (a check reading the first rows streams). Five
+    times faster than expat on the rows, holding the sheet (100,000 rows:
+    0.53 s against 2.8 s of CPU, +87 MB RSS); or
   - through :mod:`imports.engine.xlsx_stream` (expat,
     :func:`_streamed_sheet_rows`): the shared strings, then the sheet's
     XML, each row dropped once read. Memory stays flat whatever the number

@@ -146,9 +146,7 @@ def check_workbook(stream: BinaryIO, label: str) -> CheckedWorkbook:
 
     A workbook this process has already passed (the same bytes) is not scanned again.
     """
-    stream.seek(0)
-    digest = hashlib.file_digest(stream, "sha256").digest()  # type: ignore[arg-type]
-    stream.seek(0)
+    digest = _digest(stream)
     with _PASSED_LOCK:
         passed = _PASSED.get(digest)
     if passed is not None:
@@ -159,6 +157,16 @@ def check_workbook(stream: BinaryIO, label: str) -> CheckedWorkbook:
         while len(_PASSED) > _PASSED_KEPT:
             del _PASSED[next(iter(_PASSED))]
     return checked
+
+
+def _digest(stream: BinaryIO) -> bytes:
+    """The SHA-256 of the whole stream, read as any file-like object reads (an upload, a stored file); rewinds."""
+    digest = hashlib.sha256()
+    stream.seek(0)
+    while chunk := stream.read(MiB):
+        digest.update(chunk)
+    stream.seek(0)
+    return digest.digest()
 
 
 def _check(stream: BinaryIO, label: str) -> CheckedWorkbook:

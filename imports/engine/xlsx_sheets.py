@@ -239,8 +239,9 @@ def _open_book(stream: BinaryIO, label: str) -> _Book:
     cost the most before rows were read. Private names used (verified on
     :data:`VERIFIED_OPENPYXL`): ``ExcelReader``'s ``read_manifest()``,
     ``read_workbook()``, ``package``, ``parser.find_sheets()``,
-    ``valid_files``; ``apply_stylesheet``; the workbook's ``_date_formats``
-    and ``_timedelta_formats``.
+    ``valid_files``; ``apply_stylesheet``; the workbook's ``_date_formats``,
+    ``_timedelta_formats`` and ``_cell_styles`` (each style's ``numFmtId``,
+    built-in ids below 164 as ``apply_stylesheet`` normalises them).
     """
     try:
         reader = ExcelReader(stream, read_only=True, data_only=True)

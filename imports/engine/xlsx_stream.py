@@ -22,9 +22,10 @@ against this one):
   ``t="e"``: :class:`ExcelError`; ``t="d"``: an ISO 8601 date;
 * a number (``t="n"`` or none): ``int`` unless it holds ``.``/``e``/``E``
   (then :func:`~imports.engine.tables.sheet_number`: ``int`` when whole
-  and below 10**15, else ``float``); a date or a duration when its style is a date or time
-  format (``date_styles``/``timedelta_styles``: style indexes, from the
-  workbook's stylesheet); a serial number out of range is ``#VALUE!``;
+  and below 10**15, else ``float``); a date or a duration when its style
+  is a date or time format (``date_styles``/``timedelta_styles``: style
+  indexes, from the workbook's stylesheet); a serial number out of range
+  is ``#VALUE!``;
 * an empty ``<v/>`` reads as no value; a cell with a formula ``<f>`` and no
   saved value (not ``t="str"``, whose saved text may be empty) is an
   :class:`UnsavedFormula` holding ``=`` and the formula's text.
@@ -33,9 +34,10 @@ Cells go where their ``r`` says (the next column when it has none), rows
 are numbered by their ``r`` (the next number when it has none), a row ends
 at its last cell with a value and a row with none is left out (as
 :mod:`imports.engine.xlsx_calamine`, which sees no difference between a
-missing cell and an empty one), and the sheet ends at ``</sheetData>``. The size of what is held is bounded by
-:mod:`imports.engine.xlsx_parts`, which has checked the part before this
-reads it; a DTD or an entity declaration is refused here too.
+missing cell and an empty one), and the sheet ends at ``</sheetData>``.
+The size of what is held is bounded by :mod:`imports.engine.xlsx_parts`,
+which has checked the part before this reads it; a DTD or an entity
+declaration is refused here too.
 """
 
 from __future__ import annotations

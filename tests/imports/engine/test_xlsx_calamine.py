@@ -279,6 +279,7 @@ def test_calamine_alone_would_get_these_wrong(name, settings):
     """Why they stream: calamine's own rows differ (an unsaved formula read as empty, #N/A as empty...)."""
     data = NOT_PLAIN[name]
     _, streamed, _ = read(data, settings, in_memory_mb=0)
+    # calamine alone, with xlsx_calamine's conversions: the data rows below the header (row 1), numbered from it
     calamine = [(number - 1, cells) for number, cells in xlsx_calamine.sheet_rows(io.BytesIO(data), "S")][1:]
     assert typed(calamine) != typed(streamed)
 

@@ -1,7 +1,8 @@
 """Other ways to read an XLSX sheet's rows, measured by ``python -m bench.xlsx_reader`` against the engine's.
 
-Not used by the engine (:mod:`imports.engine.xlsx_stream`, expat with three
-small handlers). Each reads the first sheet of a workbook, values only, as
+The engine reads with :mod:`imports.engine.xlsx_stream` (expat, three small
+handlers) or, for a plain sheet, :mod:`imports.engine.xlsx_calamine`; these
+are the candidates measured against it. Each reads the first sheet of a workbook, values only, as
 far as the benchmark's sheets need (shared and inline strings, numbers): the
 same work the engine does on them, minus its checks of the parts
 (``xlsx_parts``) and of the cells' sizes, which cost the same for all.
@@ -17,10 +18,12 @@ same work the engine does on them, minus its checks of the parts
     row read from the tree and removed from it: an element object per cell
     and per value, which the garbage collector walks.
 ``calamine``
-    python-calamine (Rust), when it can be imported (it is not a dependency:
-    ``PYTHONPATH`` a copy for the benchmark). Fast, but it holds the whole
-    sheet in memory, and it gives no way to tell a formula whose result was
-    never saved from an empty cell.
+    python-calamine (Rust) alone, its raw values: what the engine's
+    ``imports.engine.xlsx_calamine`` builds on (adding the conversions that
+    make its rows those of the streaming reader). Fast, but it holds the
+    whole sheet in memory, and it gives no way to tell a formula whose
+    result was never saved from an empty cell: the engine uses it only for
+    plain sheets under a size bound.
 """
 
 from __future__ import annotations

@@ -7,8 +7,11 @@ reversed every other repeat. ``--before DIR`` also runs a checkout of the
 code from before a change (``git archive main | tar -x -C DIR``, with its
 ``.venv``), in the same rounds, so before and after see the same noise.
 
-Prints per format the median seconds, rows/s, the median peak RSS, and the
-XLSX/CSV ratio of the medians (and of each round). The XLSX file is the
+Prints per format the median seconds, rows/s, the median peak RSS and the
+median CPU seconds of the import process itself (the database server's
+work, the same for both formats, is not in it: on a loaded machine the
+clearest view of what reading XLSX costs), and the XLSX/CSV ratio of the
+medians (and of each round). The XLSX file is the
 reader benchmark's ``excel`` sheet (shared strings and ``<dimension>``, as
 Excel writes; ``bench/xlsx_reader.py``), the CSV the same rows.
 
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import statistics
 from pathlib import Path
 
@@ -28,17 +32,25 @@ from bench.xlsx_reader import csv_path, sheet_path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _run(root: Path, path: Path, rows: int, dsn: str) -> tuple[float, float]:
+def _cpu_of_children() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _run(root: Path, path: Path, rows: int, dsn: str) -> tuple[float, float, float]:
+    """Wall seconds, peak RSS (MB) and CPU seconds of the import process (the database server's excluded)."""
     command = engine_command(path, rows)
     if root != ROOT:
         command = [str(root / ".venv" / "bin" / "python"), str(root / "manage.py"), *command[2:]]
     else:
         command[0] = PYTHON
+    cpu = _cpu_of_children()
     seconds, peak, stdout = run_measured(command, _env(dsn))
+    cpu = _cpu_of_children() - cpu  # the one child waited for since: the import
     summary = json.loads(stdout.strip().splitlines()[-1])
     if summary.get("failed"):
         raise SystemExit(f"{path.name}: {summary.get('failed')} rows failed: {summary}")
-    return seconds, peak
+    return seconds, peak, cpu
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -52,7 +64,7 @@ def main(argv: list[str] | None = None) -> None:
     files = {"csv": csv_path(args.rows), "xlsx": sheet_path("excel", args.rows)}
     roots = {"after": ROOT} | ({"before": args.before.resolve()} if args.before else {})
     cases = [(code, fmt) for code in roots for fmt in files]
-    runs: dict[tuple[str, str], list[tuple[float, float]]] = {case: [] for case in cases}
+    runs: dict[tuple[str, str], list[tuple[float, float, float]]] = {case: [] for case in cases}
     for repeat in range(args.repeat):
         for code, fmt in cases if repeat % 2 == 0 else cases[::-1]:
             reset(dsn, args.rows)
@@ -64,14 +76,20 @@ def main(argv: list[str] | None = None) -> None:
         )
         print(f"  round {repeat + 1}: {line}", flush=True)
     for code in roots:
-        medians = {fmt: statistics.median(seconds for seconds, _ in runs[code, fmt]) for fmt in files}
-        peaks = {fmt: statistics.median(peak for _, peak in runs[code, fmt]) for fmt in files}
+        medians = {fmt: statistics.median(seconds for seconds, _, _ in runs[code, fmt]) for fmt in files}
+        peaks = {fmt: statistics.median(peak for _, peak, _ in runs[code, fmt]) for fmt in files}
+        cpus = {fmt: statistics.median(cpu for _, _, cpu in runs[code, fmt]) for fmt in files}
         for fmt in files:
             print(
                 f"{code:<7}{fmt:<5} median {medians[fmt]:6.2f}s = {args.rows / medians[fmt]:>8,.0f} rows/s, "
-                f"peak RSS {peaks[fmt]:.0f} MB"
+                f"peak RSS {peaks[fmt]:.0f} MB, import process CPU {cpus[fmt]:.2f}s"
             )
-        print(f"{code:<7}XLSX/CSV {medians['xlsx'] / medians['csv']:.2f}x ({args.rows:,} rows, {args.repeat} rounds)")
+        ratios = [x[0] / c[0] for x, c in zip(runs[code, "xlsx"], runs[code, "csv"], strict=True)]
+        print(
+            f"{code:<7}XLSX/CSV {medians['xlsx'] / medians['csv']:.2f}x of the medians, "
+            f"{statistics.median(ratios):.2f}x median of the rounds' ratios; the XLSX process's CPU "
+            f"+{cpus['xlsx'] - cpus['csv']:.2f}s ({args.rows:,} rows, {args.repeat} rounds)"
+        )
 
 
 if __name__ == "__main__":

@@ -6,14 +6,18 @@ then reads each one in a fresh subprocess per run, the implementations
 alternating within each repeat so they see the same machine noise:
 
 ``engine``
-    what ``imports.engine.xlsx_sheets`` does on verified openpyxl versions:
-    the parts checked (``xlsx_parts``), the workbook's structure through
-    openpyxl, the shared strings and the sheet through expat
-    (``imports.engine.xlsx_stream``), each row dropped once read.
+    what ``imports.engine.xlsx_sheets`` does on verified openpyxl versions
+    with ``IMPORT_XLSX_IN_MEMORY_MB`` at its default (64): the parts checked
+    (``xlsx_parts``), the workbook's structure through openpyxl, then a
+    plain sheet up to that size through python-calamine
+    (``imports.engine.xlsx_calamine``), any other through expat.
+``engine-stream``
+    the same with ``IMPORT_XLSX_IN_MEMORY_MB=0``: the shared strings and the
+    sheet through expat (``imports.engine.xlsx_stream``), each row dropped
+    once read (what a sheet too large or not plain gets).
 ``openpyxl-parser``, ``etree``, ``calamine``
     the other candidates, in ``bench/xlsx_candidates.py`` (what the engine
-    did before, ElementTree's C tree builder, python-calamine when it can
-    be imported).
+    did before, ElementTree's C tree builder, python-calamine alone).
 ``csv``
     the same rows as a CSV file, through the engine's CSV reader: the
     target (issue 16: XLSX within 1.5 times CSV).
@@ -51,7 +55,7 @@ while reading and what is still allocated after ``load_workbook`` (shared
 strings). Files go to ``bench/out/xlsx`` and are reused when present.
 
     python -m bench.xlsx_reader --rows 100000 1000000 --repeat 3
-    PYTHONPATH=/path/to/python-calamine python -m bench.xlsx_reader --rows 100000 --sheets excel
+    python -m bench.xlsx_reader --rows 100000 --sheets excel
 """
 
 from __future__ import annotations
@@ -71,8 +75,10 @@ from bench.catalog_file import HEADER, variant_rows
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out" / "xlsx"
-IMPLEMENTATIONS = ("engine", "openpyxl-parser", "etree", "calamine", "csv", "public", "public-1book")
-DEFAULT_IMPLEMENTATIONS = ("engine", "openpyxl-parser", "etree", "calamine", "csv")
+IMPLEMENTATIONS = ("engine", "engine-stream", "openpyxl-parser", "etree", "calamine", "csv", "public", "public-1book")
+DEFAULT_IMPLEMENTATIONS = ("engine", "engine-stream", "openpyxl-parser", "etree", "calamine", "csv")
+#: ``IMPORT_XLSX_IN_MEMORY_MB`` for ``engine`` (the default in mtc/settings.py) and ``engine-stream`` (always expat).
+IN_MEMORY_MB = {"engine": 64, "engine-stream": 0}
 SHEETS = ("nodim", "dim", "under", "excel")
 SHEET_XML = "xl/worksheets/sheet1.xml"
 MB = 1024 * 1024
@@ -205,12 +211,14 @@ def run_once(implementation: str, path: Path, trace: bool) -> dict:
     import tracemalloc
 
     import openpyxl  # imported before measuring: its import is not the reader's cost
+    from django.conf import settings
 
     from bench.xlsx_candidates import CANDIDATES
     from imports.engine import xlsx_sheets
     from imports.engine.readers import open_table
 
-    xlsx_sheets.PRIVATE_PARSER = implementation == "engine"  # forced, even on an openpyxl outside the range
+    settings.configure(IMPORT_XLSX_IN_MEMORY_MB=IN_MEMORY_MB.get(implementation, 0))
+    xlsx_sheets.PRIVATE_PARSER = implementation in IN_MEMORY_MB  # forced, even on an openpyxl outside the range
     if implementation == "csv":
         path = csv_path(int(path.stem.rsplit("-", 1)[1]))
     _reset_peak_rss()

@@ -121,6 +121,7 @@ def check_file(
             sheet=sheet,
             header_row=header_row,
             header_score=header_score(spec),
+            first_rows_only=stop_after is not None,
         ) as table:
             headers = list(table.headers)
             reading: dict[str, object] = {

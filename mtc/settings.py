@@ -182,6 +182,10 @@ IMPORT_BACKGROUND_THRESHOLD = config.read_positive_int(ENV, "IMPORT_BACKGROUND_T
 # false: batch commits do not wait for the WAL flush (a crash redoes them on resume).
 IMPORT_SYNCHRONOUS_COMMIT = config.read_bool(ENV, "IMPORT_SYNCHRONOUS_COMMIT", default=False)
 IMPORT_MAX_UPLOAD_MB = config.read_positive_int(ENV, "IMPORT_MAX_UPLOAD_MB", default=100)
+# An XLSX sheet whose XML is at most this many MB (uncompressed) and that python-calamine reads as the
+# streaming reader would is read whole by calamine (fast, ~3x the XML in memory); a larger one streams
+# (imports/engine/xlsx_sheets.py). 0: every sheet streams.
+IMPORT_XLSX_IN_MEMORY_MB = config.read_non_negative_int(ENV, "IMPORT_XLSX_IN_MEMORY_MB", default=64)
 # The longest description (and any other long-text column) a row may carry, in characters; a longer one
 # is that row's problem. At most the readers' field limit (imports/engine/limits.py: 1,048,576).
 IMPORT_MAX_DESCRIPTION_LENGTH = config.read_positive_int(

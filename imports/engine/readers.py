@@ -6,9 +6,11 @@ rows from 1 (the first row after the header) and ``cells`` line up with
 is not yielded; blank rows *before* the header are skipped. Nothing holds the
 whole file in memory: CSV and JSON Lines decode as they read, an XLSX sheet
 is parsed row by row (the workbook's structure through openpyxl, the sheet's
-XML through expat, each row dropped once read; on an openpyxl release that way
-was not verified on, openpyxl's public API, whose memory grows with the rows:
-see :mod:`imports.engine.xlsx_sheets`), JSON is parsed incrementally by ijson.
+XML through expat, each row dropped once read; a sheet of at most
+``IMPORT_XLSX_IN_MEMORY_MB`` that python-calamine reads exactly alike is read
+whole by it, faster; on an openpyxl release that way was not verified on,
+openpyxl's public API, whose memory grows with the rows: see
+:mod:`imports.engine.xlsx_sheets`), JSON is parsed incrementally by ijson.
 
 Headers are kept as the job stores them (:func:`stored_headers`): a NUL or
 another character PostgreSQL cannot store becomes U+FFFD, and a header
@@ -215,6 +217,7 @@ def open_table(
     header_row: int | None = None,
     header_score: HeaderScore | None = None,
     delimiter: str = "",
+    first_rows_only: bool = False,
 ) -> Iterator[Table]:
     """Open a binary, seekable stream as a :class:`Table`.
 
@@ -230,6 +233,10 @@ def open_table(
     it is sniffed (with ``header_score``, as the one that reads the best
     header). The table's ``details`` say which line the header was read
     from (``header_row``) and the delimiter used.
+
+    ``first_rows_only``: the caller reads only the first rows (a check),
+    so an XLSX sheet streams rather than being read whole by calamine first
+    (:mod:`imports.engine.xlsx_sheets`).
     """
     head = stream.read(_SNIFF_BYTES)
     stream.seek(0)
@@ -256,7 +263,7 @@ def open_table(
             # openpyxl loads only when a workbook is read (it costs every command ~50 ms to import).
             from imports.engine.xlsx_sheets import xlsx_table
 
-            table = xlsx_table(stream, label, sheet, cleanup, header)
+            table = xlsx_table(stream, label, sheet, cleanup, header, first_rows_only=first_rows_only)
         elif file_format == "json":
             table = _json_table(stream, label, encoding)
         else:

@@ -63,3 +63,20 @@ class UnsavedFormula(str):
 def blank_cells(cells) -> bool:
     """Every cell empty or whitespace: a blank row, skipped (XLSX, JSON)."""
     return all(cell is None or (type(cell) is str and not cell.strip()) for cell in cells)
+
+
+#: A number cell whose value is whole and smaller than this is an ``int``, however its text is written.
+WHOLE_NUMBERS_BELOW = 10**15
+
+
+def sheet_number(value: float) -> int | float:
+    """An XLSX number cell's value: an ``int`` when whole and below 10**15, else the float.
+
+    Both XLSX readers apply it, so they agree: python-calamine hands every
+    number as a float (``12`` and ``12.0`` alike), ``xlsx_stream`` parses the
+    text. Below 10**15 a whole float is exact and the row parser reads it
+    as the int (Excel's 15 digits), so nothing downstream changes; longer
+    whole numbers written without a point stay exact ints in ``xlsx_stream``
+    and keep a sheet from calamine (``xlsx_parts``).
+    """
+    return int(value) if value.is_integer() and -WHOLE_NUMBERS_BELOW < value < WHOLE_NUMBERS_BELOW else value

@@ -21,18 +21,23 @@ against this one):
   ``t="str"`` (a formula's text result): the text; ``t="b"``: a bool;
   ``t="e"``: :class:`ExcelError`; ``t="d"``: an ISO 8601 date;
 * a number (``t="n"`` or none): ``int`` unless it holds ``.``/``e``/``E``
-  (then ``float``); a date or a duration when its style is a date or time
-  format (``date_styles``/``timedelta_styles``: style indexes, from the
-  workbook's stylesheet); a serial number out of range is ``#VALUE!``;
+  (then :func:`~imports.engine.tables.sheet_number`: ``int`` when whole
+  and below 10**15, else ``float``); a date or a duration when its style
+  is a date or time format (``date_styles``/``timedelta_styles``: style
+  indexes, from the workbook's stylesheet); a serial number out of range
+  is ``#VALUE!``;
 * an empty ``<v/>`` reads as no value; a cell with a formula ``<f>`` and no
   saved value (not ``t="str"``, whose saved text may be empty) is an
   :class:`UnsavedFormula` holding ``=`` and the formula's text.
 
 Cells go where their ``r`` says (the next column when it has none), rows
-are numbered by their ``r`` (the next number when it has none), and the
-sheet ends at ``</sheetData>``. The size of what is held is bounded by
-:mod:`imports.engine.xlsx_parts`, which has checked the part before this
-reads it; a DTD or an entity declaration is refused here too.
+are numbered by their ``r`` (the next number when it has none), a row ends
+at its last cell with a value and a row with none is left out (as
+:mod:`imports.engine.xlsx_calamine`, which sees no difference between a
+missing cell and an empty one), and the sheet ends at ``</sheetData>``.
+The size of what is held is bounded by :mod:`imports.engine.xlsx_parts`,
+which has checked the part before this reads it; a DTD or an entity
+declaration is refused here too.
 """
 
 from __future__ import annotations
@@ -44,7 +49,7 @@ from xml.parsers import expat
 from openpyxl.utils.cell import column_index_from_string
 from openpyxl.utils.datetime import from_excel, from_ISO8601
 
-from imports.engine.tables import ExcelError, UnsavedFormula
+from imports.engine.tables import ExcelError, UnsavedFormula, sheet_number
 
 #: The SpreadsheetML namespace (transitional, the one Excel and every library write), as expat names it.
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -84,46 +89,64 @@ def _chunks(source: IO[bytes]) -> Iterator[bytes]:
         yield chunk
 
 
-def shared_strings(source: IO[bytes]) -> list[str]:
-    """The shared strings table: each ``<si>``'s text (its ``<t>`` and its runs', not phonetic ``<rPh>``).
+class SharedStrings:
+    """The shared strings table, read only as far as the cells read so far need.
 
-    As openpyxl reads it (``read_string_table``), ``x005F_`` is removed.
+    Each ``<si>``'s text (its ``<t>`` and its runs', not phonetic ``<rPh>``);
+    as openpyxl reads it (``read_string_table``), ``x005F_`` is removed.
+    Excel writes the strings in the order the cells first use them, so the
+    first rows of a sheet (the upload's check: a header and a thousand rows)
+    need only the start of the table; reading every row reads it all, once.
+    ``strings`` is the list read so far; :meth:`get` reads on to an index.
+    ``source`` (``None``: a workbook without shared strings) stays open
+    while the sheet is read.
     """
-    strings: list[str] = []
-    parts: list[str] = []
-    text_open = False
-    phonetic = 0
 
-    def start(name: str, _attrs) -> None:
-        nonlocal text_open, phonetic
-        if name == _TEXT:
-            text_open = not phonetic
-        elif name == _STRING_ITEM:
-            parts.clear()
-        elif name == _PHONETIC:
-            phonetic += 1
+    def __init__(self, source: IO[bytes] | None):
+        self.strings: list[str] = []
+        self._chunks = _chunks(source) if source is not None else iter(())
+        self._ended = source is None
+        parts: list[str] = []
+        text_open = False
+        phonetic = 0
 
-    def end(name: str) -> None:
-        nonlocal text_open, phonetic
-        if name == _TEXT:
-            text_open = False
-        elif name == _STRING_ITEM:
-            strings.append("".join(parts).replace("x005F_", ""))
-        elif name == _PHONETIC:
-            phonetic -= 1
+        def start(name: str, _attrs) -> None:
+            nonlocal text_open, phonetic
+            if name == _TEXT:
+                text_open = not phonetic
+            elif name == _STRING_ITEM:
+                parts.clear()
+            elif name == _PHONETIC:
+                phonetic += 1
 
-    def text(data: str) -> None:
-        if text_open:
-            parts.append(data)
+        def end(name: str) -> None:
+            nonlocal text_open, phonetic
+            if name == _TEXT:
+                text_open = False
+            elif name == _STRING_ITEM:
+                self.strings.append("".join(parts).replace("x005F_", ""))
+            elif name == _PHONETIC:
+                phonetic -= 1
 
-    parser = _parser(start=start, end=end, text=text)
-    try:
-        for chunk in _chunks(source):
-            parser.Parse(chunk, False)
-        parser.Parse(b"", True)
-    except expat.ExpatError as exc:
-        raise SheetError(f"the shared strings: ExpatError: {exc}") from None
-    return strings
+        def text(data: str) -> None:
+            if text_open:
+                parts.append(data)
+
+        self._parser = _parser(start=start, end=end, text=text)
+
+    def get(self, index: int) -> str:
+        """String ``index``, reading the table on as far as it; ``IndexError`` past its end."""
+        try:
+            while index >= len(self.strings) and not self._ended:
+                chunk = next(self._chunks, None)
+                if chunk is None:
+                    self._ended = True
+                    self._parser.Parse(b"", True)
+                else:
+                    self._parser.Parse(chunk, False)
+        except expat.ExpatError as exc:
+            raise SheetError(f"the shared strings: ExpatError: {exc}") from None
+        return self.strings[index]
 
 
 class _Columns(dict):
@@ -140,7 +163,7 @@ class _Columns(dict):
 
 def sheet_rows(
     source: IO[bytes],
-    strings: list[str],
+    shared: SharedStrings,
     *,
     epoch,
     date_styles: set[int],
@@ -148,6 +171,7 @@ def sheet_rows(
 ) -> Iterator[tuple[int, list]]:
     """``(sheet row number, values)`` of every ``<row>`` in ``<sheetData>``, read as the module says."""
     done: list[tuple[int, list]] = []
+    strings = shared.strings  # grows as shared.get() reads on
     columns = _Columns()
     date_style_ids = {str(style) for style in date_styles}
     # The state of the element being read (the handlers' closure: faster than attributes).
@@ -200,14 +224,15 @@ def sheet_rows(
                     cell = "".join(inline)
             elif value is not None:
                 if kind == "n":
-                    cell = float(value) if ("." in value or "e" in value or "E" in value) else int(value)
+                    cell = sheet_number(float(value)) if ("." in value or "e" in value or "E" in value) else int(value)
                     if style in date_style_ids:
                         try:
                             cell = from_excel(cell, epoch, timedelta=int(style) in timedelta_styles)  # type: ignore[arg-type]
                         except (OverflowError, ValueError):
                             cell = ExcelError("#VALUE!")
                 elif kind == "s":
-                    cell = strings[int(value)]
+                    index = int(value)
+                    cell = strings[index] if index < len(strings) else shared.get(index)
                 elif kind == "b":
                     cell = bool(int(value))
                 elif kind == "e":
@@ -222,7 +247,9 @@ def sheet_rows(
                 row.extend([None] * (column - len(row)))
             row[column - 1] = cell
         elif name == _ROW:
-            if in_data:
+            while row and row[-1] is None:
+                row.pop()
+            if in_data and row:
                 done.append((number, row))
         elif name == _TEXT:
             if collect is inline:

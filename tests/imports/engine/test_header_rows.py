@@ -59,12 +59,14 @@ def workbook(rows: list[list]) -> bytes:
     return buffer.getvalue()
 
 
-@pytest.fixture(params=["private", "public"])
-def xlsx_path(request, monkeypatch):
-    """Both ways of reading a sheet (openpyxl's private parser and its public API) find the same header."""
-    if request.param == "private" and not xlsx_sheets.PRIVATE_PARSER:
+@pytest.fixture(params=["calamine", "streamed", "public"])
+def xlsx_path(request, monkeypatch, settings):
+    """Each way of reading a sheet: calamine (where the sheet allows it), expat streaming, openpyxl's public API."""
+    if request.param != "public" and not xlsx_sheets.PRIVATE_PARSER:
         pytest.skip(f"the fast path is off on openpyxl {openpyxl.__version__}")
-    monkeypatch.setattr(xlsx_sheets, "PRIVATE_PARSER", request.param == "private")
+    monkeypatch.setattr(xlsx_sheets, "PRIVATE_PARSER", request.param != "public")
+    if request.param == "streamed":
+        settings.IMPORT_XLSX_IN_MEMORY_MB = 0
 
 
 # --- CSV ----------------------------------------------------------------------------------------

@@ -13,9 +13,7 @@ Django 5.2's ``bulk_create(update_conflicts=True)`` emits ``ON CONFLICT
 * ``ON CONFLICT ... WHERE deleted_at IS NULL`` resolves against the live-row
   partial unique index, so a soft-deleted twin is never revived;
 * rows identical to the stored live row are filtered out before the INSERT,
-  so no UPDATE (no dead tuple, no row lock, no WAL) reaches them (on
-  PostgreSQL the source carries each row's live twin, read once for the
-  filter, the counts and the journal, instead of the ``NOT EXISTS``); the
+  so no UPDATE (no dead tuple, no row lock, no WAL) reaches them; the
   ``IS DISTINCT FROM`` guard repeats the check for rows a concurrent import
   changed in between;
 * keys are sorted in every statement, and tables are always written in one
@@ -253,36 +251,26 @@ def _merge(master: Master, source: str, values: tuple[Column, ...], params: dict
 
 
 def _written_sql(master: Master, source: str, updatable: tuple[str, ...], *, journal: bool) -> str:
-    """PostgreSQL: upsert ``source``, return (rows, inserted, updated), and journal the change if asked.
-
-    One probe of the live row per source row serves three ends: ``src`` carries
-    each row's live twin (its id and values as they were before the statement),
-    ``changed`` drops the rows identical to it (they are never written), and the
-    journal reads the values before from it. (Measured, 100k rows into a half
-    live catalog: the variants statement did three probes a row before, an
-    anti-join, the upsert's own conflict check and a join for the journal.)
-    """
-    live = "".join(f", t.{c} AS live_{c}" for c in updatable)
-    differs = f" OR {_differs(updatable)}" if updatable else ""
+    """PostgreSQL: upsert ``source``, return (rows, inserted, updated), and journal the change if asked."""
+    returning = f"{master.pk} AS pk, (xmax = 0) AS inserted"
     ctes = [
-        f"src AS MATERIALIZED (SELECT given.*, t.{master.pk} AS live_pk{live} FROM ({source}) given"
-        f" LEFT JOIN {master.table} t ON {_key_match(master, source='given')} AND t.deleted_at IS NULL)",
-        f"changed AS (SELECT * FROM src WHERE src.live_pk IS NULL{differs})",
-        f"written AS ({_upsert_sql(master, 'changed src', updatable, filtered=True)}"
-        f" RETURNING {master.pk} AS pk, (xmax = 0) AS inserted)",
+        f"src AS MATERIALIZED ({source})",
+        f"written AS ({_upsert_sql(master, 'src', updatable)} RETURNING {returning})",
     ]
     if journal:
         if updatable:
-            # The live rows this statement updates, with every column's value before less the
-            # columns that did not change (one expression: a subquery per row cost a third of it).
-            values = ", ".join(f"'{c}', src.live_{c}::text" for c in updatable)
-            same = ", ".join(
-                f"CASE WHEN src.live_{c} IS DISTINCT FROM src.{c} THEN NULL ELSE '{c}' END" for c in updatable
-            )
+            # The rows this statement updates are the live rows whose values differ from the
+            # source's; read in the statement's snapshot, they still hold the values before.
+            # (Not a join with ``written``: two CTEs without statistics make a nested loop.)
+            # Every column's value before, less the columns that did not change (one expression:
+            # a subquery per row cost a third of the statement).
+            values = ", ".join(f"'{c}', t.{c}::text" for c in updatable)
+            same = ", ".join(f"CASE WHEN t.{c} IS DISTINCT FROM src.{c} THEN NULL ELSE '{c}' END" for c in updatable)
             replaced = f"jsonb_build_object({values}) - array_remove(ARRAY[{same}], NULL)"
             updated = (
-                f"(SELECT jsonb_agg(jsonb_build_array(src.live_pk, {replaced}) ORDER BY src.live_pk)"
-                f" FROM changed src WHERE src.live_pk IS NOT NULL)"
+                f"(SELECT jsonb_agg(jsonb_build_array(t.{master.pk}, {replaced}) ORDER BY t.{master.pk})"
+                f" FROM src JOIN {master.table} t ON {_key_match(master)} AND t.deleted_at IS NULL"
+                f" WHERE {_differs(updatable)})"
             )
         else:
             updated = "NULL"
@@ -353,8 +341,8 @@ def _absent_params(master: Master) -> dict:
     return {f"absent_{column}": value for column, value in master.values.items()}
 
 
-def _key_match(master: Master, *, source: str = "src") -> str:
-    return " AND ".join(f"t.{k} = {source}.{k}" for k in master.key)
+def _key_match(master: Master) -> str:
+    return " AND ".join(f"t.{k} = src.{k}" for k in master.key)
 
 
 def _same(columns: tuple[str, ...]) -> str:
@@ -362,8 +350,8 @@ def _same(columns: tuple[str, ...]) -> str:
 
 
 def _differs(columns: tuple[str, ...]) -> str:
-    """A source row ``src`` whose values differ from its live twin's (``src.live_<column>``; PostgreSQL)."""
-    left = ", ".join(f"src.live_{c}" for c in columns)
+    """A stored live row ``t`` whose values differ from the source row ``src`` (PostgreSQL)."""
+    left = ", ".join(f"t.{c}" for c in columns)
     right = ", ".join(f"src.{c}" for c in columns)
     return f"({left}) IS DISTINCT FROM ({right})"
 
@@ -386,12 +374,8 @@ def _classify_sql(master: Master, source: str, values: tuple[Column, ...]) -> st
     )
 
 
-def _upsert_sql(master: Master, source: str, values: tuple[str, ...], *, filtered: bool = False) -> str:
-    """``source`` is a FROM item that yields the rows as ``src``; ``values`` the columns it updates.
-
-    Rows identical to their live row are left out here, unless the source has
-    ``filtered`` them already (``_written_sql``).
-    """
+def _upsert_sql(master: Master, source: str, values: tuple[str, ...]) -> str:
+    """``source`` is a FROM item that yields the rows as ``src``; ``values`` the columns it updates."""
     defaults = [column for column in master.values if column not in values]
     columns = [*master.key, *values, *defaults, "created_at", "updated_at"]
     selected = [
@@ -407,15 +391,11 @@ def _upsert_sql(master: Master, source: str, values: tuple[str, ...], *, filtere
         )
     else:
         on_conflict = "DO NOTHING"
-    unchanged = (
-        ""
-        if filtered
-        else f"WHERE NOT EXISTS (SELECT 1 FROM {master.table} t "
-        f"WHERE {_key_match(master)} AND t.deleted_at IS NULL{_same(values)}) "
-    )
     return (
         f"INSERT INTO {master.table} ({', '.join(columns)}) "
-        f"SELECT {', '.join(selected)} FROM {source} {unchanged}"
+        f"SELECT {', '.join(selected)} FROM {source} "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {master.table} t "
+        f"WHERE {_key_match(master)} AND t.deleted_at IS NULL{_same(values)}) "
         f"ORDER BY {', '.join(f'src.{k}' for k in master.key)} "
         f"ON CONFLICT ({', '.join(master.key)}) WHERE deleted_at IS NULL {on_conflict}"
     )

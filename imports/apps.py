@@ -11,11 +11,21 @@ class ImportsConfig(AppConfig):
         from django_q.signals import post_spawn
 
         import imports.engine.run  # noqa: F401
-        from imports.tasks import recover_on_worker_start
 
-        post_spawn.connect(recover_on_worker_start, dispatch_uid="imports.recover_on_worker_start")
+        post_spawn.connect(_recover_on_worker_start, dispatch_uid="imports.recover_on_worker_start")
         # /metrics (mtc/metrics.py) reads the import system's figures from the database at each scrape.
         from imports.prometheus import ImportCollector
         from mtc.metrics import register_collector
 
         register_collector(ImportCollector())
+
+
+def _recover_on_worker_start(sender=None, **kwargs) -> None:
+    """``imports.tasks.recover_on_worker_start``, imported when a worker starts rather than by every process.
+
+    The tasks bring the notifications (mail, webhooks, the API's renderer): a
+    command such as ``import_catalog`` never needs them.
+    """
+    from imports.tasks import recover_on_worker_start
+
+    recover_on_worker_start(sender=sender, **kwargs)

@@ -251,6 +251,11 @@ def import_corrections(
 def cancel_import(*, job: ImportJob, user=None) -> ImportJob:
     """Cancel a job: at once when it is pending, at the next batch boundary when running.
 
+    A running job reads the request with each batch's bookkeeping, the batch's
+    last statement (``engine.record.batch_committed``): it stops after the
+    batch running when asked, or after the next one when asked in the instant
+    between two batches.
+
     A running job keeps its committed batches and reports them once it stops
     (status ``cancelled``). Raises ``JobStateError`` for a finished job.
     ``user`` is who asks: every door with a person passes it, and it must

@@ -77,4 +77,9 @@ def is_connection_lost(exc: BaseException) -> bool:
     code = getattr(exc.__cause__, "pgcode", None) or ""
     if code.startswith(_LOST_SQLSTATES):
         return True
+    if connection.vendor == "postgresql" and not code:
+        # The server gives every error it reports an SQLSTATE; one without came from the client
+        # library: the session is gone. (Asking the connection is too late when the statement ran in
+        # a transaction: leaving ``atomic`` has dropped the broken connection and opened a new one.)
+        return True
     return connection.connection is None or not connection.is_usable()

@@ -18,7 +18,11 @@ Rules of the road:
   with backoff; a batch the database refuses for a data reason is split until
   the offending rows are isolated and recorded with the database's message;
 * between batches the run stops for a cancel request or when it has run
-  longer than ``IMPORT_TIMEOUT_SECONDS``, keeping what was committed;
+  longer than ``IMPORT_TIMEOUT_SECONDS``, keeping what was committed. The
+  cancel flag is read by each batch's own bookkeeping statement, its last
+  (``record.batch_committed``): a cancel asked for while a batch runs stops
+  the run after that batch; one asked for in the instant between two
+  batches, after the next;
 * a dry run does all of it inside savepoints that are rolled back: exact
   figures and row errors, no master row changed.
 """
@@ -88,6 +92,8 @@ class UpsertRun(Strategy):
         self.staging = Staging(kind=self.kind, run_id=job.import_id)
         self.tally = _Tally.of(job)
         self.rows_resumed = self.tally.done
+        #: The job's cancel flag as the last committed batch read it (None: not read yet).
+        self.cancel_requested: bool | None = None
 
     def write(self) -> None:
         if not self.job.dry_run:
@@ -206,7 +212,8 @@ class UpsertRun(Strategy):
         # Masters that outgrow their planner statistics get fresh ones between batches.
         statistics = planner.Statistics.of(self.kind, dry_run=self.job.dry_run)
         for batch in self.staging.batches(size=self.batch_size, after_row=self.job.checkpoint_row):
-            self.check_stop()
+            # Before the first batch the flag is read; then each batch's bookkeeping returns it.
+            self.check_stop(cancel_requested=self.cancel_requested)
             counts = self._write_batch(batch, present)
             statistics.grew(counts.grown)
             self.report(ImportStage.WRITING)
@@ -238,7 +245,7 @@ class UpsertRun(Strategy):
                     else:
                         counts = self._write_range(batch.first_row, batch.last_row, batch.to_write, present, batch)
                         errors += self._database_errors(counts)
-                    record.batch_committed(self.job, batch, counts, errors)
+                    self.cancel_requested = record.batch_committed(self.job, batch, counts, errors)
                 self.tally.add(batch, counts, failed=len(errors))
                 return counts
             except OperationalError as exc:

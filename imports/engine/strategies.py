@@ -108,14 +108,20 @@ class Strategy:
                 code="too_many_rows",
             )
 
-    def check_stop(self) -> None:
-        """Stop here when the run is out of time or its cancel was asked for."""
+    def check_stop(self, *, cancel_requested: bool | None = None) -> None:
+        """Stop here when the run is out of time or its cancel was asked for.
+
+        ``cancel_requested``: the job's flag as the caller has just read it (a batch's
+        own bookkeeping returns it, ``record.batch_committed``); None reads it here.
+        """
         elapsed = time.monotonic() - self.started
         if elapsed > self.timeout:
             raise ImportStopped(
                 f"Timed out after {elapsed:.0f}s (IMPORT_TIMEOUT_SECONDS={self.timeout}); {self.kept()}."
             )
-        if ImportJob.objects.filter(pk=self.job.pk, cancel_requested=True).exists():
+        if cancel_requested is None:
+            cancel_requested = ImportJob.objects.filter(pk=self.job.pk, cancel_requested=True).exists()
+        if cancel_requested:
             raise ImportStopped(f"Cancelled; {self.kept()}.", cancelled=True)
 
     def report(self, stage: str, **figures) -> None:

@@ -239,13 +239,14 @@ def test_cancel_a_pending_job_at_once(db):
 
 
 def test_cancel_a_running_job_stops_at_the_next_batch_and_keeps_committed_ones(db):
+    """Asked for between batches 1 and 2, the cancel is read by batch 2's bookkeeping: the run stops after it."""
     job = _new_job(variants_csv(50), batch_size=10)
 
-    def cancel_after_two_batches(progress):
-        if progress.stage == "writing" and progress.rows_done == 20:
+    def cancel_after_the_first_batch(progress):
+        if progress.stage == "writing" and progress.rows_done == 10:
             assert services.cancel_import(job=job).cancel_requested
 
-    done = _finished(runtime.run_import_now(job=job, on_progress=cancel_after_two_batches))
+    done = _finished(runtime.run_import_now(job=job, on_progress=cancel_after_the_first_batch))
     assert done.status == ImportStatus.CANCELLED
     assert done.checkpoint_row == 20
     assert done.result.batches_committed == 2

@@ -340,6 +340,7 @@ def test_a_header_without_rows_is_rejected():
 
 
 def test_cancel_stops_at_a_batch_boundary_and_a_resumed_run_finishes_exactly():
+    """A cancel asked for between batches 1 and 2 is read by batch 2's bookkeeping: the run stops after it."""
     rows = [(f"Item {n}", "", "Red", "M", f"S{n}", "", "") for n in range(6)]
     rows.append(("Item 0", "", "Red", "M", "LAST", "", ""))  # supersedes row 1, which is in batch 1
     content = csv_bytes(VARIANT_HEADER, rows)
@@ -347,11 +348,11 @@ def test_cancel_stops_at_a_batch_boundary_and_a_resumed_run_finishes_exactly():
         job = create_import_job(stream=io.BytesIO(content), file_name="f.csv", system="upsert")
         job = claim_job(job_id=job.pk)
 
-        def cancel_after_two_batches(progress):
-            if progress.stage == "writing" and progress.rows_done >= 4:
+        def cancel_after_the_first_batch(progress):
+            if progress.stage == "writing" and progress.rows_done >= 2:
                 ImportJob.objects.filter(pk=job.pk).update(cancel_requested=True)
 
-        job = run_job(job, on_progress=cancel_after_two_batches)
+        job = run_job(job, on_progress=cancel_after_the_first_batch)
         assert job.status == ImportStatus.CANCELLED
         assert job.checkpoint_row == 4
         assert Item.objects.count() == 3  # rows 2-4; row 1 is superseded

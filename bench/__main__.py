@@ -21,13 +21,15 @@ sees the same machine noise, each from the same starting state:
 * the catalog API's figures at ``--api-variants`` live variants (1,000,000 by
   default, 0 to skip; ``bench/catalog_api.py``, on the database ``<name>_api``,
   seeded once and reused).
+* the same rows as XLSX and as CSV (``--xlsx-rows``; ``bench/xlsx_import.py``);
 * parallel vs single (``--parallel-rows``; 1,000,000 too with ``--million``):
   the file split by item key into ``--parallel-parts`` parts run at once,
   against the single stream and the raw floor, and where the cores went
   (``bench/parallel.py``).
 
 Prints rows/s, medians, the engine/floor ratios, journal bytes and peak
-memory, and saves them in ``bench/out/last.json``. Needs a PostgreSQL server
+memory as it goes, then a summary of issue 16's ratios beside their goals,
+and saves them in ``bench/out/last.json``. Needs a PostgreSQL server
 (``BENCH_DATABASE_URL``, default the local one, database ``mtc_bench``,
 created and migrated when missing).
 """
@@ -36,103 +38,25 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
-import sys
-import threading
-import time
-from pathlib import Path
 from typing import Any
 
 import psycopg2
-from psycopg2 import sql
 
 from bench.catalog_api import bench_catalog_api
-from bench.catalog_file import live_state_copy, write_file
-
-ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "bench" / "out"
-PYTHON = sys.executable
-
-
-def _dsn() -> str:
-    return os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/mtc_bench")
-
-
-def _ensure_database(dsn: str) -> None:
-    name = dsn.rsplit("/", 1)[1]
-    admin = dsn.rsplit("/", 1)[0] + "/postgres"
-    connection = psycopg2.connect(admin)
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if not cursor.fetchone():
-            cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    connection.close()
-    subprocess.run([PYTHON, "manage.py", "migrate", "-v0"], cwd=ROOT, env=_env(dsn), check=True)
-    # Untimed: writes the bytecode of the command's own modules, as a deployment's first run does.
-    subprocess.run(
-        [PYTHON, "manage.py", "import_catalog", "--help"],
-        cwd=ROOT,
-        env=_env(dsn),
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-
-
-def _env(dsn: str, **extra: str) -> dict[str, str]:
-    """Production settings (DEBUG off: no query log growing with the rows), with a key of its own.
-
-    Bytecode is cached as on a server (``PYTHONDONTWRITEBYTECODE``, which a
-    sandbox or CI may set, is dropped): without it every run compiled the
-    project's ~125 modules from source again, time a deployed process never
-    spends (``manage.py import_catalog --help``: 0.74-0.99 s of CPU against
-    0.71-0.76 s cached, at load 7).
-    """
-    env = {
-        **os.environ,
-        "SECRET_KEY": os.environ.get("SECRET_KEY") or "bench-only-" + "x" * 50,
-        "DATABASE_URL": dsn,
-        "USE_NEW_IMPORT_SYSTEM": "true",
-        **extra,
-    }
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    return env
-
-
-def reset(dsn: str, rows: int, state: str = "half") -> None:
-    """Empty the masters and load ``state`` (``bench.catalog_file.STATES``), then analyze and checkpoint.
-
-    Statistics are always taken (``VACUUM ANALYZE``), the empty state included:
-    a catalog's statistics are those of its last analyze, an empty catalog's
-    say "empty" once autovacuum has seen it.
-    """
-    payloads = live_state_copy(rows, state)
-    connection = psycopg2.connect(dsn)
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "TRUNCATE item_variant, item_master, color_master, size_master, "
-            "import_row_errors, import_results, import_jobs RESTART IDENTITY CASCADE"
-        )
-        for table, columns, payload in (
-            ("item_master", "item_id, name, description", payloads["items"]),
-            ("color_master", "color_id, color_name", payloads["colors"]),
-            ("size_master", "size_id, size_name", payloads["sizes"]),
-            ("item_variant", "item_id, color_id, size_id, sku, price, stock", payloads["variants"]),
-        ):
-            payload.seek(0)
-            cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN", payload)  # timestamps: database defaults
-            pk = {"item_master": "item_id", "color_master": "color_id", "size_master": "size_id"}.get(
-                table, "variant_id"
-            )
-            cursor.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table}', '{pk}'), COALESCE(MAX({pk}), 1)) FROM {table}"
-            )
-        cursor.execute("VACUUM ANALYZE item_master, color_master, size_master, item_variant")
-        cursor.execute("CHECKPOINT")
-    connection.close()
+from bench.runs import (
+    OUT,
+    PYTHON,
+    ROOT,
+    bench_dsn,
+    bench_env,
+    engine_command,
+    ensure_database,
+    reset,
+    run_measured,
+    variants_file,
+)
+from bench.xlsx_import import bench_xlsx
 
 
 def journal_size(dsn: str) -> dict:
@@ -158,44 +82,6 @@ def journal_size(dsn: str) -> dict:
     }
 
 
-def run_measured(command: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """Wall seconds, peak RSS (MB) and stdout of a child process.
-
-    The peak is the child's own ``VmHWM``, polled from /proc: rusage's
-    ``ru_maxrss`` would also count the memory of this (forked) parent.
-    """
-    started = time.perf_counter()
-    child = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    peak_kb = 0
-    status_path = Path(f"/proc/{child.pid}/status")
-
-    def watch() -> None:
-        nonlocal peak_kb
-        while child.poll() is None:
-            try:
-                for line in status_path.read_text().splitlines():
-                    if line.startswith("VmHWM:"):
-                        peak_kb = max(peak_kb, int(line.split()[1]))
-            except (OSError, ValueError):
-                pass
-            time.sleep(0.05)
-
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
-    assert child.stdout is not None  # started with stdout=PIPE
-    stdout = child.stdout.read()
-    child.wait()
-    elapsed = time.perf_counter() - started
-    watcher.join()
-    if child.returncode not in (0, 3):
-        raise SystemExit(f"{' '.join(command)} failed with exit code {child.returncode}")
-    return elapsed, peak_kb / 1024, stdout
-
-
-def engine_command(path: Path, rows: int) -> list[str]:
-    return [PYTHON, "manage.py", "import_catalog", str(path), "--json", "--max-rows", str(rows), "--system", "upsert"]
-
-
 FLOORS = ("raw", "equal")
 #: The starting states the speed runs measure (``bench.catalog_file.STATES``).
 SPEED_STATES = ("empty", "half", "unchanged")
@@ -203,17 +89,17 @@ SPEED_STATES = ("empty", "half", "unchanged")
 
 def bench_speed(dsn: str, rows: int, state: str, repeat: int) -> dict:
     """The engine, the raw floor and the equal-work floor from ``state``, alternating, ``repeat`` times."""
-    path = _file(rows)
+    path = variants_file(rows)
     times: dict[str, list[float]] = {"engine": [], **{floor: [] for floor in FLOORS}}
     summary = {}
     for _ in range(repeat):
         reset(dsn, rows, state)
-        elapsed, _, stdout = run_measured(engine_command(path, rows), _env(dsn))
+        elapsed, _, stdout = run_measured(engine_command(path, rows), bench_env(dsn))
         times["engine"].append(elapsed)
         summary = json.loads(stdout.strip().splitlines()[-1])
         for floor in FLOORS:
             reset(dsn, rows, state)
-            times[floor].append(run_measured([PYTHON, "-m", "bench.floor", dsn, str(path), floor], _env(dsn))[0])
+            times[floor].append(run_measured([PYTHON, "-m", "bench.floor", dsn, str(path), floor], bench_env(dsn))[0])
         engine, raw, equal = times["engine"][-1], times["raw"][-1], times["equal"][-1]
         print(f"  {rows:,} rows, {state}: engine {engine:.2f}s ({rows / engine:,.0f} rows/s), "
               f"raw floor {raw:.2f}s, equal-work floor {equal:.2f}s; "
@@ -240,7 +126,7 @@ def bench_journal(dsn: str, rows: int) -> list[dict]:
     results = []
     for state, what in (("empty", "insert"), ("changed", "update")):
         reset(dsn, rows, state)
-        elapsed = run_measured(engine_command(_file(rows), rows), _env(dsn))[0]
+        elapsed = run_measured(engine_command(variants_file(rows), rows), bench_env(dsn))[0]
         size = {"rows": rows, "import": what, "seconds": round(elapsed, 2), **journal_size(dsn)}
         print(f"  {rows:,}-row {what}: {size['rows_inserted'] + size['rows_updated']:,} rows journaled in "
               f"{size['statements']:,} statements; values {size['value_bytes'] / 1e6:.1f} MB = "
@@ -248,13 +134,6 @@ def bench_journal(dsn: str, rows: int) -> list[dict]:
               f"{size['table_bytes_per_row']} B/row", flush=True)  # fmt: skip
         results.append(size)
     return results
-
-
-def _file(rows: int) -> Path:
-    path = OUT / f"variants_{rows}.csv"
-    if not path.exists():
-        write_file(str(path), rows)
-    return path
 
 
 def bench_import_export(dsn: str, rows: int, untuned_rows: int) -> dict:
@@ -267,11 +146,11 @@ def bench_import_export(dsn: str, rows: int, untuned_rows: int) -> dict:
     for mode, size in (("untuned", untuned_rows), ("tuned", rows)):
         if not size:
             continue
-        path = _file(size)
+        path = variants_file(size)
         reset(dsn, size)
-        dji, _, stdout = run_measured([PYTHON, "-m", "bench.import_export_run", str(path), mode], _env(dsn))
+        dji, _, stdout = run_measured([PYTHON, "-m", "bench.import_export_run", str(path), mode], bench_env(dsn))
         reset(dsn, size)
-        engine = run_measured(engine_command(path, size), _env(dsn))[0]
+        engine = run_measured(engine_command(path, size), bench_env(dsn))[0]
         detail = stdout.strip()
         results[mode] = {"rows": size, "dji_s": dji, "engine_s": engine, "speedup": dji / engine, "detail": detail}
         print(f"  {mode}, {size:,} rows: django-import-export {dji:.1f}s = {size / dji:,.0f} rows/s; "
@@ -283,14 +162,38 @@ def bench_import_export(dsn: str, rows: int, untuned_rows: int) -> dict:
 def bench_memory(dsn: str, sizes: list[int]) -> list[dict]:
     results = []
     for rows in sizes:
-        path = OUT / f"variants_{rows}.csv"
-        if not path.exists():
-            write_file(str(path), rows)
+        path = variants_file(rows)
         reset(dsn, rows)
-        elapsed, peak, _ = run_measured(engine_command(path, rows), _env(dsn))
+        elapsed, peak, _ = run_measured(engine_command(path, rows), bench_env(dsn))
         print(f"  {rows:,} rows: peak RSS {peak:.0f} MB in {elapsed:.1f}s ({rows / elapsed:,.0f} rows/s)", flush=True)
         results.append({"rows": rows, "peak_rss_mb": round(peak, 1), "seconds": round(elapsed, 2)})
     return results
+
+
+def print_goals(report: dict[str, Any]) -> None:
+    """Issue 16's ratios side by side with their goals, from the sections this run measured."""
+    print("Summary (issue 16's goals; medians of this run):")
+    for speed in report.get("speed", []):
+        print(f"  engine / raw floor, {speed['rows']:,} rows, {speed['state']}: {speed['engine_per_raw']:.2f}x "
+              f"(goal 1.2x); / equal-work floor {speed['engine_per_equal']:.2f}x (goal 1.3x when empty)")  # fmt: skip
+    if "xlsx" in report:
+        print(f"  XLSX / CSV, {report['xlsx']['rows']:,} rows: {report['xlsx']['xlsx_per_csv']:.2f}x (goal 1.5x)")
+    for result in report.get("parallel", []):
+        for name, contender in result["contenders"].items():
+            if name not in ("single", "raw"):
+                print(f"  {name} / single stream, {result['rows']:,} rows, {result['state']}: "
+                      f"{contender['per_single']:.2f}x; / raw floor {contender['per_raw']:.2f}x "
+                      "(goal below 1x)")  # fmt: skip
+    for mode, goal in (("untuned", 100), ("tuned", 10)):
+        run = report.get("import_export", {}).get(mode)
+        if run:
+            print(f"  django-import-export {mode} / engine, {run['rows']:,} rows: {run['speedup']:.1f}x (goal {goal}x)")
+    for call in report.get("catalog_api", {}).get("endpoints", {}).values():
+        if call:  # None: the endpoint did not answer 200 (the command said which)
+            goal = 500 if call["url"].startswith("/admin/") else 50
+            print(f"  {call['url']}: p50 {call['p50_ms']:.1f} ms, p99 {call['p99_ms']:.1f} ms (goal p99 {goal} ms)")
+    for memory in report.get("memory", []):
+        print(f"  peak RSS, {memory['rows']:,} rows: {memory['peak_rss_mb']:.0f} MB")
 
 
 def main() -> None:
@@ -302,7 +205,7 @@ def main() -> None:
     parser.add_argument("--journal-rows", type=int, default=100_000, help="0 to skip the journal's size")
     parser.add_argument("--dji-rows", type=int, default=10_000, help="0 to skip django-import-export")
     parser.add_argument(
-        "--dji-untuned-rows", type=int, default=2_000, help="file size for its untuned run (0 to skip that run)"
+        "--dji-untuned-rows", type=int, default=10_000, help="file size for its untuned run (0 to skip that run)"
     )
     parser.add_argument("--memory-rows", default="100000,1000000", help="comma-separated sizes; empty to skip")
     parser.add_argument("--api-variants", type=int, default=1_000_000, help="catalog API at N variants; 0 to skip")
@@ -310,10 +213,11 @@ def main() -> None:
     parser.add_argument("--parallel-rows", default="100000", help="comma-separated sizes; empty to skip")
     parser.add_argument("--parallel-parts", default="2", help="comma-separated numbers of parts")
     parser.add_argument("--parallel-states", default="empty,half", help="comma-separated starting states")
+    parser.add_argument("--xlsx-rows", type=int, default=100_000, help="XLSX vs CSV at N rows; 0 to skip")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
-    dsn = _dsn()
-    _ensure_database(dsn)
+    dsn = bench_dsn()
+    ensure_database(dsn)
     sizes = [int(s) for s in args.rows.split(",") if s.strip()]
     states = [s.strip() for s in args.states.split(",") if s.strip()]
     runs = [(rows, args.repeat) for rows in sizes] + ([(1_000_000, 1)] if args.million else [])
@@ -349,11 +253,16 @@ def main() -> None:
     if args.api_variants:
         print(f"The catalog API at {args.api_variants:,} live variants, {args.api_repeat} calls each:", flush=True)
         api_dsn = f"{dsn}_api"
-        _ensure_database(api_dsn)
-        report["catalog_api"] = bench_catalog_api(env=_env(api_dsn), variants=args.api_variants, repeat=args.api_repeat)
+        ensure_database(api_dsn)
+        report["catalog_api"] = bench_catalog_api(
+            env=bench_env(api_dsn), variants=args.api_variants, repeat=args.api_repeat
+        )
+    if args.xlsx_rows:
+        print(f"The same {args.xlsx_rows:,} rows as XLSX and as CSV, {args.repeat} alternating rounds:", flush=True)
+        report["xlsx"] = bench_xlsx(dsn, rows=args.xlsx_rows, repeat=args.repeat, roots={"after": ROOT})["after"]
     parallel_sizes = [(int(s), args.repeat) for s in args.parallel_rows.split(",") if s.strip()]
     if parallel_sizes:
-        from bench.parallel import bench_parallel, print_summary  # it builds on this module's reset and files
+        from bench.parallel import bench_parallel, print_summary
 
         report["parallel"] = []
         for rows, repeat in parallel_sizes + ([(1_000_000, 1)] if args.million else []):
@@ -363,6 +272,7 @@ def main() -> None:
                 result = bench_parallel(dsn, rows=rows, state=state, repeat=repeat, parts=parts, masters=["in_parts"])
                 print_summary(result)
                 report["parallel"].append(result)
+    print_goals(report)
     (OUT / "last.json").write_text(json.dumps(report, indent=2))
     print(f"Figures saved to {OUT / 'last.json'}")
 

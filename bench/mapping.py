@@ -35,8 +35,8 @@ import statistics
 import time
 from pathlib import Path
 
-from bench.__main__ import OUT, _dsn, _ensure_database, _env, engine_command, reset, run_measured
 from bench.catalog_file import variant_rows, write_file
+from bench.runs import OUT, bench_dsn, bench_env, engine_command, ensure_database, reset, run_measured
 
 SUPPLIER_HEADER = ("Artikel", "Beschreibung", "Farbe", "Größe", "Art.-Nr.", "Preis", "Bestand")
 SUPPLIER_MAP = ("--map", "Art.-Nr.=sku")
@@ -129,7 +129,7 @@ def bench_mapping(dsn: str, rows: int, repeat: int) -> dict:
     for run in range(1, repeat + 1):
         for name in ("ours", "supplier") if run % 2 else ("supplier", "ours"):
             reset(dsn, rows)
-            elapsed, peak, stdout = run_measured(commands[name], _env(dsn))
+            elapsed, peak, stdout = run_measured(commands[name], bench_env(dsn))
             job = json.loads(stdout.strip().splitlines()[-1])
             counts[name] = {k: job[k] for k in ("inserted", "updated", "unchanged", "failed", "header_row")}
             counts[name]["number_format"] = job["number_format"]
@@ -147,7 +147,7 @@ def main() -> None:
     parser.add_argument("--read-repeat", type=int, default=9, help="runs of the reading measure (0 to skip)")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
-    dsn = _dsn()
+    dsn = bench_dsn()
     report: dict = {}
     if args.read_repeat:
         import django
@@ -158,7 +158,7 @@ def main() -> None:
         print(f"Reading only (header, mapping, every row parsed), {args.rows:,} rows, in this process:", flush=True)
         report["reading"] = bench_reading(args.rows, args.read_repeat)
         print(_said(report["reading"]), flush=True)
-    _ensure_database(dsn)
+    ensure_database(dsn)
     print(f"Our headers vs a supplier's sheet (title rows, mapping, decimal commas), {args.rows:,} rows:", flush=True)
     report["import"] = bench_mapping(dsn, args.rows, args.repeat)
     print(f"{_said(report['import'])}\n  ours: {report['import']['ours']}\n  supplier: {report['import']['supplier']}")

@@ -51,8 +51,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.__main__ import OUT, _dsn, _ensure_database, _env, _file, engine_command, reset
 from bench.cores import CoreUsage
+from bench.runs import OUT, bench_dsn, bench_env, engine_command, ensure_database, reset, variants_file
 from catalog.keys import normalize_key
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -211,7 +211,7 @@ def _run_contender(name: str, *, dsn: str, path: Path, rows: int, env: Mapping[s
 
 def bench_parallel(dsn: str, *, rows: int, state: str, repeat: int, parts: list[int], masters: list[str]) -> dict:
     """Every contender from ``state``, alternating, ``repeat`` times; medians and ratios against single and raw."""
-    path, env = _file(rows), _env(dsn)
+    path, env = variants_file(rows), bench_env(dsn)
     names = _contenders(parts, masters)
     runs: dict[str, list[dict]] = {name: [] for name in names}
     for _ in range(repeat):
@@ -258,8 +258,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
-    dsn = _dsn()
-    _ensure_database(dsn)
+    dsn = bench_dsn()
+    ensure_database(dsn)
     sizes = [(int(s), args.repeat) for s in args.rows.split(",") if s.strip()]
     sizes += [(1_000_000, 1)] if args.million else []
     results = []

@@ -26,8 +26,8 @@ import resource
 import statistics
 from pathlib import Path
 
-from bench.__main__ import PYTHON, _dsn, _ensure_database, _env, engine_command, reset, run_measured
-from bench.xlsx_reader import csv_path, sheet_path
+from bench.runs import PYTHON, bench_dsn, bench_env, engine_command, ensure_database, reset, run_measured, variants_file
+from bench.xlsx_reader import sheet_path
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -45,12 +45,55 @@ def _run(root: Path, path: Path, rows: int, dsn: str) -> tuple[float, float, flo
     else:
         command[0] = PYTHON
     cpu = _cpu_of_children()
-    seconds, peak, stdout = run_measured(command, _env(dsn))
+    seconds, peak, stdout = run_measured(command, bench_env(dsn))
     cpu = _cpu_of_children() - cpu  # the one child waited for since: the import
     summary = json.loads(stdout.strip().splitlines()[-1])
     if summary.get("failed"):
         raise SystemExit(f"{path.name}: {summary.get('failed')} rows failed: {summary}")
     return seconds, peak, cpu
+
+
+def bench_xlsx(dsn: str, *, rows: int, repeat: int, roots: dict[str, Path]) -> dict:
+    """The same ``rows`` as XLSX and as CSV, each code in ``roots`` alternating; prints and returns the figures."""
+    files = {"csv": variants_file(rows), "xlsx": sheet_path("excel", rows)}
+    cases = [(code, fmt) for code in roots for fmt in files]
+    runs: dict[tuple[str, str], list[tuple[float, float, float]]] = {case: [] for case in cases}
+    for round_number in range(repeat):
+        for code, fmt in cases if round_number % 2 == 0 else cases[::-1]:
+            reset(dsn, rows)
+            runs[code, fmt].append(_run(roots[code], files[fmt], rows, dsn))
+        line = "; ".join(
+            f"{code} xlsx/csv {runs[code, 'xlsx'][-1][0] / runs[code, 'csv'][-1][0]:.2f} "
+            f"({runs[code, 'xlsx'][-1][0]:.2f}s / {runs[code, 'csv'][-1][0]:.2f}s)"
+            for code in roots
+        )
+        print(f"  round {round_number + 1}: {line}", flush=True)
+    report = {}
+    for code in roots:
+        medians = {fmt: statistics.median(seconds for seconds, _, _ in runs[code, fmt]) for fmt in files}
+        peaks = {fmt: statistics.median(peak for _, peak, _ in runs[code, fmt]) for fmt in files}
+        cpus = {fmt: statistics.median(cpu for _, _, cpu in runs[code, fmt]) for fmt in files}
+        for fmt in files:
+            print(
+                f"  {code:<7}{fmt:<5} median {medians[fmt]:6.2f}s = {rows / medians[fmt]:>8,.0f} rows/s, "
+                f"peak RSS {peaks[fmt]:.0f} MB, import process CPU {cpus[fmt]:.2f}s"
+            )
+        ratios = [x[0] / c[0] for x, c in zip(runs[code, "xlsx"], runs[code, "csv"], strict=True)]
+        print(
+            f"  {code:<7}XLSX/CSV {medians['xlsx'] / medians['csv']:.2f}x of the medians, "
+            f"{statistics.median(ratios):.2f}x median of the rounds' ratios; the XLSX process's CPU "
+            f"+{cpus['xlsx'] - cpus['csv']:.2f}s ({rows:,} rows, {repeat} rounds)",
+            flush=True,
+        )
+        report[code] = {
+            "rows": rows,
+            "median_s": medians,
+            "peak_rss_mb": peaks,
+            "cpu_s": cpus,
+            "xlsx_per_csv": medians["xlsx"] / medians["csv"],
+            "xlsx_per_csv_rounds_median": statistics.median(ratios),
+        }
+    return report
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -59,37 +102,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--before", type=Path, help="a checkout of the code before the change, run alongside")
     args = parser.parse_args(argv)
-    dsn = _dsn()
-    _ensure_database(dsn)
-    files = {"csv": csv_path(args.rows), "xlsx": sheet_path("excel", args.rows)}
+    dsn = bench_dsn()
+    ensure_database(dsn)
     roots = {"after": ROOT} | ({"before": args.before.resolve()} if args.before else {})
-    cases = [(code, fmt) for code in roots for fmt in files]
-    runs: dict[tuple[str, str], list[tuple[float, float, float]]] = {case: [] for case in cases}
-    for repeat in range(args.repeat):
-        for code, fmt in cases if repeat % 2 == 0 else cases[::-1]:
-            reset(dsn, args.rows)
-            runs[code, fmt].append(_run(roots[code], files[fmt], args.rows, dsn))
-        line = "; ".join(
-            f"{code} xlsx/csv {runs[code, 'xlsx'][-1][0] / runs[code, 'csv'][-1][0]:.2f} "
-            f"({runs[code, 'xlsx'][-1][0]:.2f}s / {runs[code, 'csv'][-1][0]:.2f}s)"
-            for code in roots
-        )
-        print(f"  round {repeat + 1}: {line}", flush=True)
-    for code in roots:
-        medians = {fmt: statistics.median(seconds for seconds, _, _ in runs[code, fmt]) for fmt in files}
-        peaks = {fmt: statistics.median(peak for _, peak, _ in runs[code, fmt]) for fmt in files}
-        cpus = {fmt: statistics.median(cpu for _, _, cpu in runs[code, fmt]) for fmt in files}
-        for fmt in files:
-            print(
-                f"{code:<7}{fmt:<5} median {medians[fmt]:6.2f}s = {args.rows / medians[fmt]:>8,.0f} rows/s, "
-                f"peak RSS {peaks[fmt]:.0f} MB, import process CPU {cpus[fmt]:.2f}s"
-            )
-        ratios = [x[0] / c[0] for x, c in zip(runs[code, "xlsx"], runs[code, "csv"], strict=True)]
-        print(
-            f"{code:<7}XLSX/CSV {medians['xlsx'] / medians['csv']:.2f}x of the medians, "
-            f"{statistics.median(ratios):.2f}x median of the rounds' ratios; the XLSX process's CPU "
-            f"+{cpus['xlsx'] - cpus['csv']:.2f}s ({args.rows:,} rows, {args.repeat} rounds)"
-        )
+    bench_xlsx(dsn, rows=args.rows, repeat=args.repeat, roots=roots)
 
 
 if __name__ == "__main__":

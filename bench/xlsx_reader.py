@@ -72,6 +72,7 @@ import zipfile
 from pathlib import Path
 
 from bench.catalog_file import HEADER, variant_rows
+from bench.runs import variants_file
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out" / "xlsx"
@@ -196,17 +197,6 @@ def _one_book_rows(data: io.BufferedReader):
     workbook.close()
 
 
-def csv_path(rows: int) -> Path:
-    """The same rows as the sheets, as a CSV file (written when missing)."""
-    from bench.catalog_file import write_file
-
-    OUT.mkdir(parents=True, exist_ok=True)
-    path = OUT / f"variants-{rows}.csv"
-    if not path.exists():
-        write_file(str(path), rows)
-    return path
-
-
 def run_once(implementation: str, path: Path, trace: bool) -> dict:
     import tracemalloc
 
@@ -220,7 +210,7 @@ def run_once(implementation: str, path: Path, trace: bool) -> dict:
     settings.configure(IMPORT_XLSX_IN_MEMORY_MB=IN_MEMORY_MB.get(implementation, 0))
     xlsx_sheets.PRIVATE_PARSER = implementation in IN_MEMORY_MB  # forced, even on an openpyxl outside the range
     if implementation == "csv":
-        path = csv_path(int(path.stem.rsplit("-", 1)[1]))
+        path = variants_file(int(path.stem.rsplit("-", 1)[1]))
     _reset_peak_rss()
     baseline_rss = _status_kb("VmRSS")
     if trace:

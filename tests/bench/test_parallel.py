@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from bench.__main__ import engine_command, reset
 from bench.catalog_file import HEADER, variant_rows
 from bench.parallel import MASTERS, end_state, part_of, run_parallel, run_together, split_file
+from bench.runs import engine_command, reset
 from tests.imports.management.cli import command_env
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.slow]

@@ -28,7 +28,7 @@ from rest_framework.exceptions import ValidationError
 
 from catalog.models import Color, Item, ItemVariant, Size
 from catalog.pagination import CatalogPages
-from catalog.selectors import STATUSES, item_rows, rows_by_status, variant_rows, with_variants
+from catalog.selectors import LISTED_VARIANT_COLUMNS, STATUSES, item_rows, rows_by_status, variant_rows, with_variants
 from mtc.storable import clipped
 
 #: The most variants of an item a list of items shows (``variant_count`` says how many there are).
@@ -159,7 +159,7 @@ class ItemVariantSerializer(RowSerializer):
 
     class Meta:
         model = ItemVariant
-        fields = ("variant_id", "color_id", "color_name", "size_id", "size_name", "sku", "price", "stock", "deleted_at")
+        fields = LISTED_VARIANT_COLUMNS  # what with_variants reads is what is written out
 
 
 class ItemSerializer(serializers.ModelSerializer):

@@ -13,6 +13,13 @@ from django.core.management import call_command
 
 from catalog.models import Color, Item, ItemVariant, Size
 from tests.catalog.pg_introspection import empty_catalog_tables, index_names
+from tests.conftest import token_client
+
+
+@pytest.fixture
+def api(db, django_user_model):
+    """An API client of a user with no permission at all: reading the catalog needs none."""
+    return token_client(django_user_model.objects.create_user(username="viewer", password=None))
 
 
 @pytest.fixture

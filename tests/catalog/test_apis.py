@@ -4,18 +4,8 @@ from __future__ import annotations
 
 import pytest
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from catalog.models import Color, Item, ItemVariant, Size
-
-
-@pytest.fixture
-def api(db, django_user_model) -> APIClient:
-    user = django_user_model.objects.create_user(username="viewer", password=None)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return client
 
 
 @pytest.fixture

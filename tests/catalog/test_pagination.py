@@ -8,19 +8,9 @@ import json
 import pytest
 from django.db import connection
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from catalog import counting, pagination
 from catalog.models import Color, ItemVariant
-
-
-@pytest.fixture
-def api(db, django_user_model) -> APIClient:
-    user = django_user_model.objects.create_user(username="viewer", password=None)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return client
 
 
 @pytest.fixture

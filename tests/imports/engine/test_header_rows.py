@@ -9,17 +9,15 @@ the table's details, so a job can give each row its spreadsheet line.
 
 from __future__ import annotations
 
-import io
-
 import openpyxl
 import pytest
 
 from catalog.kinds import KINDS
 from imports.engine import header_rows, limits, xlsx_sheets
 from imports.engine.columns import header_score, map_columns
-from imports.engine.errors import ImportRejected
 from imports.engine.header_rows import HeaderChoice
-from imports.engine.readers import open_table
+from tests.imports.engine.test_readers import read as read_table
+from tests.imports.engine.test_readers import rejection, workbook_bytes
 
 VARIANTS = KINDS.get("variants")
 
@@ -39,24 +37,11 @@ def read(data: bytes, *, score: bool = True, **options):
     """``(headers, [(row_number, cells)], details)``, the header looked for as a check looks for it."""
     if score:
         options["header_score"] = header_score(VARIANTS)
-    with open_table(io.BytesIO(data), **options) as table:
-        return table.headers, list(table.rows), table.details
-
-
-def refusal(data: bytes, **options) -> str:
-    with pytest.raises(ImportRejected) as caught:
-        read(data, **options)
-    return str(caught.value)
+    return read_table(data, **options)
 
 
 def workbook(rows: list[list]) -> bytes:
-    book = openpyxl.Workbook()
-    sheet = book.active
-    for row in rows:
-        sheet.append(row)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return workbook_bytes({"Sheet": rows})
 
 
 @pytest.fixture(params=["calamine", "streamed", "public"])
@@ -148,7 +133,7 @@ def test_csv_a_header_further_down_than_the_search_is_not_looked_for():
 )
 def test_csv_a_line_named_that_holds_no_header_refuses_the_file(header_row, message):
     data = b"Catalogue\nitem_name,color_name,size_name\n\nShirt,Red,M\n"
-    assert message in refusal(data, file_name="f.csv", header_row=header_row)
+    assert message in rejection(data, file_name="f.csv", header_row=header_row, header_score=header_score(VARIANTS))
 
 
 # --- XLSX ---------------------------------------------------------------------------------------
@@ -182,7 +167,9 @@ def test_xlsx_the_line_named_is_the_header():
         2,
         [(1, ["Shirt", "Red", "M"])],
     )
-    assert "sheet 'Sheet': line 5 is empty or past the end" in refusal(data, file_name="f.xlsx", header_row=5)
+    assert "sheet 'Sheet': line 5 is empty or past the end" in rejection(
+        data, file_name="f.xlsx", header_row=5, header_score=header_score(VARIANTS)
+    )
 
 
 # --- the search is bounded ----------------------------------------------------------------------

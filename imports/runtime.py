@@ -36,7 +36,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from imports import stored_files
-from imports.engine import record
+from imports.engine import record, staging
 from imports.engine.errors import is_connection_lost
 from imports.engine.run import run_job
 from imports.engine.strategies import ProgressCallback
@@ -339,14 +339,20 @@ def find_orphaned_jobs() -> list[ImportJob]:
     return [job for job in candidates if _lock_is_free(job.pk)]
 
 
+def _running_ids() -> list[int]:
+    return list(ImportJob.objects.filter(status=ImportStatus.RUNNING).values_list("pk", flat=True))
+
+
 def recover_orphaned_jobs() -> list[int]:
     """Queue again every job that lost its worker; returns their ids.
 
     Also queues ``pending`` jobs older than ``IMPORT_STALE_SECONDS`` that never
-    got a task (their process died between storing the file and queueing it).
-    Each job is marked first with a conditional UPDATE, so two sweepers at
-    once queue it once.
+    got a task (their process died between storing the file and queueing it),
+    and drops the staging tables a dead worker left behind for a job no longer
+    running. Each job is marked first with a conditional UPDATE, so two
+    sweepers at once queue it once.
     """
+    staging.drop_abandoned(running=_running_ids)
     queued = []
     for job in find_orphaned_jobs():
         now = timezone.now()

@@ -176,6 +176,9 @@ LOGIN_URL = "admin:login"
 
 # --- Imports (the migration guide, section 2.2) ---------------------------------
 IMPORT_BATCH_SIZE = config.read_positive_int(ENV, "IMPORT_BATCH_SIZE", default=1000)
+# Batches of one import written at once, each on its own database connection, committed in file
+# order (imports/engine/lanes.py); 1: one batch at a time. PostgreSQL only.
+IMPORT_PARALLEL_BATCHES = config.read_positive_int(ENV, "IMPORT_PARALLEL_BATCHES", default=2)
 IMPORT_MAX_ROWS = config.read_positive_int(ENV, "IMPORT_MAX_ROWS", default=50000)
 IMPORT_TIMEOUT_SECONDS = config.read_positive_int(ENV, "IMPORT_TIMEOUT_SECONDS", default=600)
 IMPORT_BACKGROUND_THRESHOLD = config.read_positive_int(ENV, "IMPORT_BACKGROUND_THRESHOLD", default=1000)

@@ -14,6 +14,9 @@ Rules of the road:
   (a bad header, too many rows or a broken file reject the job untouched);
 * each batch is one transaction: its upserts, its row errors, its counters
   and the checkpoint commit together;
+* on PostgreSQL ``IMPORT_PARALLEL_BATCHES`` batches are written at once, each
+  on its own connection, and commit in file order (``lanes``): what a run
+  commits, reports and keeps is the one-batch-at-a-time run's;
 * a batch that hits a deadlock or serialization failure is retried 3 times
   with backoff; a batch the database refuses for a data reason is split until
   the offending rows are isolated and recorded with the database's message;
@@ -32,6 +35,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from bisect import bisect_left
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -43,6 +47,7 @@ from django.utils import timezone
 from imports.engine import planner, record, strategies
 from imports.engine.columns import ColumnMap, map_columns
 from imports.engine.errors import ImportRejected
+from imports.engine.lanes import OutOfTurn, Turns, lanes_for, patience, write_in_lanes
 from imports.engine.limits import HELD_CONTENT_CHARS
 from imports.engine.lookalikes import FileLookalikes
 from imports.engine.numbers import AUTO
@@ -210,25 +215,48 @@ class UpsertRun(Strategy):
         present = columns.present
         self.headers = columns.headers
         # Masters that outgrow their planner statistics get fresh ones between batches.
-        statistics = planner.Statistics.of(self.kind, dry_run=self.job.dry_run)
-        for batch in self.staging.batches(size=self.batch_size, after_row=self.job.checkpoint_row):
+        self.statistics = planner.Statistics.of(self.kind, dry_run=self.job.dry_run)
+        wanted = settings.IMPORT_PARALLEL_BATCHES
+        batches = self.staging.batches(
+            size=self.batch_size, after_row=self.job.checkpoint_row, needs=wanted > 1 and not self.job.dry_run
+        )
+        lanes = lanes_for(wanted=wanted, batches=len(batches), dry_run=self.job.dry_run)
+        last_rows = [batch.last_row for batch in batches]
+
+        def write(index: int, batch: Batch, turns: Turns) -> None:
             # Before the first batch the flag is read; then each batch's bookkeeping returns it.
             self.check_stop(cancel_requested=self.cancel_requested)
-            counts = self._write_batch(batch, present)
-            statistics.grew(counts.grown)
-            self.report(ImportStage.WRITING)
+            if lanes > 1 and batch.needs_row >= batches[0].first_row:
+                # An item (color, size) this batch uses is written by the batch where it is first
+                # needed: when that is an earlier batch, wait until it has committed.
+                writer = bisect_left(last_rows, batch.needs_row)
+                if writer < index:
+                    turns.wait(index, committed=writer + 1)
+            self._write_batch(index, batch, present, turns, parallel=lanes > 1)
 
-    def _write_batch(self, batch: Batch, present: frozenset[str]) -> WriteCounts:
-        """Commit one batch, retrying transient errors; redo it row-isolating if the database refuses a row."""
+        write_in_lanes(batches, lanes=lanes, write=write, session=_batch_session)
+
+    def _write_batch(self, index: int, batch: Batch, present: frozenset[str], turns: Turns, *, parallel: bool) -> None:
+        """Commit one batch in its turn; redo it row-isolating if the database refuses a row."""
         try:
-            return self._commit_batch(batch, present, isolate=False)
+            counts = self._commit_batch(index, batch, present, turns, isolate=False, parallel=parallel)
         except (IntegrityError, DataError):
             # Rare: the whole batch rolled back. Redo it with savepoints that
             # split it until the refused rows are isolated and recorded.
-            return self._commit_batch(batch, present, isolate=True)
+            counts = self._commit_batch(index, batch, present, turns, isolate=True, parallel=parallel)
+        # Still this batch's turn: the next batch commits only after these.
+        try:
+            self.statistics.grew(counts.grown)
+            self.report(ImportStage.WRITING)
+        finally:
+            turns.commit()
 
-    def _commit_batch(self, batch: Batch, present: frozenset[str], *, isolate: bool) -> WriteCounts:
-        for attempt in range(1, RETRIES + 2):
+    def _commit_batch(
+        self, index: int, batch: Batch, present: frozenset[str], turns: Turns, *, isolate: bool, parallel: bool
+    ) -> WriteCounts:
+        attempt = 1
+        while True:
+            started = time.monotonic()
             try:
                 with transaction.atomic():
                     errors = []
@@ -245,9 +273,14 @@ class UpsertRun(Strategy):
                     else:
                         counts = self._write_range(batch.first_row, batch.last_row, batch.to_write, present, batch)
                         errors += self._database_errors(counts)
+                    if parallel:
+                        self._await_turn(index, turns, work_seconds=time.monotonic() - started)
                     self.cancel_requested = record.batch_committed(self.job, batch, counts, errors)
                 self.tally.add(batch, counts, failed=len(errors))
                 return counts
+            except OutOfTurn:
+                # Rolled back, locks released: wait for the turn without them, then write the batch again.
+                turns.wait(index, committed=index)
             except OperationalError as exc:
                 if attempt > RETRIES or not _is_transient(exc):
                     raise
@@ -256,8 +289,18 @@ class UpsertRun(Strategy):
                     "Import %s rows %s-%s: %s; retry %s of %s in %.1fs",
                     self.job.import_id, batch.first_row, batch.last_row, exc, attempt, RETRIES, pause,
                 )  # fmt: skip
+                attempt += 1
                 time.sleep(pause)
-        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _await_turn(self, index: int, turns: Turns, *, work_seconds: float) -> None:
+        """Inside the batch's transaction: check its foreign keys now, then wait until every earlier batch committed."""
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        if not turns.wait(index, committed=index, timeout=patience(work_seconds)):
+            raise OutOfTurn
+        if self.cancel_requested:
+            # Cancelled by the batch just before: this one rolls back (what a single stream would not have written).
+            self.check_stop(cancel_requested=True)
 
     def _write_range(
         self, first_row: int, last_row: int, expected: int, present: frozenset[str], batch: Batch | None = None

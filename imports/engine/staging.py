@@ -3,9 +3,18 @@
 Why stage at all: "the last valid row of a key wins, earlier ones are
 superseded" must hold across the whole file, not just within a batch, and
 the importer must keep flat memory on a million-row file. The database holds
-the rows (a session-private TEMP table, gone with the connection), marks the
-superseded ones with one window query, and hands out batches by row number,
-so a resumed run re-stages the same file and continues at its checkpoint.
+the rows, marks the superseded ones with one window query, and hands out
+batches by row number, so a resumed run re-stages the same file and continues
+at its checkpoint.
+
+On PostgreSQL the tables are UNLOGGED (no WAL: as fast to fill as a TEMP
+table), not TEMP, because the run's other connections read them too
+(``lanes``: several batches written at once). The run drops them at its end;
+a run whose worker died leaves them, and they are dropped when the job
+resumes (``create`` starts afresh) or, once it has ended, by the sweeper
+(:func:`drop_abandoned`). A server crash empties unlogged tables, and the
+resumed run stages the file again anyway. On SQLite they are TEMP tables
+(one connection, one writer).
 
 Row states: ``WRITE`` (a valid row that wins its key), ``SUPERSEDED`` (a valid
 row whose key comes again later) and ``INVALID`` (the row's problems are kept
@@ -25,7 +34,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from django.db import connection
@@ -33,6 +42,8 @@ from django.db import connection
 from catalog.kinds import Column, Kind, Parent
 
 WRITE, SUPERSEDED, INVALID = 0, 1, 2
+#: Every staging table's name starts with this, followed by the import's id.
+TABLE_PREFIX = "import_staging_"
 
 
 def _sql_type(column: Column) -> str:
@@ -54,6 +65,9 @@ class Batch:
     invalid: int
     #: Parent relation (``item``) -> how many of them are first needed in this batch.
     first_seen: dict[str, int] = field(default_factory=dict)
+    #: The last row before this batch at which a parent it uses is first needed (0: none, or
+    #: not asked for): the batch holding that row writes it, and must commit before this one writes.
+    needs_row: int = 0
 
     @property
     def rows(self) -> int:
@@ -61,11 +75,11 @@ class Batch:
 
 
 class Staging:
-    """The TEMP tables of one import run (on the default connection)."""
+    """The staging tables of one import run (see the module docstring)."""
 
     def __init__(self, *, kind: Kind, run_id: int | str):
         self.kind = kind
-        self.table = f"import_staging_{run_id}"
+        self.table = f"{TABLE_PREFIX}{run_id}"
         self.fields = kind.column_names
         self.vendor = connection.vendor
         self._nullable = [c.name for c in kind.columns if c.type in ("decimal", "count")] + ["problems", "raw"]
@@ -77,10 +91,14 @@ class Staging:
         columns = ", ".join(f"{column.name} {_sql_type(column)}" for column in self.kind.columns)
         with connection.cursor() as cursor:
             cursor.execute(
-                f"CREATE TEMP TABLE {self.table} ("
+                f"CREATE {self._scope} TABLE {self.table} ("
                 f"row_number integer PRIMARY KEY, state smallint NOT NULL, {columns}, "
                 f"problems text, raw text)"
             )
+
+    @property
+    def _scope(self) -> str:
+        return "UNLOGGED" if self.vendor == "postgresql" else "TEMP"
 
     def drop(self) -> None:
         with connection.cursor() as cursor:
@@ -189,7 +207,7 @@ class Staging:
             # its key, so every parent listed here has a first_row.
             values = "".join(f", latest.{value} AS {self.kind.column(value).db_column}" for value in parent.values)
             cursor.execute(
-                f"CREATE TEMP TABLE {table} AS SELECT listed.{name}{values}, listed.first_row FROM ("
+                f"CREATE {self._scope} TABLE {table} AS SELECT listed.{name}{values}, listed.first_row FROM ("
                 f" SELECT {column} AS {name}, MIN(CASE WHEN state = {WRITE} THEN row_number END) AS first_row,"
                 f"  MAX(row_number) AS last_row"
                 f" FROM {self.table} WHERE state <> {INVALID} GROUP BY {column}"
@@ -197,14 +215,14 @@ class Staging:
             )
         else:
             cursor.execute(
-                f"CREATE TEMP TABLE {table} AS SELECT {column} AS {name}, MIN(row_number) AS first_row "
+                f"CREATE {self._scope} TABLE {table} AS SELECT {column} AS {name}, MIN(row_number) AS first_row "
                 f"FROM {self.table} WHERE state = {WRITE} GROUP BY {column}"
             )
         cursor.execute(f"CREATE INDEX {table}_first_row ON {table} (first_row)")
         self._analyze(cursor, table)
 
     def _analyze(self, cursor, table: str) -> None:
-        # Autovacuum never analyzes TEMP tables: without this the planner guesses.
+        # Autovacuum would analyze the table too late (and never a TEMP one): without this the planner guesses.
         # Row counts and rough distributions are all the batch queries need, so
         # a small sample will do (a tenth of the default, several times faster).
         if self.vendor == "postgresql":
@@ -216,12 +234,19 @@ class Staging:
 
     # --- reading ------------------------------------------------------------
 
-    def batches(self, *, size: int, after_row: int = 0) -> list[Batch]:
-        """The batches of ``size`` file rows, starting after ``after_row`` (the checkpoint)."""
+    def batches(self, *, size: int, after_row: int = 0, needs: bool = False) -> list[Batch]:
+        """The batches of ``size`` file rows, starting after ``after_row`` (the checkpoint).
+
+        ``needs``: also find each batch's ``needs_row`` (one pass over the
+        staged rows; only batches written side by side ask for it).
+        """
         tally: dict[int, list[int]] = {}
         last: dict[int, int] = {}
         first_seen: dict[int, dict[str, int]] = {}
+        needed: dict[int, int] = {}
         with connection.cursor() as cursor:
+            if needs and self.kind.parents:
+                needed = self._needed_rows(cursor, size=size, after_row=after_row)
             cursor.execute(
                 f"SELECT (row_number - 1) / %s AS batch, state, COUNT(*), MAX(row_number) FROM {self.table} "
                 f"WHERE row_number > %s GROUP BY 1, 2 ORDER BY 1",
@@ -246,9 +271,28 @@ class Staging:
                 superseded=counts[SUPERSEDED],
                 invalid=counts[INVALID],
                 first_seen={p.relation: first_seen.get(batch, {}).get(p.relation, 0) for p in self.kind.parents},
+                needs_row=needed.get(batch, 0),
             )
             for batch, counts in sorted(tally.items())
         ]
+
+    def _needed_rows(self, cursor, *, size: int, after_row: int) -> dict[int, int]:
+        """Batch -> the last ``first_row`` before the batch among the parents its rows to write use."""
+        joins = "".join(
+            f" JOIN {self.first_seen_table(p)} p{n} ON p{n}.{p.master.name_column} = st.{p.column}"
+            for n, p in enumerate(self.kind.parents)
+        )
+        # A parent first needed in the batch itself is its own to write: only earlier ones count.
+        start = "(st.row_number - 1) / %(size)s * %(size)s + 1"
+        earlier = ", ".join(
+            f"CASE WHEN p{n}.first_row < {start} THEN p{n}.first_row END" for n in range(len(self.kind.parents))
+        )
+        cursor.execute(
+            f"SELECT (st.row_number - 1) / %(size)s, MAX(GREATEST({earlier})) FROM {self.table} st{joins} "
+            f"WHERE st.state = {WRITE} AND st.row_number > %(after)s GROUP BY 1",
+            {"size": size, "after": after_row},
+        )
+        return {int(batch): int(row or 0) for batch, row in cursor.fetchall()}
 
     def invalid_rows(self, first_row: int, last_row: int) -> list[tuple[int, str, str]]:
         """``(row_number, problems_json, raw_json)`` of the invalid rows in a range."""
@@ -269,3 +313,29 @@ class Staging:
                 [first_row, last_row],
             )
             return cursor.fetchall()
+
+
+def drop_abandoned(*, running: Callable[[], Iterable[int]]) -> list[str]:
+    """Drop the staging tables of runs that are over (their worker died); returns the tables dropped.
+
+    ``running()`` gives the ids of the imports running now. It is called
+    after the tables are listed: a run stages only once its job is running,
+    so a table listed is either a running job's or left behind.
+    PostgreSQL only (SQLite's are TEMP tables, gone with their connection).
+    """
+    if connection.vendor != "postgresql":
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename LIKE %s",
+            [TABLE_PREFIX.replace("_", r"\_") + "%"],
+        )
+        tables = [table for (table,) in cursor.fetchall()]
+        kept = {str(import_id) for import_id in running()} if tables else set()
+        dropped = []
+        for table in tables:
+            run_id = table[len(TABLE_PREFIX) :].split("_", 1)[0]
+            if run_id.isdigit() and run_id not in kept:
+                cursor.execute(f"DROP TABLE IF EXISTS {connection.ops.quote_name(table)}")
+                dropped.append(table)
+    return dropped

@@ -144,8 +144,13 @@ def write_range(
         orphans = _orphaned_rows(span)
         parents = parents + _ensure_parents(span, params, None)
         retry = _merge(kind.master, _rows_source(span, values, only=orphans), values, params, count=True)
+        if not orphans:
+            # The missing parents were live again by the time they were looked for (another
+            # transaction committed them): the whole range was retried, and the rows written
+            # above are in it again, as unchanged. Count them once.
+            retry.unchanged -= counts.written
         counts = counts + _grown(retry, kind.master)
-        counts.orphaned = _orphaned_rows(span) if retry.written < len(orphans) else []
+        counts.orphaned = _orphaned_rows(span) if counts.written < expected else []
     return counts + parents
 
 

@@ -46,7 +46,7 @@ from django.utils import timezone
 
 from imports.engine import planner, record, strategies
 from imports.engine.columns import ColumnMap, map_columns
-from imports.engine.errors import ImportRejected
+from imports.engine.errors import ImportRejected, ImportStopped
 from imports.engine.lanes import OutOfTurn, Turns, lanes_for, patience, write_in_lanes
 from imports.engine.limits import HELD_CONTENT_CHARS
 from imports.engine.lookalikes import FileLookalikes
@@ -224,8 +224,7 @@ class UpsertRun(Strategy):
         last_rows = [batch.last_row for batch in batches]
 
         def write(index: int, batch: Batch, turns: Turns) -> None:
-            # Before the first batch the flag is read; then each batch's bookkeeping returns it.
-            self.check_stop(cancel_requested=self.cancel_requested)
+            self._check_stop_before(index, turns)
             if lanes > 1 and batch.needs_row >= batches[0].first_row:
                 # An item (color, size) this batch uses is written by the batch where it is first
                 # needed: when that is an earlier batch, wait until it has committed.
@@ -235,6 +234,16 @@ class UpsertRun(Strategy):
             self._write_batch(index, batch, present, turns, parallel=lanes > 1)
 
         write_in_lanes(batches, lanes=lanes, write=write, session=_batch_session)
+
+    def _check_stop_before(self, index: int, turns: Turns) -> None:
+        """Stop before a batch on cancel or timeout, saying what was kept once the batches before it committed."""
+        try:
+            # Before the first batch the flag is read; then each batch's bookkeeping returns it.
+            self.check_stop(cancel_requested=self.cancel_requested)
+        except ImportStopped:
+            turns.wait(index, committed=index)  # batches before this one, in flight on other lanes, commit first
+            self.check_stop(cancel_requested=self.cancel_requested)
+            raise
 
     def _write_batch(self, index: int, batch: Batch, present: frozenset[str], turns: Turns, *, parallel: bool) -> None:
         """Commit one batch in its turn; redo it row-isolating if the database refuses a row."""

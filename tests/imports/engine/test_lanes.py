@@ -226,12 +226,12 @@ def test_a_batch_that_waits_too_long_for_its_turn_rolls_back_and_is_written_agai
     assert 2 in redone
 
 
-def _batch_slow(monkeypatch, *, first_row: int) -> None:
+def _batch_slow(monkeypatch, *, first_row: int, seconds: float = 0.3) -> None:
     write_range = UpsertRun._write_range
 
     def slow(self, first, *args, **kwargs):
         if first == first_row:
-            time.sleep(0.3)
+            time.sleep(seconds)
         return write_range(self, first, *args, **kwargs)
 
     monkeypatch.setattr(UpsertRun, "_write_range", slow)
@@ -271,6 +271,19 @@ def test_a_cancel_stops_every_lane_at_the_batch_that_read_it_and_a_resumed_run_f
     resumed = (_end_state(), counts(ImportJob.objects.select_related("result").get(pk=job.pk)))
     single, _ = _run_twice(content, monkeypatch, parallel=2)
     assert resumed == (single[0], single[1])
+
+
+@on_postgresql
+def test_a_timeout_says_exactly_what_was_kept_when_earlier_batches_were_still_in_flight(monkeypatch):
+    """The lane that sees the timeout waits for the batches before its own to commit, then says what was kept."""
+    _batch_slow(monkeypatch, first_row=7, seconds=1.2)  # the third batch outlives the time limit
+    content = csv_bytes(VARIANT_HEADER, [(f"Item {n}", "", "Red", "M", f"SKU-{n}", "", "") for n in range(18)])
+    with override_settings(IMPORT_BATCH_SIZE=3, IMPORT_PARALLEL_BATCHES=2, IMPORT_TIMEOUT_SECONDS=1):
+        job = _import(content)
+    assert job.status == ImportStatus.FAILED
+    assert job.failure_reason.startswith("Timed out after")
+    assert f"rows up to {job.checkpoint_row:,} are committed" in job.failure_reason
+    assert ItemVariant.objects.count() == job.checkpoint_row
 
 
 @on_postgresql

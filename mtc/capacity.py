@@ -6,8 +6,9 @@ processes, known from the settings:
 
 * each web machine runs ``WEB_CONCURRENCY`` gunicorn workers (sync: one
   request, one connection at a time), times ``WEB_MACHINES``;
-* each worker machine runs one ``qcluster``: ``QUEUE_WORKERS`` workers (an
-  import runs on its worker's one connection, its job lock included) plus the
+* each worker machine runs one ``qcluster``: ``QUEUE_WORKERS`` workers, each
+  with ``IMPORT_PARALLEL_BATCHES`` connections while it runs an import (its
+  own, with the job lock, and one a batch written beside it) plus the
   cluster's own processes that use the database (:data:`CLUSTER_PROCESSES`:
   the main process with its sweeper, the sentinel with the scheduler, the
   monitor that saves results, the pusher),
@@ -44,6 +45,7 @@ class ConnectionPlan:
     web_processes: int  # per web machine
     worker_machines: int
     queue_workers: int  # per worker machine
+    import_connections: int = 1  # per queue worker running an import (IMPORT_PARALLEL_BATCHES)
 
     @property
     def web(self) -> int:
@@ -51,7 +53,7 @@ class ConnectionPlan:
 
     @property
     def workers(self) -> int:
-        return self.worker_machines * (self.queue_workers + CLUSTER_PROCESSES)
+        return self.worker_machines * (self.queue_workers * self.import_connections + CLUSTER_PROCESSES)
 
     @property
     def total(self) -> int:
@@ -66,7 +68,8 @@ class ConnectionPlan:
     def describe(self) -> str:
         return (
             f"{self.web_machines} web machine(s) x {self.web_processes} + {self.worker_machines} worker machine(s) "
-            f"x ({self.queue_workers} + {CLUSTER_PROCESSES}) + {RESERVED} reserved = {self.total}"
+            f"x ({self.queue_workers} x {self.import_connections} + {CLUSTER_PROCESSES}) + {RESERVED} reserved "
+            f"= {self.total}"
         )
 
     def max_connections_needed(self) -> int:
@@ -82,4 +85,5 @@ def connection_plan() -> ConnectionPlan:
         web_processes=settings.WEB_CONCURRENCY,
         worker_machines=settings.WORKER_MACHINES,
         queue_workers=queue_workers,
+        import_connections=settings.IMPORT_PARALLEL_BATCHES,
     )

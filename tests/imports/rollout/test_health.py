@@ -138,7 +138,7 @@ def test_the_connection_limit_is_checked_against_max_connections(healthy, monkey
 def test_a_deployment_planned_past_80_percent_of_max_connections_fails_before_it_is_busy(healthy, settings):
     check = checks(health_report())["connections"]
     assert check["status"] == "ok"
-    assert check["data"]["planned"] == 2 * 1 + (settings.Q_CLUSTER["workers"] + 4) + 5  # the defaults
+    assert check["data"]["planned"] == 2 * 1 + (settings.Q_CLUSTER["workers"] * 2 + 4) + 5  # the defaults
     limit = check["data"]["max_connections"]
 
     settings.WEB_MACHINES = limit // settings.WEB_CONCURRENCY  # as many web processes as connections

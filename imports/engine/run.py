@@ -221,16 +221,13 @@ class UpsertRun(Strategy):
             size=self.batch_size, after_row=self.job.checkpoint_row, needs=wanted > 1 and not self.job.dry_run
         )
         lanes = lanes_for(wanted=wanted, batches=len(batches), dry_run=self.job.dry_run)
-        last_rows = [batch.last_row for batch in batches]
 
         def write(index: int, batch: Batch, turns: Turns) -> None:
             self._check_stop_before(index, turns)
-            if lanes > 1 and batch.needs_row >= batches[0].first_row:
-                # An item (color, size) this batch uses is written by the batch where it is first
-                # needed: when that is an earlier batch, wait until it has committed.
-                writer = bisect_left(last_rows, batch.needs_row)
-                if writer < index:
-                    turns.wait(index, committed=writer + 1)
+            if lanes > 1:
+                parents_writer = _parents_writer(batches, index)
+                if parents_writer is not None:
+                    turns.wait(index, committed=parents_writer + 1)
             self._write_batch(index, batch, present, turns, parallel=lanes > 1)
 
         write_in_lanes(batches, lanes=lanes, write=write, session=_batch_session)
@@ -444,6 +441,20 @@ def _batch_session():
         with connection.cursor() as cursor:
             for name, _ in settings_used:
                 cursor.execute(f"RESET {name}")
+
+
+def _parents_writer(batches: list[Batch], index: int) -> int | None:
+    """The earlier batch (index) that writes an item, color or size batch ``index`` uses, if one is still to run.
+
+    Each parent is written by the batch where it is first needed
+    (``Batch.needs_row``); one first needed before this run's first batch
+    (a resumed run) is committed already.
+    """
+    needs_row = batches[index].needs_row
+    if needs_row < batches[0].first_row:
+        return None
+    writer = bisect_left(batches, needs_row, key=lambda batch: batch.last_row)
+    return writer if writer < index else None
 
 
 def _is_transient(exc: OperationalError) -> bool:

@@ -19,7 +19,7 @@ from django.test import override_settings
 
 from catalog.kinds import KINDS
 from catalog.models import Color, Item, ItemVariant, Size
-from imports.engine import lanes
+from imports.engine import lanes, upsert
 from imports.engine import run as run_module
 from imports.engine.lanes import Turns, write_in_lanes
 from imports.engine.run import UpsertRun, run_job
@@ -187,8 +187,13 @@ def _run_twice(content: bytes, monkeypatch, *, parallel: int, **settings) -> lis
 @pytest.mark.parametrize("parallel", [2, 3])
 @on_postgresql
 def test_an_import_on_several_connections_ends_exactly_as_on_one(parallel, monkeypatch):
+    looked_for_orphans = []
+    orphaned_rows = upsert._orphaned_rows
+    monkeypatch.setattr(upsert, "_orphaned_rows", lambda span: looked_for_orphans.append(span) or orphaned_rows(span))
     single, several = _run_twice(_mixed_file(), monkeypatch, parallel=parallel)
     assert several == single
+    # Each batch waited for the batches writing its items, colors and sizes: none was missing one.
+    assert looked_for_orphans == []
     assert single[1] == {"total_rows": 42, "inserted": 37, "updated": 0, "unchanged": 1, "superseded": 2, "failed": 2}
     assert ("Item 2", "item 2, final words") in single[0]["items"]
     assert ("Item 1", "about item 1") in single[0]["items"]

@@ -96,13 +96,13 @@ class Turns:
             self._changed.notify_all()
 
 
-def lanes_for(*, wanted: int, batches: int, dry_run: bool) -> int:
-    """How many lanes a run gets: one where more cannot help or cannot see the run's own writes."""
+def lanes_for(*, wanted: int, dry_run: bool) -> int:
+    """How many lanes a run may use: one where more cannot help or cannot see the run's own writes."""
     if connection.vendor != "postgresql" or dry_run or connection.in_atomic_block:
         # SQLite has one writer; a dry run rolls back each batch anyway; inside a caller's
         # transaction, other connections would not see the staged rows or the job.
         return 1
-    return max(1, min(wanted, batches))
+    return max(1, wanted)
 
 
 def patience(work_seconds: float) -> float:
@@ -119,11 +119,14 @@ def write_in_lanes(
 ) -> None:
     """Call ``write(index, batch, turns)`` for every batch, on ``lanes`` connections; raise the first failure.
 
+    A lane beyond the number of batches would have nothing to do: there are at most as many as batches.
+
     ``write`` must wait for its turn (``turns.wait(index, committed=index)``)
     before committing and call ``turns.commit()`` after; ``session`` sets up a
     lane thread's own connection (the run's session settings).
     """
     turns = Turns()
+    lanes = max(1, min(lanes, len(batches)))
 
     def run_lane(lane: int) -> None:
         for index in range(lane, len(batches), lanes):

@@ -216,19 +216,17 @@ class UpsertRun(Strategy):
         self.headers = columns.headers
         # Masters that outgrow their planner statistics get fresh ones between batches.
         self.statistics = planner.Statistics.of(self.kind, dry_run=self.job.dry_run)
-        wanted = settings.IMPORT_PARALLEL_BATCHES
-        batches = self.staging.batches(
-            size=self.batch_size, after_row=self.job.checkpoint_row, needs=wanted > 1 and not self.job.dry_run
-        )
-        lanes = lanes_for(wanted=wanted, batches=len(batches), dry_run=self.job.dry_run)
+        lanes = lanes_for(wanted=settings.IMPORT_PARALLEL_BATCHES, dry_run=self.job.dry_run)
+        batches = self.staging.batches(size=self.batch_size, after_row=self.job.checkpoint_row, needs=lanes > 1)
+        parallel = lanes > 1 and len(batches) > 1
 
         def write(index: int, batch: Batch, turns: Turns) -> None:
             self._check_stop_before(index, turns)
-            if lanes > 1:
+            if parallel:
                 parents_writer = _parents_writer(batches, index)
                 if parents_writer is not None:
                     turns.wait(index, committed=parents_writer + 1)
-            self._write_batch(index, batch, present, turns, parallel=lanes > 1)
+            self._write_batch(index, batch, present, turns, parallel=parallel)
 
         write_in_lanes(batches, lanes=lanes, write=write, session=_batch_session)
 

@@ -121,7 +121,7 @@ def iso_datetime(value: datetime | None) -> str | None:
 def _result(job: ImportJob) -> ImportResult | None:
     try:
         return job.result
-    except ImportResult.DoesNotExist:  # a job queued or refused before its result was made
+    except ImportResult.DoesNotExist:  # no result row: every count is null, as the API always wrote it
         return None
 
 

@@ -1,8 +1,9 @@
-"""The public shape of an import job, declared once.
+"""The public shape of an import job, described for the API and its schema.
 
-The API's answers, every command's ``--json`` and the admin's figures are
-these serializers' output, so a key an outside script relies on is defined
-here and nowhere else (and the OpenAPI schema describes exactly it):
+The keys and values of a job are :mod:`imports.summaries`' (the commands
+print them without importing DRF); these serializers render a job with it
+and describe each key for the OpenAPI schema, so the schema says exactly
+what is written:
 
 * :class:`JobSerializer`: the job: status, routing, file, counts, timings,
   warnings, failure reason (lists, ``import_catalog --json``);
@@ -20,13 +21,12 @@ from rest_framework import serializers
 from rest_framework.reverse import reverse
 
 from catalog.kinds import KINDS
-from imports.engine.numbers import AUTO, NUMBER_FORMATS, effective_format
+from imports.engine.numbers import NUMBER_FORMATS
 from imports.models import ImportFormat, ImportJob, ImportStage, ImportStatus
 from imports.progress import read_progress
-from imports.selectors import error_summary, undo_until
+from imports.selectors import error_summary
+from imports.summaries import COUNT_FIELDS, JOB_KEYS, job_summary
 
-#: What happened to the data rows, from the job's result.
-COUNT_FIELDS = ("inserted", "updated", "unchanged", "superseded", "failed", "deleted")
 #: The formats of the failed-rows download.
 ERROR_FORMATS = ("csv", "json", "xlsx")
 
@@ -69,7 +69,7 @@ class MappingField(serializers.JSONField):
 
 
 class JobSerializer(serializers.ModelSerializer):
-    """An import job as every door shows it."""
+    """An import job as every door shows it: :func:`imports.summaries.job_summary`, each key described here."""
 
     kind = KindField()
     user: serializers.SlugRelatedField = serializers.SlugRelatedField(
@@ -118,47 +118,28 @@ class JobSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ImportJob
-        fields: tuple[str, ...] = (
-            "import_id",
-            "status",
-            "kind",
-            "system",
-            "routing",
-            "source",
-            "dry_run",
-            "checked_by",
-            "undoes_import_id",
-            "undo_until",
-            "parent_import_id",
-            "mapping",
-            "number_format",
-            "header_row",
-            "file_name",
-            "file_format",
-            "file_size",
-            "file_checksum",
-            "user",
-            "created_at",
-            "started_at",
-            "finished_at",
-            "stage",
-            "total_rows",
-            *COUNT_FIELDS,
-            "duration_seconds",
-            "success_rate",
-            "rows_per_second",
-            "batches_committed",
-            "checkpoint_row",
-            "warnings",
-            "failure_reason",
-        )
+        fields: tuple[str, ...] = JOB_KEYS
         read_only_fields = fields
+
+    def to_representation(self, job: ImportJob) -> dict:
+        """The job's summary, then the fields a subclass adds (rendered by those fields).
+
+        The summary's keys are :func:`~imports.summaries.job_summary`'s, not the
+        fields': the fields above describe them (types, enums, help) for the schema.
+        """
+        data = job_summary(job)
+        for name in self.Meta.fields[len(JOB_KEYS) :]:
+            field = self.fields[name]
+            value = field.get_attribute(job)
+            data[name] = None if value is None else field.to_representation(value)
+        return data
+
+    # The values of the method fields are the summary's; these describe them for the schema.
 
     @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_total_rows(self, job: ImportJob) -> int | None:
         """Data rows of the file: the result's count, or the job's while the result has none yet."""
-        counted = job.result.total_rows if _has_result(job) else 0
-        return counted or job.total_rows
+        return job_summary(job)["total_rows"]
 
     @extend_schema_field(
         serializers.ChoiceField(
@@ -170,8 +151,7 @@ class JobSerializer(serializers.ModelSerializer):
         )
     )
     def get_number_format(self, job: ImportJob) -> str:
-        options = job.options or {}
-        return effective_format(options.get("number_format") or AUTO, options.get("detected_number_format"))
+        return job_summary(job)["number_format"]
 
     @extend_schema_field(
         serializers.IntegerField(
@@ -183,21 +163,19 @@ class JobSerializer(serializers.ModelSerializer):
         )
     )
     def get_header_row(self, job: ImportJob) -> int | None:
-        return job.header_row
+        return job_summary(job)["header_row"]
 
     @extend_schema_field(
         serializers.DateTimeField(
             allow_null=True, help_text="Until when this import can be undone (its record of changes is kept)"
         )
     )
-    def get_undo_until(self, job: ImportJob):
-        until = undo_until(job=job)
-        return None if until is None else serializers.DateTimeField().to_representation(until)
+    def get_undo_until(self, job: ImportJob) -> str | None:
+        return job_summary(job)["undo_until"]
 
     @extend_schema_field(serializers.FloatField(allow_null=True))
     def get_rows_per_second(self, job: ImportJob) -> float | None:
-        rate = job.result.rows_per_second if _has_result(job) else None
-        return round(rate, 1) if rate else None
+        return job_summary(job)["rows_per_second"]
 
 
 #: Live progress (``imports.progress.read_progress``), described for the schema. (A mapping,
@@ -319,7 +297,3 @@ def job_links(job: ImportJob, *, request=None) -> dict[str, str]:
         "undo": reverse("imports:undo", args=[job.pk], request=request),
         "corrections": reverse("imports:corrections", args=[job.pk], request=request),
     }
-
-
-def _has_result(job: ImportJob) -> bool:
-    return hasattr(job, "result")

@@ -11,7 +11,7 @@ completed with failed rows, 1 = the file was refused or the job failed or
 was cancelled, 2 = usage error. The summary names the first failed rows by
 the spreadsheet's own line ("line 7", the header and a title above it
 counted) and by their row below the header ("row 3"). With ``--json`` the last line of stdout is
-the job as one JSON object (``imports.serializers.JobSerializer``), or
+the job as one JSON object (``imports.summaries.job_summary``, the API's job), or
 ``{"detail", "code"}`` for a refused file.
 """
 
@@ -28,8 +28,8 @@ from imports.management.base import EXIT_BY_STATUS, ImportCommand
 from imports.models import ImportJob, ImportSource
 from imports.progress import render_bar
 from imports.selectors import error_summary
-from imports.serializers import JobSerializer
 from imports.services import start_import
+from imports.summaries import job_summary
 from mtc.commands import command_line
 
 #: Failed rows printed after the summary (the rest: ``import_errors``).
@@ -79,7 +79,7 @@ class Command(ImportCommand):
         if show_bar:
             self.stderr.write("")
         job = ImportJob.objects.select_related("result", "user").get(pk=job.pk)
-        summary = JobSerializer(job).data
+        summary = job_summary(job)
         if options["json"]:
             self.stdout.write(json.dumps(summary))
         elif options["background"]:

@@ -11,7 +11,7 @@ Exit codes as ``import_catalog``: 0 = undone (or queued), 3 = undone except
 rows changed since (conflicts), 1 = refused (still running, already undone,
 nothing to undo or its record of changes is gone) or the undo failed or was
 cancelled, 2 = usage error. With ``--json`` the last line of stdout is the
-undo's job (``imports.serializers.JobSerializer``), or ``{"detail", "code"}``
+undo's job (``imports.summaries.job_summary``), or ``{"detail", "code"}``
 for a refusal.
 """
 
@@ -25,7 +25,7 @@ from django.core.management.base import CommandError
 from imports.management.base import EXIT_BY_STATUS, ImportCommand
 from imports.models import ImportJob, ImportSource
 from imports.progress import render_bar
-from imports.serializers import JobSerializer
+from imports.summaries import job_summary
 from imports.undos import undo_import
 from mtc.commands import command_line
 
@@ -61,7 +61,7 @@ class Command(ImportCommand):
         if show_bar:
             self.stderr.write("")
         undo = ImportJob.objects.select_related("result").get(pk=undo.pk)
-        summary = JobSerializer(undo).data
+        summary = job_summary(undo)
         if options["json"]:
             self.stdout.write(json.dumps(summary))
         elif options["background"]:

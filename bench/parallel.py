@@ -28,8 +28,13 @@ says where the cores went in each.
 stocks, whether deleted) by key, not by id: ``tests/bench/test_parallel.py``
 compares a parallel run's end state with a single-stream run's.
 
-Known differences from a single stream (the production path would have to
-close them, see the README's Performance section): with ``masters="first"``
+What the importer itself does for one file on both cores is different and
+simpler: its batches are written several at once on their own connections,
+committed in file order (``imports/engine/lanes.py``; ``python -m bench``
+times it against one batch at a time). This experiment, separate imports of
+the file's parts, stays the measure of what a split into parts would give.
+Known differences from a single stream (see the README's Performance
+section): with ``masters="first"``
 a master named only by a row that fails validation is still created, as the
 split does not validate; the look-alike names check sees only the names of
 its own part (and what other parts have committed).

@@ -28,7 +28,15 @@ from rest_framework.exceptions import ValidationError
 
 from catalog.models import Color, Item, ItemVariant, Size
 from catalog.pagination import CatalogPages
-from catalog.selectors import LISTED_VARIANT_COLUMNS, STATUSES, item_rows, rows_by_status, variant_rows, with_variants
+from catalog.selectors import (
+    LISTED_VARIANT_COLUMNS,
+    STATUSES,
+    item_rows,
+    name_search_plan,
+    rows_by_status,
+    variant_rows,
+    with_variants,
+)
 from mtc.storable import clipped
 
 #: The most variants of an item a list of items shows (``variant_count`` says how many there are).
@@ -225,12 +233,20 @@ class _CatalogReadMixin(generics.GenericAPIView):
         return type(self).rows(status=self.status)
 
 
+class _ItemNameSearchMixin(generics.GenericAPIView):
+    """A list filterable by its items' names (``?name=``): counted and paged under :func:`name_search_plan`."""
+
+    def paginate_queryset(self, queryset):
+        with name_search_plan(self.request.query_params.get("name")):
+            return super().paginate_queryset(queryset)
+
+
 @extend_schema(
     tags=["catalog"],
     summary=f"Items, each with its first {LISTED_VARIANTS} variants (a page's size is bounded)",
     parameters=[STATUS],
 )
-class ItemListApi(_CatalogReadMixin, generics.ListAPIView):
+class ItemListApi(_ItemNameSearchMixin, _CatalogReadMixin, generics.ListAPIView):
     serializer_class = ItemListSerializer
     pagination_class = CatalogPages
     filterset_class = ItemFilter
@@ -285,7 +301,7 @@ class SizeDetailApi(_CatalogReadMixin, generics.RetrieveAPIView):
 
 
 @extend_schema(tags=["catalog"], parameters=[STATUS])
-class VariantListApi(_CatalogReadMixin, generics.ListAPIView):
+class VariantListApi(_ItemNameSearchMixin, _CatalogReadMixin, generics.ListAPIView):
     serializer_class = VariantSerializer
     pagination_class = CatalogPages
     filterset_class = VariantFilter

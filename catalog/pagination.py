@@ -33,8 +33,8 @@ import json
 from collections import OrderedDict
 
 from django.core.exceptions import ValidationError as FieldValidationError
-from django.db.models import BooleanField, QuerySet
-from django.db.models.expressions import RawSQL
+from django.db.models import F, Field, Func, QuerySet, Value
+from django.db.models.lookups import GreaterThan, LessThan
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
@@ -191,13 +191,12 @@ class CatalogPages(Pages):
     # --- cursors ---------------------------------------------------------------------------
 
     def _rows_from(self, queryset: QuerySet, position: list, *, forward: bool, size: int) -> list:
-        table = queryset.model._meta.db_table
-        columns = ", ".join(f'"{table}"."{column}"' for _, column in self.keys)
-        marks = ", ".join(["%s"] * len(position))
-        # A row comparison, which PostgreSQL serves from the ordering index (Django has no lookup
-        # for it). Table and column names come from the model; the values are parameters.
-        after = RawSQL(f"({columns}) {'>' if forward else '<'} ({marks})", position, output_field=BooleanField())  # noqa: S611
-        ordered = queryset.filter(after)
+        # A row comparison, which PostgreSQL serves from the ordering index. Built of column
+        # expressions, not raw SQL naming the table: ``_read`` puts it in a subquery of the same
+        # table, where Django renames the table and a raw text would name the outer one.
+        columns = _Row(*(F(attribute) for attribute, _ in self.keys))
+        values = _Row(*(Value(value) for value in position))
+        ordered = queryset.filter(GreaterThan(columns, values) if forward else LessThan(columns, values))
         if not forward:
             ordered = ordered.order_by(*(f"-{name}" for name, _ in self.keys))
         return _read(ordered, 0, size + 1)
@@ -220,6 +219,13 @@ class CatalogPages(Pages):
             if not _storable(value, self.fields[attribute]):
                 raise refused
         return direction == "n", position
+
+
+class _Row(Func):
+    """A row value, ``(a, b, ...)``: compared as a whole, column after column (the list's order)."""
+
+    template = "(%(expressions)s)"
+    output_field = Field()
 
 
 def _read(ordered: QuerySet, start: int, stop: int) -> list:

@@ -233,11 +233,15 @@ class _CatalogReadMixin(generics.GenericAPIView):
         return type(self).rows(status=self.status)
 
 
-class _ItemNameSearchMixin(generics.GenericAPIView):
+class _ItemNameSearchMixin(_CatalogReadMixin):
     """A list filterable by its items' names (``?name=``): counted and paged under :func:`name_search_plan`."""
 
+    #: Whether ``?name=`` reads live items only (the items' list with ``status`` active).
+    of_live_items: ClassVar[bool] = False
+
     def paginate_queryset(self, queryset):
-        with name_search_plan(self.request.query_params.get("name")):
+        live = self.of_live_items and self.status == "active"
+        with name_search_plan(self.request.query_params.get("name"), of_live_items=live):
             return super().paginate_queryset(queryset)
 
 
@@ -246,10 +250,11 @@ class _ItemNameSearchMixin(generics.GenericAPIView):
     summary=f"Items, each with its first {LISTED_VARIANTS} variants (a page's size is bounded)",
     parameters=[STATUS],
 )
-class ItemListApi(_ItemNameSearchMixin, _CatalogReadMixin, generics.ListAPIView):
+class ItemListApi(_ItemNameSearchMixin, generics.ListAPIView):
     serializer_class = ItemListSerializer
     pagination_class = CatalogPages
     filterset_class = ItemFilter
+    of_live_items = True
     rows = staticmethod(lambda status: item_rows(status=status, text=settings.IMPORT_MAX_DESCRIPTION_LENGTH + 1))
 
     def paginate_queryset(self, queryset):
@@ -301,7 +306,7 @@ class SizeDetailApi(_CatalogReadMixin, generics.RetrieveAPIView):
 
 
 @extend_schema(tags=["catalog"], parameters=[STATUS])
-class VariantListApi(_ItemNameSearchMixin, _CatalogReadMixin, generics.ListAPIView):
+class VariantListApi(_ItemNameSearchMixin, generics.ListAPIView):
     serializer_class = VariantSerializer
     pagination_class = CatalogPages
     filterset_class = VariantFilter

@@ -135,11 +135,15 @@ def planner_settings() -> tuple[str, str]:
 @pytest.mark.postgresql
 @pytest.mark.django_db(transaction=True)
 def test_a_name_search_reads_by_index_and_only_its_own_statements_are_told_so():
-    with name_search_plan("shirt"):
+    with name_search_plan("shirt", of_live_items=True):
         assert planner_settings() == ("off", "on")  # the trigram index serves it
-    with name_search_plan("sh"):
-        assert planner_settings() == ("off", "off")  # no trigram: the name index's walk
-    with name_search_plan(None), name_search_plan(""):
+    with name_search_plan("sh", of_live_items=True):
+        assert planner_settings() == ("off", "off")  # no trigram: the live names' index walk
+    with name_search_plan("shirt", of_live_items=False):
+        assert planner_settings() == ("off", "on")
+    with name_search_plan("sh", of_live_items=False):
+        assert planner_settings() == ("on", "on")  # no index walk for every item's name: left as it is
+    with name_search_plan(None, of_live_items=True), name_search_plan("", of_live_items=True):
         assert planner_settings() == ("on", "on")
     assert planner_settings() == ("on", "on")  # SET LOCAL: gone with the search's transaction
 

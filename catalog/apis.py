@@ -27,7 +27,7 @@ from rest_framework import generics, serializers
 from rest_framework.exceptions import ValidationError
 
 from catalog.models import Color, Item, ItemVariant, Size
-from catalog.pagination import CatalogPages
+from catalog.pagination import CatalogPages, ItemPages
 from catalog.selectors import (
     LISTED_VARIANT_COLUMNS,
     STATUSES,
@@ -234,7 +234,9 @@ class _CatalogReadMixin(generics.GenericAPIView):
 
 
 class _ItemNameSearchMixin(_CatalogReadMixin):
-    """A list filterable by its items' names (``?name=``): counted and paged under :func:`name_search_plan`."""
+    # A list filterable by its items' names (``?name=``): counted and paged under
+    # ``selectors.name_search_plan``. (A comment, not a docstring: drf-spectacular would make a
+    # docstring the description of the views in the schema.)
 
     #: Whether ``?name=`` reads live items only (the items' list with ``status`` active).
     of_live_items: ClassVar[bool] = False
@@ -252,7 +254,7 @@ class _ItemNameSearchMixin(_CatalogReadMixin):
 )
 class ItemListApi(_ItemNameSearchMixin, generics.ListAPIView):
     serializer_class = ItemListSerializer
-    pagination_class = CatalogPages
+    pagination_class = ItemPages
     filterset_class = ItemFilter
     of_live_items = True
     rows = staticmethod(lambda status: item_rows(status=status, text=settings.IMPORT_MAX_DESCRIPTION_LENGTH + 1))

@@ -105,18 +105,27 @@ def name_search_plan(term: str | None, *, of_live_items: bool, using: str = "def
       the primary key's order 32 ms), so it is left as it is.
 
     ``SET LOCAL``, in a transaction of their own: only these statements are
-    concerned. Nothing changes on SQLite or without a term.
+    concerned (inside a transaction already, the settings are put back as
+    they were when they are done). Nothing changes on SQLite or without a
+    term.
     """
     connection = connections[using]
     trigrams = bool(term) and trigram_searchable(term or "")
     if not term or connection.vendor != "postgresql" or not (trigrams or of_live_items):
         yield
         return
+    names = ["enable_seqscan"] if trigrams else ["enable_seqscan", "enable_bitmapscan"]
+    nested = connection.in_atomic_block
     with transaction.atomic(using=using), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        if not trigrams:
-            cursor.execute("SET LOCAL enable_bitmapscan = off")
+        previous = {}
+        if nested:  # SET LOCAL would outlive this block, until the enclosing transaction ends
+            cursor.execute("SELECT " + ", ".join(f"current_setting('{name}')" for name in names))
+            previous = dict(zip(names, cursor.fetchone(), strict=True))
+        for name in names:
+            cursor.execute(f"SET LOCAL {name} = off")
         yield
+        for name, value in previous.items():
+            cursor.execute(f"SELECT set_config('{name}', %s, true)", [value])
 
 
 #: The columns of a variant as its item shows it (:func:`with_variants`), its color's and size's names included.

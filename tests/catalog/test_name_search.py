@@ -148,6 +148,16 @@ def test_a_name_search_reads_by_index_and_only_its_own_statements_are_told_so():
     assert planner_settings() == ("on", "on")  # SET LOCAL: gone with the search's transaction
 
 
+@pytest.mark.postgresql
+def test_inside_a_transaction_the_settings_are_put_back_when_the_search_is_done(db):
+    """The test's own transaction encloses the search's: SET LOCAL alone would last until it ends."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_bitmapscan = off")  # the enclosing transaction's own choice
+    with name_search_plan("sh", of_live_items=True):
+        assert planner_settings() == ("off", "off")
+    assert planner_settings() == ("on", "off")
+
+
 #: catalog 0007's index: its definition's telling part.
 NAME_INDEX = ("item_master_live_name_upper", "btree (name, item_id, upper((name)::text)) WHERE (deleted_at IS NULL)")
 

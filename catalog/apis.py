@@ -27,8 +27,16 @@ from rest_framework import generics, serializers
 from rest_framework.exceptions import ValidationError
 
 from catalog.models import Color, Item, ItemVariant, Size
-from catalog.pagination import CatalogPages
-from catalog.selectors import LISTED_VARIANT_COLUMNS, STATUSES, item_rows, rows_by_status, variant_rows, with_variants
+from catalog.pagination import CatalogPages, ItemPages
+from catalog.selectors import (
+    LISTED_VARIANT_COLUMNS,
+    STATUSES,
+    item_rows,
+    name_search_plan,
+    rows_by_status,
+    variant_rows,
+    with_variants,
+)
 from mtc.storable import clipped
 
 #: The most variants of an item a list of items shows (``variant_count`` says how many there are).
@@ -225,15 +233,30 @@ class _CatalogReadMixin(generics.GenericAPIView):
         return type(self).rows(status=self.status)
 
 
+class _ItemNameSearchMixin(_CatalogReadMixin):
+    # A list filterable by its items' names (``?name=``): counted and paged under
+    # ``selectors.name_search_plan``. (A comment, not a docstring: drf-spectacular would make a
+    # docstring the description of the views in the schema.)
+
+    #: Whether ``?name=`` reads live items only (the items' list with ``status`` active).
+    of_live_items: ClassVar[bool] = False
+
+    def paginate_queryset(self, queryset):
+        live = self.of_live_items and self.status == "active"
+        with name_search_plan(self.request.query_params.get("name"), of_live_items=live):
+            return super().paginate_queryset(queryset)
+
+
 @extend_schema(
     tags=["catalog"],
     summary=f"Items, each with its first {LISTED_VARIANTS} variants (a page's size is bounded)",
     parameters=[STATUS],
 )
-class ItemListApi(_CatalogReadMixin, generics.ListAPIView):
+class ItemListApi(_ItemNameSearchMixin, generics.ListAPIView):
     serializer_class = ItemListSerializer
-    pagination_class = CatalogPages
+    pagination_class = ItemPages
     filterset_class = ItemFilter
+    of_live_items = True
     rows = staticmethod(lambda status: item_rows(status=status, text=settings.IMPORT_MAX_DESCRIPTION_LENGTH + 1))
 
     def paginate_queryset(self, queryset):
@@ -285,7 +308,7 @@ class SizeDetailApi(_CatalogReadMixin, generics.RetrieveAPIView):
 
 
 @extend_schema(tags=["catalog"], parameters=[STATUS])
-class VariantListApi(_CatalogReadMixin, generics.ListAPIView):
+class VariantListApi(_ItemNameSearchMixin, generics.ListAPIView):
     serializer_class = VariantSerializer
     pagination_class = CatalogPages
     filterset_class = VariantFilter

@@ -15,7 +15,10 @@ A catalog list may hold a million rows. Two things made its pages slow there
   before) the last (first) row shown, served from the index that orders the
   list (keyset pagination): a page a million rows deep is as fast as the
   first. A cursor is only meant to be followed as given; one that is not a
-  position of this list answers 400.
+  position of this list answers 400;
+* the items' pages (:class:`ItemPages`) are found by their ids first, then
+  read by id (:func:`_read`): the walk past the items ``?name=`` refuses
+  reads ``item_master_live_name_upper`` alone, not the table.
 
 Every list is ordered by its model's ordering, then by its id, so each row
 has one place and a cursor never skips or repeats a row, even while rows are
@@ -30,8 +33,8 @@ import json
 from collections import OrderedDict
 
 from django.core.exceptions import ValidationError as FieldValidationError
-from django.db.models import BooleanField, QuerySet
-from django.db.models.expressions import RawSQL
+from django.db.models import F, Field, Func, QuerySet, Value
+from django.db.models.lookups import GreaterThan, LessThan
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
@@ -48,6 +51,8 @@ class CatalogPages(Pages):
     """``?page=N`` for the first :data:`NUMBERED_ROWS` rows, ``?cursor=`` anywhere; ``count`` bounded."""
 
     cursor_query_param = "cursor"
+    #: Whether a page's ids are found first, then its rows by id (:func:`_read`), or the rows at once.
+    ids_first = False
     has_next: bool
     has_previous: bool
 
@@ -80,7 +85,7 @@ class CatalogPages(Pages):
         else:
             self.number = self._number(number, size)
             start = (self.number - 1) * size
-            rows = list(queryset[start : start + size + 1])
+            rows = self._read(queryset, start, start + size + 1)
             if self.number > 1 and not rows:
                 raise NotFound("Invalid page.")
             self.has_next = len(rows) > size
@@ -188,16 +193,18 @@ class CatalogPages(Pages):
     # --- cursors ---------------------------------------------------------------------------
 
     def _rows_from(self, queryset: QuerySet, position: list, *, forward: bool, size: int) -> list:
-        table = queryset.model._meta.db_table
-        columns = ", ".join(f'"{table}"."{column}"' for _, column in self.keys)
-        marks = ", ".join(["%s"] * len(position))
-        # A row comparison, which PostgreSQL serves from the ordering index (Django has no lookup
-        # for it). Table and column names come from the model; the values are parameters.
-        after = RawSQL(f"({columns}) {'>' if forward else '<'} ({marks})", position, output_field=BooleanField())  # noqa: S611
-        ordered = queryset.filter(after)
+        # A row comparison, which PostgreSQL serves from the ordering index. Built of column
+        # expressions, not raw SQL naming the table: ``_read`` puts it in a subquery of the same
+        # table, where Django renames the table and a raw text would name the outer one.
+        columns = _Row(*(F(attribute) for attribute, _ in self.keys))
+        values = _Row(*(Value(value) for value in position))
+        ordered = queryset.filter(GreaterThan(columns, values) if forward else LessThan(columns, values))
         if not forward:
             ordered = ordered.order_by(*(f"-{name}" for name, _ in self.keys))
-        return list(ordered[: size + 1])
+        return self._read(ordered, 0, size + 1)
+
+    def _read(self, ordered: QuerySet, start: int, stop: int) -> list:
+        return _read(ordered, start, stop) if self.ids_first else list(ordered[start:stop])
 
     def _encode(self, row, *, forward: bool) -> str:
         return cursor_for(row, forward=forward)
@@ -217,6 +224,41 @@ class CatalogPages(Pages):
             if not _storable(value, self.fields[attribute]):
                 raise refused
         return direction == "n", position
+
+
+class _Row(Func):
+    """A row value, ``(a, b, ...)``: compared as a whole, column after column (the list's order)."""
+
+    template = "(%(expressions)s)"
+    output_field = Field()
+
+
+class ItemPages(CatalogPages):
+    """The items' pages, found by their ids first (an index-only walk, :func:`_read`).
+
+    Not the variants': no index holds their list's order with what their
+    filters read (the items' names are joined), and their pages found by ids
+    first took 1.7 ms where they took 1.1 ms at once (the slowest query's
+    median, alternating benchmark runs at 1,000,000 variants).
+    """
+
+    ids_first = True
+
+
+def _read(ordered: QuerySet, start: int, stop: int) -> list:
+    """The rows ``start`` to ``stop`` of ``ordered``: their ids found first, then the rows read by id.
+
+    Finding a page is a walk of the list's ordering index past the rows the
+    filters refuse. Asking for the ids alone lets it be an index-only walk
+    where the index holds what the filters read: ``?name=`` on items reads
+    the upper-case names kept in ``item_master_live_name_upper`` (0007)
+    instead of fetching each item and upper-casing its name. ``?name=rain``
+    walks 90,000 names before its first match (38 ms from the table, 10 ms
+    index-only, at 100,000 items). The rows, their annotations and any long
+    text are then read for the page's ids only, in one statement with the
+    walk (``IN`` a subquery).
+    """
+    return list(ordered.filter(pk__in=ordered.values("pk")[start:stop]))
 
 
 def cursor_for(row, *, forward: bool = True) -> str:

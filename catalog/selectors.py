@@ -10,11 +10,13 @@ key the partial unique indexes require to be unique.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import connections
+from django.db import connections, transaction
 from django.db.models import Count, F, Window
 from django.db.models.functions import Left, RowNumber
 
@@ -61,6 +63,69 @@ def item_rows(*, status: str = "active", text: int | None = None):
     if text is not None:
         items = items.defer("description").annotate(description_head=Left("description", text))
     return items
+
+
+#: Three letters or digits in a row: the least a ``?name=`` term needs for the trigram indexes to find its matches.
+_TRIGRAM = re.compile(r"[^\W_]{3}")
+
+
+def trigram_searchable(term: str) -> bool:
+    """Whether the trigram indexes on upper-case names can find the names containing ``term``.
+
+    ``pg_trgm`` takes its trigrams from runs of letters and digits: a term
+    without three of them in a row (``q``, ``xs``, ``a b``) gives it none,
+    and every name has to be read.
+    """
+    return bool(_TRIGRAM.search(term))
+
+
+@contextmanager
+def name_search_plan(term: str | None, *, of_live_items: bool, using: str = "default") -> Iterator[None]:
+    """Around a list's count and page when it is filtered by ``?name=``: PostgreSQL finds the names by index.
+
+    Measured at 100,000 items (1,000,000 variants), the planner's own choices
+    read the items' table and upper-case each name, 0.3 µs a row:
+
+    * a term the trigram indexes serve (:func:`trigram_searchable`) but
+      PostgreSQL expects to match often was looked for row by row in the
+      table's order: the variants of ``?name=shirt 99``, whose matches are
+      at the end of the table, took 28 ms to count, 0.8 ms from the
+      trigram index. Sequential scans are off, so the trigram index or the
+      list's ordering index finds them;
+    * a term no trigram serves (``q``, ``xs``) is compared with every
+      name: 27 ms from the table, 12 ms walking
+      ``item_master_live_name_upper``, which holds each live name already
+      upper-cased (index-only), a walk the planner does not foresee (it
+      prices the index's pages as random reads and its ``UPPER`` as computed
+      again). Bitmap scans are off too (the trigram index would be read
+      whole), which leaves that walk. That index holds live items only: a
+      list whose names are not only those (``of_live_items`` false: the
+      variants' item names, deleted items included) has no such walk, and
+      for such a term reading the table stays its best plan (27 ms; from
+      the primary key's order 32 ms), so it is left as it is.
+
+    ``SET LOCAL``, in a transaction of their own: only these statements are
+    concerned (inside a transaction already, the settings are put back as
+    they were when they are done). Nothing changes on SQLite or without a
+    term.
+    """
+    connection = connections[using]
+    trigrams = bool(term) and trigram_searchable(term or "")
+    if not term or connection.vendor != "postgresql" or not (trigrams or of_live_items):
+        yield
+        return
+    names = ["enable_seqscan"] if trigrams else ["enable_seqscan", "enable_bitmapscan"]
+    nested = connection.in_atomic_block
+    with transaction.atomic(using=using), connection.cursor() as cursor:
+        previous = {}
+        if nested:  # SET LOCAL would outlive this block, until the enclosing transaction ends
+            cursor.execute("SELECT " + ", ".join(f"current_setting('{name}')" for name in names))
+            previous = dict(zip(names, cursor.fetchone(), strict=True))
+        for name in names:
+            cursor.execute(f"SET LOCAL {name} = off")
+        yield
+        for name, value in previous.items():
+            cursor.execute(f"SELECT set_config('{name}', %s, true)", [value])
 
 
 #: The columns of a variant as its item shows it (:func:`with_variants`), its color's and size's names included.

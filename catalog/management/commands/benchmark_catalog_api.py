@@ -41,6 +41,9 @@ PAGE: int = settings.REST_FRAMEWORK["PAGE_SIZE"]  # type: ignore[assignment]
 ENDPOINTS = (
     "/api/items/",
     "/api/items/?name=shirt",
+    "/api/items/?name=rain",
+    "/api/items/?name=99999",
+    "/api/items/?name=q",
     "/api/items/?page={numbered_item_page}",
     "/api/items/?cursor={deep_item_cursor}",
     "/api/colors/",
@@ -49,6 +52,7 @@ ENDPOINTS = (
     "/api/variants/?page={numbered_variant_page}",
     "/api/variants/?cursor={deep_variant_cursor}",
     "/api/variants/?name=oxford",
+    "/api/variants/?name=q",
     "/api/variants/?name=chino&color=navy&size=m",
     "/api/variants/?sku={sku}",
     "/api/variants/?status=all&page_size=200",

@@ -414,13 +414,13 @@ def _fast_column(spec: Column, column: list, number_format: str) -> tuple[list[s
 
     Whole-column checks (one ``join``, then ``isprintable``/``isascii``) clear
     the common case at C speed; only when one fails are the cells looked at
-    one by one. A column holding anything but text (XLSX/JSON numbers, dates,
-    None) goes the careful way entirely.
+    one by one. A column holding more than text (XLSX and JSON cells are
+    typed) goes through :func:`_fast_typed_column` first.
     """
     try:
         joined = "".join(column)
     except TypeError:
-        return [], list(range(len(column)))
+        return _fast_typed_column(spec, column, number_format)
     doubtful: list[int] = []
     if not joined.isprintable():  # control characters, tabs, line breaks
         doubtful += [i for i, cell in enumerate(column) if not cell.isprintable()]
@@ -449,6 +449,66 @@ def _fast_column(spec: Column, column: list, number_format: str) -> tuple[list[s
         return values, doubtful
     doubtful += [i for i, v in enumerate(values) if v is not None and not (v.isdigit() and v.isascii() and len(v) < 10)]
     return values, doubtful
+
+
+def _fast_typed_column(spec: Column, column: list, number_format: str) -> tuple[list, list[int]]:
+    """:func:`_fast_column` for a column of typed cells (an XLSX sheet's, a JSON file's).
+
+    An empty cell (None) is empty text; a number in a number column is
+    vouched for when it is plainly valid (:func:`_plain_number`), so an XLSX
+    sheet of prices and stocks takes the fast path as a CSV file does (it
+    sent every row the careful way: 1.8 of the 4.4 s of staging 100k XLSX
+    rows). Any other cell (a date, a boolean, an Excel error, a number in a
+    text column, a doubtful number) is doubtful.
+    """
+    numeric = spec.type in ("decimal", "count")
+    texts: list[str] = []
+    numbers: dict[int, object] = {}
+    others: list[int] = []
+    for i, cell in enumerate(column):
+        kind = type(cell)
+        if kind is str:
+            texts.append(cell)
+            continue
+        texts.append("")
+        if cell is None:
+            continue
+        if numeric and (kind is int or kind is float):
+            numbers[i] = cell
+        else:
+            others.append(i)
+    fast, doubtful = _fast_column(spec, texts, number_format)
+    values: list = fast  # the column's values: text, and the numbers vouched for below
+    plain = _plain_decimal(spec, AUTO).fullmatch if spec.type == "decimal" else None
+    for i, number in numbers.items():
+        value = _plain_number(spec, number, plain)
+        if value is None:
+            doubtful.append(i)
+        else:
+            values[i] = value
+    return values, doubtful + others
+
+
+def _plain_number(spec: Column, number: object, plain: Callable[[str], object] | None) -> str | int | None:
+    """A typed number as its column's value when it is plainly valid, else None (the careful path decides).
+
+    A count: a whole number within 0..``MAX_COUNT`` (an XLSX sheet stores
+    ``7`` as ``7.0``). A decimal: its text as the careful path reads it (a
+    float at 15 significant digits, :func:`_float_value`) when that is plain
+    digits within the column's digits and places, as :func:`_fast_column`
+    vouches for text (``plain``: the decimal column's test); the staging column
+    reads it as a number.
+    """
+    if spec.type == "count":
+        if isinstance(number, float):
+            if not number.is_integer():
+                return None
+            number = int(number)
+        if not isinstance(number, int):
+            return None
+        return number if 0 <= number <= MAX_COUNT else None
+    text = format(number, ".15g") if isinstance(number, float) else str(number)
+    return text if plain is not None and plain(text) else None
 
 
 ChunkParser = Callable[[list[list]], ParsedRows]

@@ -672,14 +672,20 @@ ODD_TEXT_POOL = {
     "decimal": ["\u0665", "1\u00a0000"],
     "count": ["\u0665", "\t5"],
 }
-#: Typed cells (XLSX, JSON): a column holding any of these goes the careful way whole.
+#: Typed cells (XLSX, JSON): empty cells, numbers the fast path vouches for, and the ones it must not.
 TYPED_POOL = {
-    "name": [None, 42, 4.5],
-    "text": [None, 7],
-    "code": [None, 12],
-    "decimal": [None, 10.25, 3],
-    "count": [None, 5.0, True],
-}
+    "name": [None, 42, 4.5, True],
+    "text": [None, 7, datetime.date(2026, 1, 2)],
+    "code": [None, 12, 1.5],
+    "decimal": [
+        None, 10.25, 3, 12.5, 10.0, 0.1 + 0.2, 1e-05, 1e20, -0.0, -3.5, 12.345, 0.005, -2, 10**12, 99999999.99,
+        float("nan"), float("inf"), True, Decimal("1.50"), 123456789012.0,
+    ],
+    "count": [
+        None, 5.0, True, 7, 7.5, -1, -1.0, 2**31, 2147483647.0, 2147483648.0, 1e15, float("nan"), 0.0,
+        2.9999999999999996,
+    ],
+}  # fmt: skip
 POOLS = (PLAIN_POOL, ODD_TEXT_POOL, TYPED_POOL)
 
 
@@ -725,3 +731,53 @@ def test_chunk_parser_gives_the_same_values_and_problems_as_row_parser(seed, poo
             assert fast == [None] * len(headers)
         else:
             assert all(_same_value(f, s) for f, s in zip(fast, values, strict=True)), (cells, fast, values)
+
+
+@pytest.mark.parametrize("number_format", [AUTO, POINT, COMMA])
+def test_a_sheet_of_typed_numbers_takes_the_fast_path_with_the_careful_paths_values(number_format, monkeypatch):
+    """XLSX prices and stocks are floats and ints, empty cells None: plain ones need no row-by-row parse."""
+    import random
+
+    from imports.engine import rows as rows_module
+
+    careful_calls = []
+    row_parser_of = rows_module.row_parser
+
+    def counting_row_parser(*args, **kwargs):
+        parse_row = row_parser_of(*args, **kwargs)
+
+        def counted(cells):
+            careful_calls.append(cells)
+            return parse_row(cells)
+
+        return counted
+
+    monkeypatch.setattr(rows_module, "row_parser", counting_row_parser)
+    rng = random.Random(7)
+    headers = list(VARIANTS.column_names)
+    columns = map_columns(headers, VARIANTS)
+    plain_rows = [
+        [
+            "Shirt",
+            None,
+            "Navy",
+            "M",
+            f"SKU-{n}",
+            rng.choice([10.5, 12.0, 3, 0.99, None]),
+            rng.choice([7.0, 0, 12, None]),
+        ]
+        for n in range(500)
+    ]
+    parsed = rows_module.chunk_parser(columns, width=len(headers), number_format=number_format)(plain_rows)
+    assert careful_calls == []
+    by_row = row_parser_of(columns, width=len(headers), number_format=number_format)
+    for i, cells in enumerate(plain_rows):
+        values, problems = by_row(cells)
+        assert problems == []
+        assert i not in parsed.problems
+        assert all(_same_value(f, s) for f, s in zip([c[i] for c in parsed.columns], values, strict=True)), cells
+
+    doubtful_rows = [["Shirt", "", "Navy", "M", "S", price, 1] for price in (12.345, 1e-05, -3.5, float("nan"))]
+    parsed = rows_module.chunk_parser(columns, width=len(headers), number_format=number_format)(doubtful_rows)
+    assert len(careful_calls) == len(doubtful_rows)  # each went the careful way, which refuses it
+    assert sorted(parsed.problems) == [0, 1, 2, 3]

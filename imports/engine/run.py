@@ -125,7 +125,8 @@ class UpsertRun(Strategy):
             record.note_reading(job, table=table, columns=columns)
             self.staging.create()
             self.lookalikes = FileLookalikes(self.kind, columns)
-            total = self._load(table, columns)
+            with self.staging.loading():
+                total = self._load(table, columns)
         if total == 0:
             raise ImportRejected(f"{job.file_name} has a header but no data rows.")
         self._refuse_lookalikes(columns)

@@ -34,6 +34,8 @@ from __future__ import annotations
 
 import csv
 import io
+import queue
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -84,6 +86,8 @@ class Staging:
         self.fields = kind.column_names
         self.vendor = connection.vendor
         self._nullable = [c.name for c in kind.columns if c.type in ("decimal", "count")] + ["problems", "raw"]
+        #: While :meth:`loading` overlaps the COPYs with the caller's reading.
+        self._behind: _CopyBehind | None = None
 
     # --- life cycle ---------------------------------------------------------
 
@@ -117,6 +121,30 @@ class Staging:
 
     # --- loading ------------------------------------------------------------
 
+    @contextmanager
+    def loading(self) -> Iterator[None]:
+        """While the caller stages the file's chunks: their COPY, one chunk behind, on a connection of its own.
+
+        Reading and checking a chunk is Python's work and its COPY the
+        backend's: on PostgreSQL, outside a caller's transaction (another
+        connection must see the table), each chunk's COPY runs while the
+        next chunk is read, so the two overlap (:class:`_CopyBehind`). At most
+        one chunk waits for its COPY. Every COPY has ended when this returns.
+        """
+        if self.vendor != "postgresql" or connection.in_atomic_block:
+            yield
+            return
+        self._behind = _CopyBehind(self._copy_statement())
+        try:
+            yield
+        except BaseException:
+            self._behind.stop()
+            raise
+        else:
+            self._behind.finish()
+        finally:
+            self._behind = None
+
     def append(self, rows: list[tuple]) -> None:
         """Stage a chunk: ``(row_number, state, *values, problems_json, raw_json)``."""
         if not rows:
@@ -135,9 +163,14 @@ class Staging:
         buffer = io.StringIO()
         csv.writer(buffer, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n").writerows(rows)
         buffer.seek(0)
+        if self._behind is not None:
+            self._behind.put(buffer)
+            return
+        _copy_in(self._copy_statement(), buffer)
+
+    def _copy_statement(self) -> str:
         nullable = ", ".join(self._nullable)
-        with connection.cursor() as cursor:
-            cursor.copy_expert(f"COPY {self.table} FROM STDIN WITH (FORMAT csv, FORCE_NULL ({nullable}))", buffer)
+        return f"COPY {self.table} FROM STDIN WITH (FORMAT csv, FORCE_NULL ({nullable}))"
 
     def distinct_values(self, column: str) -> Iterator[str]:
         """Each value of ``column`` among the rows to write, once, streamed (a server-side cursor on PostgreSQL)."""
@@ -329,6 +362,55 @@ class Staging:
                 [first_row, last_row],
             )
             return cursor.fetchall()
+
+
+def _copy_in(statement: str, buffer: io.StringIO) -> None:
+    """``COPY ... FROM STDIN`` on this thread's connection; an error as Django's (``copy_expert`` is not wrapped)."""
+    with connection.cursor() as cursor, connection.wrap_database_errors:
+        cursor.copy_expert(statement, buffer)
+
+
+class _CopyBehind:
+    """COPY of staged chunks on a connection of its own (a thread), one chunk behind the caller.
+
+    psycopg2 lets go of the GIL while the server reads a COPY, so the
+    caller's Python (reading and checking the next chunk) and the server's
+    COPY of this one run on two cores. A failed COPY is raised to the caller
+    at its next chunk or at :meth:`finish`; the chunks after it are not copied.
+    """
+
+    def __init__(self, statement: str):
+        self.statement = statement
+        self.chunks: queue.Queue[io.StringIO | None] = queue.Queue(maxsize=1)
+        self.failure: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="import-staging-copy", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            while (buffer := self.chunks.get()) is not None:
+                if self.failure is None:
+                    try:
+                        _copy_in(self.statement, buffer)
+                    except BaseException as failure:  # raised to the caller at its next chunk
+                        self.failure = failure
+        finally:
+            connection.close()
+
+    def put(self, buffer: io.StringIO) -> None:
+        if self.failure is not None:
+            raise self.failure
+        self.chunks.put(buffer)
+
+    def finish(self) -> None:
+        """Wait for the last COPY; raise the first that failed."""
+        self.stop()
+        if self.failure is not None:
+            raise self.failure
+
+    def stop(self) -> None:
+        self.chunks.put(None)
+        self.thread.join()
 
 
 def drop_abandoned(*, running: Callable[[], Iterable[int]]) -> list[str]:

@@ -125,7 +125,8 @@ class UpsertRun(Strategy):
             record.note_reading(job, table=table, columns=columns)
             self.staging.create()
             self.lookalikes = FileLookalikes(self.kind, columns)
-            with self.staging.loading():
+            # A second connection copies the staged chunks when the run may use more than one.
+            with self.staging.loading(behind=settings.IMPORT_PARALLEL_BATCHES > 1):
                 total = self._load(table, columns)
         if total == 0:
             raise ImportRejected(f"{job.file_name} has a header but no data rows.")

@@ -122,7 +122,7 @@ class Staging:
     # --- loading ------------------------------------------------------------
 
     @contextmanager
-    def loading(self) -> Iterator[None]:
+    def loading(self, *, behind: bool = True) -> Iterator[None]:
         """While the caller stages the file's chunks: their COPY, one chunk behind, on a connection of its own.
 
         Reading and checking a chunk is Python's work and its COPY the
@@ -130,8 +130,10 @@ class Staging:
         connection must see the table), each chunk's COPY runs while the
         next chunk is read, so the two overlap (:class:`_CopyBehind`). At most
         one chunk waits for its COPY. Every COPY has ended when this returns.
+        ``behind=False``: every COPY on the caller's connection (a run allowed
+        one connection).
         """
-        if self.vendor != "postgresql" or connection.in_atomic_block:
+        if not behind or self.vendor != "postgresql" or connection.in_atomic_block:
             yield
             return
         self._behind = _CopyBehind(self._copy_statement())

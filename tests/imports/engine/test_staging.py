@@ -65,3 +65,10 @@ def test_inside_a_callers_transaction_the_copies_stay_on_its_connection(colors):
         assert colors._behind is None
         colors.append(_rows(1, 10))
         assert len(_staged(colors)) == 10
+
+
+def test_a_run_allowed_one_connection_copies_on_its_own(colors):
+    with colors.loading(behind=False):
+        assert colors._behind is None
+        colors.append(_rows(1, 10))
+    assert len(_staged(colors)) == 10
